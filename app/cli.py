@@ -1,0 +1,30 @@
+"""`flask --app wsgi ...` commands. Each area keeps its commands in its own package
+and adds them here."""
+
+import click
+from flask.cli import AppGroup
+
+from .auth.users import EmailTaken, create_user
+from .extensions import db
+
+users = AppGroup("users", help="Manage accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+def create_user_command(email, password, admin):
+    """Create an account (the first account is an administrator)."""
+    if len(password) < 10:
+        raise click.ClickException("the password needs at least 10 characters")
+    try:
+        user = create_user(email, password, is_admin=admin)
+    except EmailTaken:
+        raise click.ClickException(f"an account for {email.strip().lower()} exists already") from None
+    db.session.commit()
+    click.echo(f"created {user.email}" + (" (administrator)" if user.is_admin else ""))
+
+
+def register(app):
+    app.cli.add_command(users)

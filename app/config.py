@@ -1,0 +1,172 @@
+"""Settings from the environment (and `.env`), validated once at start.
+
+`load_settings` is a plain function of a mapping so it is tested without a
+process environment; `create_app` calls it with `os.environ`.
+"""
+
+import base64
+import binascii
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def load_settings(environ, instance_path):
+    """Return the Flask config mapping for `environ`, or raise ConfigError."""
+    env = environ.get("PLANTOPS_ENV", "development").strip().lower()
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"PLANTOPS_ENV must be development, production or testing, not {env!r}")
+    production = env == "production"
+
+    missing = [name for name in ("SECRET_KEY", "ENCRYPTION_KEY") if production and not environ.get(name)]
+    if missing:
+        raise ConfigError(f"PLANTOPS_ENV=production needs {' and '.join(missing)} to be set")
+
+    instance = Path(instance_path)
+    secret_key = environ.get("SECRET_KEY") or _instance_secret(instance / "secret_key", _new_secret_key)
+    encryption_keys = parse_encryption_keys(
+        environ.get("ENCRYPTION_KEY") or _instance_secret(instance / "encryption_key", new_encryption_key)
+    )
+
+    settings = {
+        "PLANTOPS_ENV": env,
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": encryption_keys,
+        "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL") or f"sqlite:///{instance / 'plantops.db'}"),
+        "MQTT_ENABLED": _bool(environ, "MQTT_ENABLED", True),
+        "MQTT_HOST": environ.get("MQTT_HOST", "127.0.0.1").strip() or "127.0.0.1",
+        "MQTT_PORT": _int(environ, "MQTT_PORT", 1883, 1, 65535),
+        "MQTT_USERNAME": environ.get("MQTT_USERNAME") or None,
+        "MQTT_PASSWORD": environ.get("MQTT_PASSWORD") or None,
+        "MQTT_TLS": _bool(environ, "MQTT_TLS", False),
+        "MQTT_TOPIC_PREFIX": _topic_prefix(environ.get("MQTT_TOPIC_PREFIX", "plantops")),
+        "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
+        "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
+        "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
+        "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
+        "RETENTION_DAYS": _int(environ, "RETENTION_DAYS", 400, 1, 36500),
+        "LOG_LEVEL": _choice(environ, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
+        "LOG_FORMAT": _choice(environ, "LOG_FORMAT", "text", {"text", "json"}),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+    }
+    return settings
+
+
+def database_url(url):
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.split(":", 1)[0].replace("+", "").isalnum() or "://" not in url:
+        raise ConfigError("DATABASE_URL is not a database URL (expected e.g. postgresql://host/db)")
+    return url
+
+
+def parse_encryption_keys(value):
+    """Comma-separated URL-safe base64 keys of 32 bytes each, newest first."""
+    keys = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            key = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ConfigError("ENCRYPTION_KEY must be URL-safe base64 of 32 random bytes (comma-separated)")
+        keys.append(key)
+    if not keys:
+        raise ConfigError("ENCRYPTION_KEY is empty")
+    return keys
+
+
+def new_encryption_key():
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _new_secret_key():
+    return secrets.token_urlsafe(48)
+
+
+def _instance_secret(path, make):
+    """Read a development secret from the instance folder, creating it (0600) once."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
+
+
+def _bool(environ, name, default):
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(environ, name, default, low, high):
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _choice(environ, name, default, choices):
+    raw = (environ.get(name) or default).strip()
+    for value in (raw, raw.upper(), raw.lower()):
+        if value in choices:
+            return value
+    raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, not {raw!r}")
+
+
+def _url(environ, name, schemes):
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(f"{name} must be an absolute {' or '.join(sorted(schemes))} URL")
+    return raw.rstrip("/")
+
+
+def _list(raw):
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _topic_prefix(raw):
+    prefix = raw.strip()
+    if not prefix or any(ch in prefix for ch in "+#/") or len(prefix) > 64:
+        raise ConfigError("MQTT_TOPIC_PREFIX must be one topic level without +, # or /")
+    return prefix

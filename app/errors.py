@@ -1,0 +1,98 @@
+"""The exception family and the one place that turns errors into responses.
+
+A browser gets a styled page, an htmx request a small fragment swapped into
+the page's error area, anything under /api the contract's JSON.
+"""
+
+import logging
+
+from flask import jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class PlantOpsError(Exception):
+    status = 500
+    code = "internal_error"
+    message = "Something went wrong on our side."
+
+    def __init__(self, detail=None):
+        super().__init__(detail or self.message)
+        self.detail = detail or self.message
+
+
+class NotFoundError(PlantOpsError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class ValidationError(PlantOpsError):
+    """`detail` is a message or a list of {"field", "message"}."""
+
+    status = 422
+    code = "validation_error"
+    message = "The input is not valid."
+
+
+class AuthenticationError(PlantOpsError):
+    status = 401
+    code = "unauthorized"
+    message = "Authentication required."
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def wants_json():
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_response(status, code, detail, headers=None):
+    if wants_json():
+        response = jsonify(error=code, detail=detail)
+    else:
+        template = "_partials/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+        message = detail if isinstance(detail, str) else "; ".join(d["message"] for d in detail)
+        response = make_response(render_template(template, status=status, message=message))
+        if request.headers.get("HX-Request"):
+            response.headers["HX-Retarget"] = "#error-area"
+            response.headers["HX-Reswap"] = "innerHTML"
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app):
+    @app.errorhandler(PlantOpsError)
+    def handle_plantops_error(error):
+        db.session.rollback()
+        return error_response(error.status, error.code, error.detail)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error):
+        db.session.rollback()
+        detail = error.description if error.code != 500 else PlantOpsError.message
+        headers = {k: v for k, v in error.get_headers() if k.lower() in {"allow", "retry-after", "www-authenticate"}}
+        return error_response(error.code, HTTP_CODES.get(error.code, "error"), detail, headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected_error(error):
+        db.session.rollback()
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+        return error_response(500, "internal_error", PlantOpsError.message)

@@ -1,0 +1,40 @@
+"""Jinja filters: times in the viewer's timezone, and "3 min ago"."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_login import current_user
+
+
+def user_zone():
+    name = getattr(current_user, "timezone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def localtime(value, fmt="%Y-%m-%d %H:%M"):
+    if value is None:
+        return ""
+    return value.astimezone(user_zone()).strftime(fmt)
+
+
+def ago(value, now=None):
+    """A short relative age: "just now", "3 min ago", "2 h ago", "4 days ago"."""
+    if value is None:
+        return "never"
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"{days} day ago" if days == 1 else f"{days} days ago"
+
+
+def register(app):
+    app.add_template_filter(localtime)
+    app.add_template_filter(ago)

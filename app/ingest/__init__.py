@@ -1,0 +1,1 @@
+"""MQTT ingestion: payload parsing, the consumer thread, the batch writer, the simulator."""

@@ -1,0 +1,271 @@
+"""SQLAlchemy models. Times are stored as UTC and come back timezone-aware."""
+
+from datetime import UTC, date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+METRICS = ("soil_moisture", "temperature", "humidity", "light", "battery")
+THRESHOLD_METRICS = ("soil_moisture", "temperature", "humidity", "light")
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow():
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, refuses naive input."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Bumped on logout and password change: sessions carry it, so older cookies stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Secrets below hold ciphertext only (app.crypto), bound to this user and column.
+    discord_webhook_url: Mapped[str | None] = mapped_column(Text)
+    llm_base_url: Mapped[str | None] = mapped_column(String(500))
+    llm_model: Mapped[str | None] = mapped_column(String(200))
+    llm_api_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plants: Mapped[list["Plant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self):
+        return not self.disabled
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Throttle(db.Model):
+    """A counter in a fixed window, shared by every process (login failures, advice requests)."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Plant(db.Model):
+    __tablename__ = "plants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    species: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    location: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    device_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    soil_moisture_min: Mapped[float | None] = mapped_column(Float)
+    soil_moisture_max: Mapped[float | None] = mapped_column(Float)
+    temperature_min: Mapped[float | None] = mapped_column(Float)
+    temperature_max: Mapped[float | None] = mapped_column(Float)
+    humidity_min: Mapped[float | None] = mapped_column(Float)
+    humidity_max: Mapped[float | None] = mapped_column(Float)
+    light_min: Mapped[float | None] = mapped_column(Float)
+    light_max: Mapped[float | None] = mapped_column(Float)
+    stale_after_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The newest reading, kept by the ingest writer in the same transaction as the
+    # readings, so the dashboard never scans history.
+    last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latest_soil_moisture: Mapped[float | None] = mapped_column(Float)
+    latest_temperature: Mapped[float | None] = mapped_column(Float)
+    latest_humidity: Mapped[float | None] = mapped_column(Float)
+    latest_light: Mapped[float | None] = mapped_column(Float)
+    latest_battery: Mapped[float | None] = mapped_column(Float)
+
+    user: Mapped[User] = relationship(back_populates="plants")
+
+
+class Reading(db.Model):
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("device_id", "ts", name="uq_readings_device_ts"),
+        Index("ix_readings_plant_ts", "plant_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    soil_moisture: Mapped[float | None] = mapped_column(Float)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    humidity: Mapped[float | None] = mapped_column(Float)
+    light: Mapped[float | None] = mapped_column(Float)
+    battery: Mapped[float | None] = mapped_column(Float)
+
+
+class ReadingHourly(db.Model):
+    """Hourly min/max/mean per metric, for long charts once raw readings age out."""
+
+    __tablename__ = "readings_hourly"
+
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    stats: Mapped[dict] = mapped_column(JSON)
+
+
+class UnclaimedDevice(db.Model):
+    """A device that published readings no plant claims."""
+
+    __tablename__ = "unclaimed_devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IngestRejection(db.Model):
+    """Dropped messages per reason, summed over every consumer process."""
+
+    __tablename__ = "ingest_rejections"
+
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(db.Model):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # One unresolved alert per plant and problem.
+        Index(
+            "uq_alerts_open_problem",
+            "plant_id",
+            "problem",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), index=True)
+    problem: Mapped[str] = mapped_column(String(40))
+    metric: Mapped[str | None] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notify_error: Mapped[str | None] = mapped_column(String(500))
+
+    plant: Mapped[Plant] = relationship()
+
+
+class Notification(db.Model):
+    """An outgoing webhook message; kept in the database so deliveries survive a restart."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Task(db.Model):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_user_due", "user_id", "completed", "due_date", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    plant_id: Mapped[int | None] = mapped_column(ForeignKey("plants.id", ondelete="SET NULL"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    recurrence_days: Mapped[int | None] = mapped_column(Integer)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completion_note: Mapped[str | None] = mapped_column(String(500))
+    # The task a completed recurring task spawned; set once, so re-ticking spawns nothing.
+    next_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    plant: Mapped[Plant | None] = relationship(foreign_keys=[plant_id])
+
+
+class Advice(db.Model):
+    """An LLM answer about a plant, kept with its time."""
+
+    __tablename__ = "advice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    answer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Webhook delivery (Discord), in its own worker so it never slows ingestion."""

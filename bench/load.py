@@ -1,0 +1,120 @@
+"""Shared pieces of the benchmarks: serve PlantOps under gunicorn, load it with wrk.
+
+wrk (Debian package `wrk`) generates the load from C, so the Python load
+generator does not compete with the server for the machine's two cores.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  io.write(string.format('{"requests": %d, "seconds": %f, "errors": %d, "non2xx": %d, '
+    .. '"p50_ms": %f, "p95_ms": %f, "p99_ms": %f}\\n',
+    summary.requests, summary.duration / 1e6,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_env(database_url=None, workdir=None, **extra):
+    workdir = workdir or tempfile.mkdtemp(prefix="plantops-bench-")
+    env = {
+        **os.environ,
+        "PLANTOPS_ENV": "development",
+        "PLANTOPS_INSTANCE_PATH": str(workdir),
+        "DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db",
+        "MQTT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def flask_cli(env, *args):
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+@contextmanager
+def gunicorn(env, workers=2, threads=1):
+    """Serve wsgi:app on a free port; yields the base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base + "/api/health/live")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_until_up(url, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up")
+
+
+def wrk(url, connections, seconds, headers=None, threads=2):
+    """Load `url` and return requests/s, p50/p95/p99 in ms, errors."""
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing: apt-get install -y wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_REPORT)
+    command = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{seconds}s"]
+    command += ["-s", script.name, "--timeout", "5s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    result = json.loads(output.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def row(label, result):
+    return (
+        f"{label:<44} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+        f"p95 {result['p95_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  errors {result['errors'] + result['non2xx']}"
+    )

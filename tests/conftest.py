@@ -1,0 +1,211 @@
+"""Fixtures shared by every test.
+
+The database is real: SQLite in a temporary file, or, when DATABASE_URL names a
+PostgreSQL server, a fresh database created on it for this test session (so
+parallel sessions never share tables) and dropped afterwards. The schema is
+built once per session from the migrations; each test then starts from empty
+tables.
+
+Never hold an app context open across client requests: the request would reuse
+it and its database session. Check the database in its own
+`with app.app_context():` block.
+"""
+
+import os
+import uuid
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, make_url, text
+
+from app import create_app
+from app.config import database_url
+from app.extensions import db
+from app.models import User
+
+from .fixtures.browser import browser, page  # noqa: F401  (fixtures)
+from .fixtures.services import live_server, mosquitto, recording_server  # noqa: F401  (fixtures)
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+TEST_ENCRYPTION_KEY = "q0vJ2bO0m8m2cX8oVn3Q5q3wJYp9b7s4ZmQyQ1d3X2U="
+PASSWORD = "correct horse battery"
+
+
+def is_postgres(url):
+    return str(url).startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory):
+    base = os.environ.get("DATABASE_URL")
+    if not base or not base.startswith(("postgres://", "postgresql")):
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'plantops-test.db'}"
+        return
+    server = make_url(database_url(base))
+    name = f"plantops_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory):
+    return tmp_path_factory.mktemp("instance")
+
+
+def test_env(database_uri, **extra):
+    """The whole environment a test app sees (nothing leaks in from the machine)."""
+    env = {
+        "PLANTOPS_ENV": "testing",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+        "DATABASE_URL": database_uri,
+        "MQTT_ENABLED": "false",
+        "LOG_LEVEL": "DEBUG",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@pytest.fixture(scope="session")
+def migrated(database_uri, instance_path):
+    """Build the schema from the migrations, once per session."""
+    app = create_app({"ENV": test_env(database_uri), "INSTANCE_PATH": instance_path, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_uri
+
+
+@pytest.fixture
+def make_app(migrated, instance_path):
+    """Build an app on the test database; keyword arguments are environment settings,
+    `config=` overrides config keys. Tables are emptied after the test."""
+    apps = []
+
+    def factory(config=None, **env):
+        test_config = {
+            "ENV": test_env(migrated, **env),
+            "INSTANCE_PATH": instance_path,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+        }
+        test_config.update(config or {})
+        app = create_app(test_config)
+        apps.append(app)
+        return app
+
+    yield factory
+    on_test_db = [a for a in apps if a.config["SQLALCHEMY_DATABASE_URI"] == database_url(migrated)]
+    if on_test_db:
+        with on_test_db[0].app_context():
+            empty_tables()
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def empty_tables():
+    tables = list(db.metadata.sorted_tables)
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class HtmxClient:
+    """A test client that sends HX-Request on every call, as htmx does."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, method):
+        call = getattr(self.client, method)
+
+        def with_header(*args, headers=None, **kwargs):
+            return call(*args, headers={"HX-Request": "true", **(headers or {})}, **kwargs)
+
+        return with_header
+
+
+@pytest.fixture
+def htmx(client):
+    return HtmxClient(client)
+
+
+def make_user(app, email="gardener@example.com", password=PASSWORD, **fields):
+    """Create a user straight in the database and return its id."""
+    from app.auth.users import create_user
+
+    with app.app_context():
+        user = create_user(email, password)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        db.session.commit()
+        return user.id
+
+
+class AuthActions:
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    def register(self, email="gardener@example.com", password=PASSWORD):
+        return self.client.post("/auth/register", data={"email": email, "password": password})
+
+    def login(self, email="gardener@example.com", password=PASSWORD):
+        return self.client.post("/auth/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+    def user(self, email="gardener@example.com"):
+        with self.app.app_context():
+            return db.session.scalar(db.select(User).where(User.email == email))
+
+
+@pytest.fixture
+def auth(app, client):
+    return AuthActions(app, client)
+
+
+@pytest.fixture
+def user_id(app, auth):
+    """A signed-in gardener; returns their id."""
+    uid = make_user(app)
+    response = auth.login()
+    assert response.status_code == 303, response.data
+    return uid
+
+
+@pytest.fixture
+def other_client(app):
+    """A second, signed-in gardener with a client of their own (for isolation tests)."""
+    make_user(app, email="other@example.com")
+    other = app.test_client()
+    assert AuthActions(app, other).login(email="other@example.com").status_code == 303
+    return other

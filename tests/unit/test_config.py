@@ -1,0 +1,95 @@
+import stat
+
+import pytest
+
+from app.config import ConfigError, database_url, load_settings, new_encryption_key
+
+KEY = new_encryption_key()
+
+
+def settings(tmp_path, **env):
+    return load_settings(env, tmp_path)
+
+
+def test_development_generates_keys_once_with_private_mode(tmp_path):
+    first = settings(tmp_path)
+    second = settings(tmp_path)
+
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["ENCRYPTION_KEYS"] == second["ENCRYPTION_KEYS"]
+    for name in ("secret_key", "encryption_key"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({}, "SECRET_KEY and ENCRYPTION_KEY"),
+        ({"SECRET_KEY": "s"}, "ENCRYPTION_KEY"),
+        ({"ENCRYPTION_KEY": KEY}, "SECRET_KEY"),
+    ],
+)
+def test_production_names_what_is_missing(tmp_path, env, missing):
+    with pytest.raises(ConfigError, match=f"needs {missing} to be set"):
+        settings(tmp_path, PLANTOPS_ENV="production", **env)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_with_keys_sets_secure_cookies(tmp_path):
+    config = settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY="s" * 40, ENCRYPTION_KEY=KEY)
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["REMEMBER_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MQTT_PORT", "abc", "MQTT_PORT must be a whole number"),
+        ("MQTT_PORT", "70000", "MQTT_PORT must be between 1 and 65535"),
+        ("MQTT_PORT", "0", "MQTT_PORT must be between 1 and 65535"),
+        ("MQTT_ENABLED", "maybe", "MQTT_ENABLED must be true or false"),
+        ("MQTT_TOPIC_PREFIX", "a/b", "MQTT_TOPIC_PREFIX must be one topic level"),
+        ("DISCORD_WEBHOOK_URL", "ftp://x", "DISCORD_WEBHOOK_URL must be an absolute"),
+        ("DISCORD_WEBHOOK_URL", "https://", "DISCORD_WEBHOOK_URL must be an absolute"),
+        ("PUBLIC_URL", "example.com", "PUBLIC_URL must be an absolute"),
+        ("ENCRYPTION_KEY", "c2hvcnQ=", "ENCRYPTION_KEY must be URL-safe base64 of 32"),
+        ("ENCRYPTION_KEY", "!!!", "ENCRYPTION_KEY must be URL-safe base64 of 32"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL is not a database URL"),
+        ("PLANTOPS_ENV", "staging", "PLANTOPS_ENV must be development"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of"),
+        ("RETENTION_DAYS", "-1", "RETENTION_DAYS must be between"),
+    ],
+)
+def test_malformed_setting_is_refused_with_its_name(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=message):
+        settings(tmp_path, **{name: value})
+
+
+def test_encryption_key_list_keeps_order_newest_first(tmp_path):
+    newer, older = new_encryption_key(), new_encryption_key()
+    config = settings(tmp_path, ENCRYPTION_KEY=f"{newer}, {older}")
+    assert len(config["ENCRYPTION_KEYS"]) == 2
+    assert config["ENCRYPTION_KEYS"][0] != config["ENCRYPTION_KEYS"][1]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url_uses_psycopg3(given, expected):
+    assert database_url(given) == expected
+
+
+def test_defaults_match_the_contract(tmp_path):
+    config = settings(tmp_path)
+    assert config["MQTT_HOST"] == "127.0.0.1"
+    assert config["MQTT_PORT"] == 1883
+    assert config["MQTT_ENABLED"] is True
+    assert config["MQTT_TOPIC_PREFIX"] == "plantops"
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'plantops.db'}"
+    assert config["DISCORD_WEBHOOK_URL"] is None
