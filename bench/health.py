@@ -1,6 +1,6 @@
 """Load /api/health and /api/health/live under gunicorn (2 workers) and print the figures.
 
-    .venv/bin/python -m bench.health [--seconds 10] [--connections 32] [--database-url URL]
+.venv/bin/python -m bench.health [--seconds 10] [--connections 32] [--database-url URL]
 """
 
 import argparse

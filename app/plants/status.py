@@ -1,0 +1,55 @@
+"""A plant's status from its latest state, in one plain function.
+
+The dashboard cards, the plant page, the JSON API and the alert rules all use
+`plant_status`, so they can never disagree.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..models import THRESHOLD_METRICS
+
+BATTERY_LOW_PERCENT = 15
+
+# Worst first: the dashboard sorts by this.
+STATUS_ORDER = {"alert": 0, "stale": 1, "no_data": 2, "ok": 3}
+
+
+@dataclass(frozen=True)
+class Status:
+    status: str
+    problems: tuple[str, ...]
+
+    @property
+    def rank(self):
+        return STATUS_ORDER[self.status]
+
+
+def plant_status(plant, now):
+    """`plant` needs `last_reading_at`, `stale_after_minutes`, `latest_<metric>` and
+    `<metric>_min`/`<metric>_max`; anything with those attributes works.
+
+    A value exactly at a threshold is inside the range. A missing metric or an
+    unset threshold raises nothing. `alert` wins over `stale`: the last values
+    still say what is wrong, and `problems` lists both.
+    """
+    if plant.last_reading_at is None:
+        return Status("no_data", ())
+    problems = []
+    for metric in THRESHOLD_METRICS:
+        value = getattr(plant, f"latest_{metric}")
+        if value is None:
+            continue
+        low, high = getattr(plant, f"{metric}_min"), getattr(plant, f"{metric}_max")
+        if low is not None and value < low:
+            problems.append(f"{metric}_low")
+        elif high is not None and value > high:
+            problems.append(f"{metric}_high")
+    if plant.latest_battery is not None and plant.latest_battery < BATTERY_LOW_PERCENT:
+        problems.append("battery_low")
+    stale = now - plant.last_reading_at > timedelta(minutes=plant.stale_after_minutes)
+    if stale:
+        problems.append("stale")
+    if len(problems) > (1 if stale else 0):
+        return Status("alert", tuple(problems))
+    return Status("stale" if stale else "ok", tuple(problems))
