@@ -192,7 +192,7 @@ def show_plant(plant_id):
     now = queries.utc_now()
     context = {
         "plant": plant,
-        "status": plant_status(plant, now),
+        "state": plant_status(plant, now),
         "now": now,
         "range_key": range_key,
         "range_labels": RANGE_LABELS,
