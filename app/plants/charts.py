@@ -13,9 +13,11 @@ RANGE_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 DEFAULT_RANGE = "24h"
 MAX_POINTS = 300
 
-WIDTH, HEIGHT = 600, 200
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 8, 22
+WIDTH, HEIGHT = 600, 210
+LEFT, RIGHT, TOP, BOTTOM = 62, 8, 10, 28
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+# The template draws the frame from these.
+BOX = {"width": WIDTH, "height": HEIGHT, "left": LEFT, "top": TOP, "plot_w": PLOT_W, "plot_h": PLOT_H}
 
 
 @dataclass
@@ -36,7 +38,12 @@ class Chart:
 
 
 def nice_number(value):
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}".rstrip("0").rstrip(".")
+    """A short axis label: 12.5, 480, 1.2k, 20k."""
+    if abs(value) >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if abs(value) >= 1000:
+        return f"{value / 1000:.1f}k"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def value_range(values, low, high):

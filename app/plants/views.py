@@ -10,7 +10,7 @@ from ..models import METRICS, THRESHOLD_METRICS, Plant
 from ..ownership import get_owned_or_404
 from ..web import is_htmx, render, see_other
 from . import bp, queries
-from .charts import DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
+from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
 from .forms import PlantForm
 from .presets import LABELS, UNITS, preset_thresholds
 from .status import STATUS_ORDER, plant_status
@@ -26,7 +26,7 @@ CSV_RANGES = {**RANGES, "all": None}
 
 @bp.context_processor
 def plant_labels():
-    return {"metric_labels": LABELS, "units": UNITS, "status_labels": STATUS_LABELS}
+    return {"metric_labels": LABELS, "units": UNITS, "status_labels": STATUS_LABELS, "chart_box": BOX}
 
 
 def dashboard_filters():

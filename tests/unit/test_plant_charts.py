@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.plants.charts import HEIGHT, LEFT, PLOT_W, build_chart, runs
+from app.plants.charts import HEIGHT, LEFT, PLOT_W, build_chart, nice_number, runs
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = START + timedelta(days=1)
@@ -59,3 +59,10 @@ def test_a_single_threshold_draws_a_band_to_the_edge(low, high):
 
 def test_runs_split_on_gaps():
     assert [len(r) for r in runs([(0,), (1,), (5,), (6,)], gap=2)] == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("value", "label"), [(0, "0"), (12.5, "12.5"), (-3.25, "-3.2"), (480.4, "480"), (1250, "1.2k"), (20000, "20k")]
+)
+def test_axis_labels_stay_short(value, label):
+    assert nice_number(value) == label
