@@ -4,7 +4,10 @@ from flask import make_response, redirect, render_template, request
 
 
 def is_htmx():
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that wants a fragment. A history restore (back button after
+    hx-push-url) also says HX-Request, but needs the whole page."""
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
 
 
 def render(page, fragment, status=200, **context):

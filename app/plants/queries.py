@@ -1,6 +1,7 @@
 """The plants area's selects. User data always starts from `owned(...)`."""
 
 import hashlib
+from collections import namedtuple
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, cast, exists, func, literal, select
@@ -20,6 +21,10 @@ CARD_COLUMNS = (
     *(getattr(Plant, f"latest_{metric}") for metric in METRICS),
     *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_METRICS for bound in ("min", "max")),
 )
+
+# Rows as plain named tuples: attribute access is several times cheaper than on a
+# SQLAlchemy Row, and they hash, so a card's markup can be cached by its row.
+CardRow = namedtuple("CardRow", [column.key for column in CARD_COLUMNS])
 
 # The dashboard's age texts and staleness move with the clock: a poll re-renders at
 # least once per bucket even when no data changed.
@@ -52,7 +57,9 @@ def scoped_plants(location=None):
 
 def card_rows(location=None):
     """Each plant's latest state: one query, no readings touched."""
-    return db.session.execute(scoped_plants(location).with_only_columns(*CARD_COLUMNS)).all()
+    # Core execution: plain tuples, without the ORM's per-row loading machinery.
+    result = db.session.connection().execute(scoped_plants(location).with_only_columns(*CARD_COLUMNS))
+    return [CardRow._make(row) for row in result]
 
 
 def dashboard_version(user_id, filters, now):

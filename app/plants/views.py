@@ -10,12 +10,12 @@ from ..models import METRICS, THRESHOLD_METRICS, Plant
 from ..ownership import get_owned_or_404
 from ..web import is_htmx, render, see_other
 from . import bp, queries
+from .cards import STATUS_LABELS, render_cards
 from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
 from .forms import PlantForm
 from .presets import LABELS, UNITS, preset_thresholds
 from .status import STATUS_ORDER, plant_status
 
-STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id on the sensor."
 PLANT_FIELDS = ("name", "species", "location", "notes", "device_id", "stale_after_minutes") + tuple(
     f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")
@@ -62,7 +62,8 @@ def list_plants():
         response = Response(status=204)
         response.vary.add("HX-Request")
         return response
-    context = {"cards": dashboard_cards(filters, now), "filters": filters, "version": version, "now": now}
+    cards = render_cards(dashboard_cards(filters, now), now)
+    context = {"cards": cards, "filters": filters, "version": version, "now": now}
     if not is_htmx():
         context["locations"] = queries.locations()
     return render("plants/list.html", "plants/_cards.html", **context)

@@ -218,3 +218,11 @@ def test_unchanged_poll_runs_fewer_queries_than_a_render(app, htmx, user_id):
     with counted_statements(app) as statements:
         assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 204
     assert not any("latest_soil_moisture" in s for s in statements)
+
+
+def test_back_button_history_restore_gets_the_whole_page(app, htmx, user_id):
+    add_plant(app, user_id, name="Fern")
+    response = htmx.get("/plants?status=no_data", headers={"HX-History-Restore-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert "<html" in html
+    assert card_names(html) == ["Fern"]
