@@ -198,6 +198,17 @@ def server_times(client, url, headers, count=300):
     return statistics.median(times), times[int(len(times) * 0.95)], statuses
 
 
+def unchanged_poll_times(client, headers):
+    """The no-change poll; measured again if the 30 s clock bucket turned meanwhile."""
+    for _ in range(3):
+        html = client.get("/plants", headers=headers).text
+        version = re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
+        times = server_times(client, "/plants", {**headers, "X-Plants-Version": version})
+        if times[2] == {204}:
+            break
+    return times
+
+
 def current_version(base, session, headers):
     html = session.get(base + "/plants", headers=headers, timeout=10).text
     return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
@@ -227,12 +238,9 @@ def run(args, env, total):
 
     app = make_bench_app(env, WTF_CSRF_ENABLED=False)
     client = signed_in_client(app, "big@bench.example")
-    version = re.search(r'"X-Plants-Version": "([0-9a-f]+)"', client.get("/plants", headers=htmx).text).group(1)
-    server = {
-        "render": server_times(client, "/plants", htmx),
-        "poll": server_times(client, "/plants", {**htmx, "X-Plants-Version": version}),
-        "chart": server_times(client, f"/plants/{chart_plant}?range=7d", {}, count=60),
-    }
+    server = {"poll": unchanged_poll_times(client, htmx)}
+    server["render"] = server_times(client, "/plants", htmx)
+    server["chart"] = server_times(client, f"/plants/{chart_plant}?range=7d", {}, count=60)
     with app.app_context():
         from app.extensions import db
 

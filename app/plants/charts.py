@@ -83,19 +83,21 @@ def build_chart(metric, bucketed, start, end, buckets, low=None, high=None):
     pad = (data_high - data_low) * 0.08
     bottom, top = data_low - pad, data_high + pad
 
-    def x(index):
-        return round(LEFT + (index + 0.5) / buckets * PLOT_W, 1)
+    x_scale, y_scale = PLOT_W / buckets, PLOT_H / (top - bottom)
 
     def y(value):
-        return round(TOP + (top - value) / (top - bottom) * PLOT_H, 1)
+        return round(TOP + (top - value) * y_scale, 1)
+
+    def point(index, value):
+        return f"{LEFT + (index + 0.5) * x_scale:.1f},{TOP + (top - value) * y_scale:.1f}"
 
     if low is not None or high is not None:
         band_top, band_bottom = y(high if high is not None else top), y(low if low is not None else bottom)
         chart.band = (band_top, round(band_bottom - band_top, 1))
     for run in runs(series, gap=max(2, buckets // 50)):
-        chart.lines.append(" ".join(f"{x(i)},{y(avg)}" for i, (_lo, avg, _hi) in run))
-        upper = [f"{x(i)},{y(hi)}" for i, (_lo, _avg, hi) in run]
-        lower = [f"{x(i)},{y(lo)}" for i, (lo, _avg, _hi) in reversed(run)]
+        chart.lines.append(" ".join([point(i, avg) for i, (_lo, avg, _hi) in run]))
+        upper = [point(i, hi) for i, (_lo, _avg, hi) in run]
+        lower = [point(i, lo) for i, (lo, _avg, _hi) in reversed(run)]
         chart.envelope.append(" ".join(upper + lower))
     chart.y_ticks = [(y(v), nice_number(v)) for v in (data_high, (data_high + data_low) / 2, data_low)]
     return chart
