@@ -153,7 +153,10 @@ def reading_rows(plant_id, start=None, end=None, batch=2000):
     if end is not None:
         query = query.where(Reading.ts < end)
     result = db.session.execute(query.order_by(Reading.ts).execution_options(yield_per=batch))
-    yield from result
+    try:
+        yield from result
+    finally:
+        result.close()  # also when the download is cut short: frees the server-side cursor
 
 
 def utc_now():

@@ -206,17 +206,21 @@ def show_plant(plant_id):
 
 
 def csv_lines(rows, batch=1000):
-    """CSV text in chunks of `batch` rows, times as ISO 8601 UTC."""
+    """CSV text in chunks of `batch` rows, times as ISO 8601 UTC. Closes `rows` at the
+    end or when the client goes away."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(("ts", *METRICS))
-    for count, row in enumerate(rows, start=1):
-        writer.writerow((row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *("" if v is None else v for v in row[1:])))
-        if count % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    try:
+        for count, row in enumerate(rows, start=1):
+            writer.writerow((row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *("" if v is None else v for v in row[1:])))
+            if count % batch == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    finally:
+        rows.close()
 
 
 @bp.get("/<int:plant_id>/readings.csv")

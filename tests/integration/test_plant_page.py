@@ -180,3 +180,13 @@ def test_csv_download_streams_with_flat_memory(app, client, user_id):
     assert all_chunks > 50  # sent piece by piece, not as one body
     assert all_peak < day_peak * 1.5 + 200_000, f"peak {all_peak / 1e6:.2f} MB vs {day_peak / 1e6:.2f} MB for 24 h"
     assert all_peak < 3_000_000
+
+
+def test_csv_download_cut_short_releases_the_cursor(app, client, user_id):
+    plant_id = add_plant(app, user_id)
+    bulk_readings(app, plant_id, 5000, now())
+    response = client.get(f"/plants/{plant_id}/readings.csv", buffered=False)
+    first = next(iter(response.response))
+    response.close()
+    assert first.startswith(b"ts,soil_moisture")
+    assert client.get(f"/plants/{plant_id}").status_code == 200
