@@ -75,7 +75,7 @@ def dashboard_version(user_id, filters, now):
         func.max(Plant.updated_at),
         func.sum(epoch_seconds(Plant.last_reading_at)),
     )
-    count, id_sum, updated, reading_sum = db.session.execute(query).one()
+    count, id_sum, updated, reading_sum = db.session.connection().execute(query).one()
     bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
     key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{bucket}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()

@@ -143,7 +143,7 @@ def edit_plant(plant_id):
 
 @bp.get("/thresholds")
 @login_required
-def preset_fields():
+def show_preset_thresholds():
     """The threshold inputs filled from a preset (htmx swaps them into the form).
     "No preset" answers 204, so htmx keeps what was typed."""
     values = preset_thresholds(request.args.get("preset", ""))
