@@ -53,9 +53,7 @@ def all_routes():
     """(endpoint, rule, method) for every route and method, HEAD and OPTIONS aside."""
     rules = sorted(route_map_app().url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
     return [
-        (rule.endpoint, rule.rule, method)
-        for rule in rules
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        (rule.endpoint, rule.rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
     ]
 
 
@@ -239,7 +237,7 @@ GET_WITH_IDS = [r for r in WITH_IDS if r[2] == "GET"]
 @pytest.mark.parametrize(("endpoint", "rule", "method"), GET_WITH_IDS, ids=ids(GET_WITH_IDS))
 def test_someone_elses_object_looks_exactly_like_a_missing_one(app, other_client, owner_ids, endpoint, rule, method):
     theirs = other_client.get(fill(rule, owner_ids))
-    missing = other_client.get(fill(rule, {name: 999_999 for name in ID_PARAMS}))
+    missing = other_client.get(fill(rule, dict.fromkeys(ID_PARAMS, 999_999)))
     assert theirs.status_code == missing.status_code == 404
     assert without_tokens(theirs) == without_tokens(missing)
 

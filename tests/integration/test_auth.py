@@ -125,9 +125,7 @@ def test_closed_registration_creates_nothing(make_app):
 
 def test_registrations_per_address_are_limited(make_app):
     app = make_app(config={"LOGIN_LIMITS": {"register": Limit(2, 3600)}})
-    statuses = [
-        AuthActions(app, app.test_client()).register(email=f"g{n}@example.com").status_code for n in range(3)
-    ]
+    statuses = [AuthActions(app, app.test_client()).register(email=f"g{n}@example.com").status_code for n in range(3)]
     assert statuses == [303, 303, 429]
     assert user_count(app) == 2
 
@@ -216,8 +214,8 @@ def test_login_honours_a_local_next(app, client, target):
         "JaVaScRiPt:alert(1)",
         "data:text/html,hi",
         "evil.com",
-        "/%09/evil.com",
         "/\t/evil.com",
+        "/\n/evil.com",
         "///evil.com",
         "",
     ],
@@ -227,10 +225,8 @@ def test_login_ignores_a_next_that_leaves_the_site(app, client, target):
     response = client.post(
         "/auth/login", query_string={"next": target}, data={"email": "gardener@example.com", "password": PASSWORD}
     )
-    location = response.headers["Location"]
     assert response.status_code == 303
-    assert location in ("/plants", target) and location.startswith("/") and not location.startswith(("//", "/\\"))
-    assert "\t" not in location
+    assert response.headers["Location"] == "/plants"
 
 
 def test_signed_in_user_visiting_login_goes_to_the_plants(client, user_id):
@@ -285,9 +281,7 @@ def test_logout_needs_post(client, user_id):
 
 def test_remember_me_cookie_lasts_30_days_and_dies_at_logout(app, client):
     make_user(app)
-    response = client.post(
-        "/auth/login", data={"email": "gardener@example.com", "password": PASSWORD, "remember": "y"}
-    )
+    response = client.post("/auth/login", data={"email": "gardener@example.com", "password": PASSWORD, "remember": "y"})
     header = set_cookie_header(response, "remember_token")
     assert "HttpOnly" in header
     assert "SameSite=Lax" in header
@@ -492,7 +486,8 @@ def test_cli_creates_an_administrator(app, runner):
     result = runner.invoke(args=["users", "create", "Admin@Example.com", "--password", NEW_PASSWORD, "--admin"])
     assert result.exit_code == 0, result.output
     assert "created admin@example.com (administrator)" in result.output
-    assert AuthActions(app, app.test_client()).login(email="admin@example.com", password=NEW_PASSWORD).status_code == 303
+    admin = AuthActions(app, app.test_client())
+    assert admin.login(email="admin@example.com", password=NEW_PASSWORD).status_code == 303
 
 
 @pytest.mark.parametrize(
@@ -511,3 +506,36 @@ def test_cli_refuses_a_taken_email(app, runner):
     result = runner.invoke(args=["users", "create", "admin@example.com", "--password", NEW_PASSWORD])
     assert result.exit_code != 0
     assert "exists already" in result.output
+
+
+# --- across processes ----------------------------------------------------------------------------------
+
+
+def form_login(session, base, password):
+    page = session.get(f"{base}/auth/login", timeout=10).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    data = {"email": "gardener@example.com", "password": password, "csrf_token": token}
+    return session.post(f"{base}/auth/login", data=data, allow_redirects=False, timeout=10)
+
+
+@pytest.mark.slow
+def test_failed_logins_split_between_two_server_processes_still_trip_the_limit(app, migrated, tmp_path):
+    """Two gunicorn processes on one database, CSRF on, as in production: the count is shared."""
+    import requests
+
+    from bench.load import bench_env, gunicorn
+
+    from ..conftest import TEST_ENCRYPTION_KEY, TEST_SECRET_KEY
+
+    make_user(app)
+    env = bench_env(database_url=migrated, workdir=tmp_path, SECRET_KEY=TEST_SECRET_KEY)
+    env["ENCRYPTION_KEY"] = TEST_ENCRYPTION_KEY
+    with gunicorn(env, workers=1) as first, gunicorn(env, workers=1) as second:
+        servers = [(first, requests.Session()), (second, requests.Session())]
+        failures = [form_login(session, base, "wrong password here") for base, session in servers * 5]
+        assert [r.status_code for r in failures] == [422] * 10
+
+        for base, session in servers:
+            throttled = form_login(session, base, PASSWORD)
+            assert throttled.status_code == 429
+            assert int(throttled.headers["Retry-After"]) > 0
