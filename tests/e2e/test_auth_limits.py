@@ -1,8 +1,10 @@
+import re
+
 import pytest
 
 from app.auth.throttling import Limit
 
-from ..conftest import make_user
+from ..conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -37,3 +39,23 @@ def test_a_form_that_cannot_be_verified_asks_to_reload(app, live_server, page):
 
     assert page.get_by_text("Reload the page and try again.").is_visible()
     page.shot("csrf-refused")
+
+
+def test_a_refused_htmx_request_shows_its_message_in_the_error_area(app, live_server, page):
+    make_user(app)
+    page.goto(live_server + "/auth/login")
+    sign_in(page, PASSWORD)
+    page.wait_for_url(re.compile(r"/plants$"))
+
+    page.evaluate(
+        """() => {
+            document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRFToken': 'stale'}));
+            htmx.ajax('POST', '/auth/logout', {source: document.body});
+        }"""
+    )
+
+    area = page.locator("#error-area")
+    area.get_by_text("Reload the page and try again.").wait_for()
+    page.shot("csrf-htmx")
+    page.reload()
+    assert page.get_by_role("button", name="Sign out").is_visible()  # still signed in
