@@ -20,7 +20,7 @@ def safe_next(target):
     """Only a local path: no scheme, no host, no protocol-relative `//`, no backslash tricks."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    if any(ord(ch) < 32 for ch in target):
+    if not target.isprintable():  # browsers drop tabs and newlines: "/\t/evil.com" is "//evil.com"
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
