@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .validation import InvalidURL, check_discord_webhook_url, check_llm_base_url
+from .validation import CredentialsInURL, InvalidURL, check_discord_webhook_url, check_llm_base_url
 
 
 def strip(value):
@@ -57,6 +57,8 @@ class LLMForm(FlaskForm):
         try:
             field.data = check_llm_base_url(field.data, production(), current_app.config["LLM_ALLOWED_HOSTS"])
         except InvalidURL as error:
+            if isinstance(error, CredentialsInURL):
+                field.data = ""
             raise ValidationError(str(error)) from None
 
     def validate_model(self, field):

@@ -100,6 +100,8 @@ def _request(method, url, who, timeout, headers, json=None):
         error = ProviderError("timeout", f"{who} did not answer within {timeout:g} seconds. Try again later.")
     except requests.RequestException:
         error = ProviderError("unreachable", f"Could not connect to {host}: check the URL and that it is up.")
+    except Exception:  # noqa: BLE001  (anything else the HTTP stack raises also carries the URL)
+        error = ProviderError("error", f"The request to {host} failed unexpectedly.")
     else:
         error = None
     if error is not None:

@@ -12,6 +12,10 @@ class InvalidURL(ValueError):
     """The message is for the user; it never repeats the URL (it may hold a secret)."""
 
 
+class CredentialsInURL(InvalidURL):
+    """The URL carries a user name or password: do not even show it back in the form."""
+
+
 def check_discord_webhook_url(url, production):
     """A Discord webhook URL (`https://discord.com/api/webhooks/<id>/<token>`), normalised.
 
@@ -55,7 +59,7 @@ def _split(url):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidURL("Give a full URL starting with https:// (or http://).")
     if parts.username is not None or parts.password is not None:
-        raise InvalidURL("Leave user names and passwords out of the URL; use the API key field.")
+        raise CredentialsInURL("Leave user names and passwords out of the URL; use the API key field.")
     return parts
 
 
