@@ -11,7 +11,7 @@ NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 
 def make_plant(**fields):
-    plant = dict(name="Kitchen fern", species="Boston fern", location="north window")
+    plant = {"name": "Kitchen fern", "species": "Boston fern", "location": "north window"}
     for metric in ("soil_moisture", "temperature", "humidity", "light"):
         plant[f"{metric}_min"] = plant[f"{metric}_max"] = None
     plant.update(soil_moisture_min=30.0, soil_moisture_max=60.0, temperature_min=15.0)
@@ -59,7 +59,8 @@ def test_prompt_carries_plant_ranges_readings_alerts_and_overdue_tasks():
     alerts = [SimpleNamespace(problem="soil_moisture_low", value=22.0, threshold=30.0, opened_at=NOW)]
     tasks = [SimpleNamespace(title="Water the fern", due_date=date(2026, 11, 20))]
     system, user = build_prompt(make_plant(), summaries, alerts, tasks, NOW)
-    assert system["role"] == "system" and user["role"] == "user"
+    assert system["role"] == "system"
+    assert user["role"] == "user"
     text = user["content"]
     assert "Species: Boston fern" in text
     assert "Location: north window" in text

@@ -59,7 +59,14 @@ def test_older_key_in_the_list_still_decrypts_and_is_not_current():
 
 @pytest.mark.parametrize(
     "stored",
-    ["", "plain-text-key", "pv2.abcdefgh.AAAA.AAAA", "pv1.short.AAAA.AAAA", "pv1.abcdefgh.!!!!.AAAA", "pv1.abcdefgh.AAAA"],
+    [
+        "",
+        "plain-text-key",
+        "pv2.abcdefgh.AAAA.AAAA",
+        "pv1.short.AAAA.AAAA",
+        "pv1.abcdefgh.!!!!.AAAA",
+        "pv1.abcdefgh.AAAA",
+    ],
 )
 def test_malformed_values_fail_cleanly(stored):
     with pytest.raises(DecryptionError) as raised:

@@ -69,7 +69,14 @@ def test_local_or_plain_http_llm_urls_need_the_operators_list_in_production(url)
 
 @pytest.mark.parametrize(
     "url",
-    ["", "api.openai.com/v1", "javascript:alert(1)", "https://", "https://k:secret@api.example/v1", "https://a.b/v1?x=1"],
+    [
+        "",
+        "api.openai.com/v1",
+        "javascript:alert(1)",
+        "https://",
+        "https://k:secret@api.example/v1",
+        "https://a.b/v1?x=1",
+    ],
 )
 def test_bad_llm_base_urls_are_refused(url):
     with pytest.raises(InvalidURL):
