@@ -1,12 +1,16 @@
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from app.crypto import Secret
 from app.extensions import db
 from app.models import Advice, Alert, Plant, Reading, Task, User
 from app.plants.advice import readings_summary
 from app.plants.advice_prompt import summarise
+from app.settings.providers import LLMProvider
 from tests.conftest import AuthActions, make_user
 from tests.fixtures.services import Reply, free_port
 
@@ -203,3 +207,26 @@ def test_summary_query_is_empty_for_a_plant_without_recent_readings(app, user_id
     now = datetime.now(UTC)
     with app.app_context():
         assert summarise(readings_summary(plant_id, now - timedelta(hours=24), now)) == []
+
+
+def test_no_database_lock_is_held_while_waiting_for_the_provider(app, client, user_id, plant_id, recording_server):
+    configure(client, recording_server.url)
+    recording_server.queue(Reply(200, completion("slow answer").body, delay=0.8))
+    asking = threading.Thread(target=client.post, args=(f"/plants/{plant_id}/advice",))
+    asking.start()
+    recording_server.wait_for(1)
+    started = time.monotonic()
+    with app.app_context():
+        db.session.get(User, user_id).timezone = "Europe/Paris"
+        db.session.commit()
+    waited = time.monotonic() - started
+    asking.join()
+    assert waited < 0.5
+    with app.app_context():
+        assert db.session.scalar(select(Advice.answer)) == "slow answer"
+
+
+def test_provider_settings_keep_the_key_out_of_their_repr():
+    provider = LLMProvider("https://api.example/v1", "m", Secret(API_KEY))
+    assert API_KEY not in repr(provider)
+    assert provider.headers()["Authorization"] == f"Bearer {API_KEY}"
