@@ -97,6 +97,12 @@ def decrypt(stored, user_id, field, keys=None):
     raise DecryptionError("tampered, or stored for another user or field")
 
 
+def decrypt_field(owner, field, keys=None):
+    """The plaintext of `owner`'s (a User's) encrypted column `field`, or None when unset."""
+    stored = getattr(owner, field)
+    return None if stored is None else decrypt(stored, owner.id, field, keys)
+
+
 def key_id_of(stored):
     return parse(stored)[0]
 

@@ -1,9 +1,10 @@
 import base64
 import os
+from types import SimpleNamespace
 
 import pytest
 
-from app.crypto import DecryptionError, Secret, decrypt, encrypt, is_current, key_id, key_id_of
+from app.crypto import DecryptionError, Secret, decrypt, decrypt_field, encrypt, is_current, key_id, key_id_of
 
 OLD, NEW = os.urandom(32), os.urandom(32)
 
@@ -81,3 +82,9 @@ def test_secret_keeps_its_value_out_of_repr_and_formatting():
     assert "1234" not in str([secret])
     assert secret.reveal() == "sk-plant-1234"
     assert secret.last4 == "1234"
+
+
+def test_decrypt_field_reads_a_users_column():
+    user = SimpleNamespace(id=3, discord_webhook_url=encrypt("https://hook", 3, "discord_webhook_url", [NEW]))
+    assert decrypt_field(user, "discord_webhook_url", [NEW]) == "https://hook"
+    assert decrypt_field(SimpleNamespace(id=3, llm_api_key=None), "llm_api_key", [NEW]) is None
