@@ -75,3 +75,22 @@ def test_asking_for_advice_shows_the_answer_inline(app, live_server, page, recor
     print(page.shot("advice-desktop"))
     page.set_viewport_size({"width": 390, "height": 844})
     print(page.shot("advice-phone"))
+
+
+def test_advice_section_loads_on_the_plant_page(app, live_server, page, recording_server):
+    if "plants.show_plant" not in app.view_functions:
+        pytest.skip("the plant page lands with the plants branch")
+    user_id = make_user(app, llm_base_url=recording_server.url, llm_model="tiny-model")
+    with app.app_context():
+        plant = Plant(user_id=user_id, name="Kitchen fern", species="Boston fern")
+        db.session.add(plant)
+        db.session.commit()
+        plant_id = plant.id
+    sign_in(page, live_server)
+    page.goto(f"{live_server}/plants/{plant_id}")
+    expect(page.get_by_text("No advice asked for yet.")).to_be_visible()
+    recording_server.queue(Reply(200, {"choices": [{"message": {"content": "**Water now**\n\n- 300 ml"}}]}))
+    page.get_by_role("button", name="Ask for advice").click()
+    expect(page.locator("#advice .advice-text strong")).to_have_text("Water now")
+    assert page.console_errors == []
+    print(page.shot("plant-page-advice"))

@@ -5,7 +5,7 @@ from app.config import new_encryption_key
 from app.crypto import decrypt, encrypt
 from app.extensions import db
 from app.models import User
-from tests.conftest import AuthActions, make_user
+from tests.conftest import PASSWORD, AuthActions, make_user
 from tests.fixtures.services import Reply, free_port
 
 API_KEY = "sk-test-settings-key-9f3a"
@@ -303,3 +303,16 @@ def test_timezone_is_saved_and_bad_zones_are_refused(app, client, htmx, user_id)
     response = htmx.post("/settings/timezone", data={"timezone": "Mars/Olympus"})
     assert response.status_code == 422
     assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_settings_changes_need_the_csrf_token(make_app, recording_server):
+    app = make_app(config={"WTF_CSRF_ENABLED": True})
+    make_user(app)
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = page.split('"X-CSRFToken": "')[1].split('"')[0]
+    client.post("/auth/login", data={"email": "gardener@example.com", "password": PASSWORD, "csrf_token": token})
+    url = webhook_url(recording_server.url)
+    assert client.post("/settings/discord", data={"webhook_url": url}).status_code == 400
+    assert client.post("/settings/discord", data={"webhook_url": url, "csrf_token": token}).status_code == 303
+    assert client.post("/settings/discord/test", headers={"X-CSRFToken": token}).status_code == 200
