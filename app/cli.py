@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from .auth.passwords import password_problem
 from .auth.users import EmailTaken, create_user
 from .extensions import db
+from .settings.cli import rotate_key_command
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -30,3 +31,4 @@ def create_user_command(email, password, admin):
 
 def register(app):
     app.cli.add_command(users)
+    app.cli.add_command(rotate_key_command)
