@@ -1,0 +1,72 @@
+"""The selects of care tasks, always scoped to their owner through app.ownership."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Plant, Task
+from ..ownership import owned
+
+STATUSES = ("all", "pending", "completed")
+PER_PAGE = 50
+
+
+@dataclass
+class TaskPage:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def has_next(self):
+        return self.page * self.per_page < self.total
+
+
+def filtered(user, status="all", plant_id=None):
+    query = owned(Task, user)
+    if status == "pending":
+        query = query.where(Task.completed.is_(False))
+    elif status == "completed":
+        query = query.where(Task.completed.is_(True))
+    if plant_id is not None:
+        query = query.where(Task.plant_id == plant_id)
+    return query
+
+
+def status_counts(user, plant_id=None):
+    """How many tasks each tab holds: {"all": n, "pending": n, "completed": n}, in one query."""
+    query = filtered(user, plant_id=plant_id).with_only_columns(Task.completed, func.count()).group_by(Task.completed)
+    counts = {"pending": 0, "completed": 0}
+    for completed, count in db.session.execute(query):
+        counts["completed" if completed else "pending"] = count
+    return {"all": counts["pending"] + counts["completed"], **counts}
+
+
+def list_tasks(user, status="all", plant_id=None, page=1, per_page=PER_PAGE, total=None):
+    """One page of tasks, soonest due first (undated last), then oldest first.
+
+    Pass `total` when the caller already counted (status_counts) to save a query.
+    """
+    query = filtered(user, status, plant_id)
+    if total is None:
+        total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    items = db.session.scalars(
+        query.options(selectinload(Task.plant))
+        .order_by(Task.due_date.is_(None), Task.due_date, Task.created_at, Task.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return TaskPage(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def user_plants(user):
+    """The user's plants for the plant select, by name."""
+    return db.session.scalars(owned(Plant, user).order_by(Plant.name, Plant.id)).all()
+
+
+def pending_for_plant(user, plant_id, limit=10):
+    """The next pending tasks of one plant, for its page."""
+    return list_tasks(user, "pending", plant_id, per_page=limit)
