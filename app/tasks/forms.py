@@ -36,7 +36,8 @@ class TaskForm(FlaskForm):
 
     def add_errors(self, detail):
         for error in detail:
-            self[error["field"]].errors.append(error["message"])
+            field = self[error["field"]]
+            field.errors = [*field.errors, error["message"]]
 
 
 def form_for_task(task, plants, formdata=None):
