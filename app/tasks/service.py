@@ -98,7 +98,11 @@ def clean_plant_id(value, user):
     if is_blank(value):
         return None
     plant_id = whole_number(value)
-    if plant_id is None or not 0 < plant_id <= MAX_ID or db.session.scalar(owned(Plant, user).where(Plant.id == plant_id)) is None:
+    if (
+        plant_id is None
+        or not 0 < plant_id <= MAX_ID
+        or db.session.scalar(owned(Plant, user).where(Plant.id == plant_id)) is None
+    ):
         raise Invalid(MESSAGES["plant_id"])
     return plant_id
 
@@ -171,7 +175,6 @@ def set_completed(task, completed, now):
     two simultaneous ticks cannot both create one.
     """
     db.session.refresh(task, with_for_update=True)
-    task.updated_at = now
     created = None
     if completed and not task.completed:
         task.completed, task.completed_at = True, now
@@ -179,6 +182,7 @@ def set_completed(task, completed, now):
             created = next_occurrence(task, now)
     elif not completed:
         task.completed, task.completed_at = False, None
+    task.updated_at = now
     db.session.flush()
     return created
 

@@ -8,6 +8,8 @@ import pytest
 from app.extensions import db
 from app.models import Plant, Task, User
 
+from ..conftest import PASSWORD, make_user
+
 ROUTES = [
     ("get", "/tasks/{id}"),
     ("get", "/tasks/{id}/edit"),
@@ -72,7 +74,7 @@ def test_list_page_shows_the_empty_state_tabs_and_create_form(client, user_id):
     body = text(response)
     assert "No care tasks yet" in body
     assert 'name="title"' in body
-    assert "All <span class=\"count\">0</span>" in body
+    assert 'All <span class="count">0</span>' in body
 
 
 def test_list_fragment_is_the_list_only(htmx, app, user_id):
@@ -93,9 +95,12 @@ def test_tabs_count_and_filter_pending_and_completed(client, app, user_id):
     completed = text(client.get("/tasks?status=completed"))
     everything = text(client.get("/tasks"))
 
-    assert "Water the fern" in pending and "Feed the roses" not in pending
-    assert "Feed the roses" in completed and "Water the fern" not in completed
-    assert "Water the fern" in everything and "Feed the roses" in everything
+    assert "Water the fern" in pending
+    assert "Feed the roses" not in pending
+    assert "Feed the roses" in completed
+    assert "Water the fern" not in completed
+    assert "Water the fern" in everything
+    assert "Feed the roses" in everything
     for body in (pending, completed, everything):
         assert 'All <span class="count">2</span>' in body
         assert 'Pending <span class="count">1</span>' in body
@@ -144,8 +149,10 @@ def test_overdue_and_due_today_are_said_in_words_in_the_users_timezone(client, a
 
     assert "Due today" in row("today-task")
     assert "Overdue" in row("late-task")
-    assert "Overdue" not in row("future-task") and "Due today" not in row("future-task")
-    assert "Overdue" not in row("done-late") and "Done" in row("done-late")
+    assert "Overdue" not in row("future-task")
+    assert "Due today" not in row("future-task")
+    assert "Overdue" not in row("done-late")
+    assert "Done" in row("done-late")
 
 
 def test_list_pages_hold_fifty_and_show_more_appends_the_next_rows(client, htmx, app, user_id):
@@ -179,7 +186,8 @@ def test_plant_filter_lists_its_tasks_and_presets_the_plant_in_the_form(client, 
     body = text(client.get(f"/tasks?plant_id={fern}"))
 
     assert "Care tasks for Fern" in body
-    assert "Mist the fern" in body and "Pinch the basil" not in body
+    assert "Mist the fern" in body
+    assert "Pinch the basil" not in body
     assert f'<option selected value="{fern}">Fern</option>' in body
     assert 'All <span class="count">1</span>' in body
 
@@ -199,7 +207,8 @@ def test_plant_select_lists_only_the_users_own_plants(client, app, user_id, othe
 def test_alert_tasks_say_where_they_came_from(client, app, user_id):
     add_task(app, user_id, "Check the soil", source="alert")
     body = text(client.get("/tasks"))
-    assert "From an <a" in body and "Check the soil" in body
+    assert "From an <a" in body
+    assert "Check the soil" in body
 
 
 def test_list_needs_a_signed_in_user(client):
@@ -276,7 +285,9 @@ def field_error(body, field_id, message):
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD_INPUTS)
-def test_create_rejects_bad_input_under_the_field_and_keeps_what_was_typed(client, htmx, app, user_id, field, value, message):
+def test_create_rejects_bad_input_under_the_field_and_keeps_what_was_typed(
+    client, htmx, app, user_id, field, value, message
+):
     page = client.post("/tasks", data=form_with(field, value))
     fragment = htmx.post("/tasks", data=form_with(field, value))
 
@@ -287,7 +298,8 @@ def test_create_rejects_bad_input_under_the_field_and_keeps_what_was_typed(clien
         assert (value if field == "description" else "typed notes") in body
         if field != "title":
             assert 'value="Water the fern"' in body
-    assert 'id="task-create"' in text(fragment) and 'id="task-tabs"' not in text(fragment)
+    assert 'id="task-create"' in text(fragment)
+    assert 'id="task-tabs"' not in text(fragment)
     assert all_tasks(app) == []
 
 
@@ -329,8 +341,10 @@ def test_edit_form_as_page_and_fragment_is_filled_in(client, htmx, app, user_id)
     assert_page(page)
     assert_fragment(fragment)
     for body in (text(page), text(fragment)):
-        assert f'name="task-{task_id}-title"' in body and 'value="Water the fern"' in body
-        assert 'value="2026-12-24"' in body and 'value="4"' in body
+        assert f'name="task-{task_id}-title"' in body
+        assert 'value="Water the fern"' in body
+        assert 'value="2026-12-24"' in body
+        assert 'value="4"' in body
         assert f'hx-patch="/tasks/{task_id}"' in body
         assert 'name="next" type="hidden" value="/tasks?status=pending"' in body or (
             'name="next" value="/tasks?status=pending"' in body
@@ -346,7 +360,10 @@ def test_edit_without_javascript_saves_and_redirects_to_the_list_it_came_from(cl
     before = load_task(app, task_id).updated_at
     response = client.post(
         f"/tasks/{task_id}",
-        data={**edit_data(task_id, title="Water the ferns", due_date="2026-12-02", recurrence_days=""), "next": "/tasks?status=pending"},
+        data={
+            **edit_data(task_id, title="Water the ferns", due_date="2026-12-02", recurrence_days=""),
+            "next": "/tasks?status=pending",
+        },
     )
     assert response.status_code == 303
     assert response.location == "/tasks?status=pending"
@@ -362,7 +379,8 @@ def test_edit_with_htmx_swaps_the_row_back(htmx, app, user_id):
     assert_fragment(response)
     body = text(response)
     assert body.lstrip().startswith(f'<li id="task-{task_id}" class="task')
-    assert ">Mist the fern</label>" in body and "lightly" in body
+    assert ">Mist the fern</label>" in body
+    assert "lightly" in body
     assert load_task(app, task_id).title == "Mist the fern"
 
 
@@ -395,13 +413,15 @@ def test_complete_without_javascript_ticks_and_unticks(client, app, user_id):
     assert ticked.status_code == 303
     assert ticked.location == "/tasks?status=pending"
     task = load_task(app, task_id)
-    assert task.completed and task.completed_at is not None
+    assert task.completed
+    assert task.completed_at is not None
     assert task.updated_at > created.updated_at
 
     unticked = client.post(f"/tasks/{task_id}/complete", data={})
     assert unticked.status_code == 303
     task_after = load_task(app, task_id)
-    assert not task_after.completed and task_after.completed_at is None
+    assert not task_after.completed
+    assert task_after.completed_at is None
     assert task_after.updated_at >= task.updated_at
 
 
@@ -411,7 +431,8 @@ def test_complete_with_htmx_answers_the_row_and_fresh_tab_counts(htmx, app, user
     assert_fragment(response)
     body = text(response)
     assert body.lstrip().startswith(f'<li id="task-{task_id}" class="task is-done')
-    assert "checked" in body and ">Done</span>" in body
+    assert "checked" in body
+    assert ">Done</span>" in body
     assert '<nav id="task-tabs" class="tabs" aria-label="Show tasks" hx-swap-oob="true">' in body
     assert 'Completed <span class="count">1</span>' in body
     assert 'Pending <span class="count">0</span>' in body
@@ -472,7 +493,8 @@ def test_delete_with_htmx_removes_the_row_and_refreshes_the_counts(htmx, app, us
     response = htmx.delete(f"/tasks/{gone}?next=/tasks")
     assert_fragment(response)
     body = text(response)
-    assert 'hx-swap-oob="true"' in body and 'All <span class="count">1</span>' in body
+    assert 'hx-swap-oob="true"' in body
+    assert 'All <span class="count">1</span>' in body
     assert "Delete me" not in body
     assert [t.id for t in all_tasks(app)] == [keep]
 
@@ -512,24 +534,25 @@ def their_task(app, other_client):
 
 
 @pytest.mark.parametrize("as_htmx", [False, True], ids=["page", "htmx"])
-@pytest.mark.parametrize(("method", "route"), ROUTES)
-def test_other_users_task_is_404_on_every_route_and_nothing_changes(client, app, user_id, their_task, method, route, as_htmx):
+def test_other_users_task_is_404_on_every_route_and_nothing_changes(client, app, user_id, their_task, as_htmx):
+    """One test walks every route and method (signing two users in per case would be slow)."""
     before = load_task(app, their_task)
     headers = {"HX-Request": "true"} if as_htmx else {}
     data = {"completed": "1", "title": "mine now", f"task-{their_task}-title": "mine now"}
 
-    response = getattr(client, method)(route.format(id=their_task), data=data, headers=headers)
+    for method, route in ROUTES:
+        response = getattr(client, method)(route.format(id=their_task), data=data, headers=headers)
+        assert response.status_code == 404, (method, route)
 
-    assert response.status_code == 404
     after = load_task(app, their_task)
     assert after is not None
     assert (after.title, after.completed, after.updated_at) == (before.title, before.completed, before.updated_at)
     assert len(all_tasks(app)) == 1
 
 
-@pytest.mark.parametrize(("method", "route"), ROUTES)
-def test_missing_task_is_404(client, user_id, method, route):
-    assert getattr(client, method)(route.format(id=424242)).status_code == 404
+def test_missing_task_is_404_on_every_route(client, user_id):
+    for method, route in ROUTES:
+        assert getattr(client, method)(route.format(id=424242)).status_code == 404, (method, route)
 
 
 def test_other_users_plant_filter_is_404(client, app, user_id, their_task):
@@ -544,17 +567,28 @@ def test_other_users_tasks_never_show_in_the_list(client, app, user_id, their_ta
     assert 'All <span class="count">0</span>' in body
 
 
-def test_forms_need_the_csrf_token(make_app):
-    from tests.conftest import AuthActions, make_user
+def csrf_token_in(body):
+    return body.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
 
+
+def test_task_forms_need_the_csrf_token_as_field_or_htmx_header(make_app):
     app = make_app(config={"WTF_CSRF_ENABLED": True})
     make_user(app)
     client = app.test_client()
-    login_page = text(client.get("/auth/login"))
-    token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/auth/login", data={"email": "gardener@example.com", "password": AuthActions.__init__.__defaults__ or "correct horse battery", "csrf_token": token})
-    assert client.post("/tasks", data={"title": "No token"}).status_code == 400
-    page = text(client.get("/tasks"))
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    assert client.post("/tasks", data={"title": "With token", "csrf_token": token}).status_code == 303
-    assert client.post("/tasks", data={"title": "Header"}, headers={"X-CSRFToken": token, "HX-Request": "true"}).status_code == 200
+    token = csrf_token_in(text(client.get("/auth/login")))
+    login = {"email": "gardener@example.com", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/auth/login", data=login).status_code == 303
+    token = csrf_token_in(text(client.get("/tasks")))
+
+    without = client.post("/tasks", data={"title": "No token"})
+    with_field = client.post("/tasks", data={"title": "Field", "csrf_token": token})
+    with_header = client.post("/tasks", data={"title": "Header"}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+
+    assert (without.status_code, with_field.status_code, with_header.status_code) == (400, 303, 200)
+    assert [task.title for task in all_tasks(app)] == ["Field", "Header"]
+
+
+def test_back_button_history_restore_gets_the_full_page(client, user_id):
+    """htmx restores a pushed URL (here: a filter tab) by fetching it with HX-Request set."""
+    response = client.get("/tasks?status=pending", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert_page(response)
