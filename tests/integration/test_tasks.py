@@ -125,7 +125,7 @@ def test_list_is_sorted_by_due_date_then_creation_with_undated_last(client, app,
 
     body = text(client.get("/tasks"))
 
-    positions = [body.index(f">{title}</label>") for title in ("soon-first", "soon-second", "later", "undated")]
+    positions = [body.index(f">{title}</span>") for title in ("soon-first", "soon-second", "later", "undated")]
     assert positions == sorted(positions)
 
 
@@ -144,7 +144,7 @@ def test_overdue_and_due_today_are_said_in_words_in_the_users_timezone(client, a
     body = text(client.get("/tasks"))
 
     def row(title):
-        start = body.index(f">{title}</label>")
+        start = body.index(f">{title}</span>")
         return body[start : body.index("</li>", start)]
 
     assert "Due today" in row("today-task")
@@ -250,7 +250,7 @@ def test_create_with_htmx_answers_a_fresh_form_and_the_new_list(htmx, app, user_
     body = text(response)
     assert "Added “Repot basil”." in body
     assert '<div id="task-list" hx-swap-oob="true">' in body
-    assert ">Repot basil</label>" in body
+    assert ">Repot basil</span>" in body
     assert 'Pending <span class="count">1</span>' in body
     assert 'value="Repot basil"' not in body
 
@@ -330,7 +330,7 @@ def test_show_task_as_page_and_fragment(client, htmx, app, user_id):
     fragment = htmx.get(f"/tasks/{task_id}")
     assert_page(page)
     assert_fragment(fragment)
-    assert ">Water the fern</label>" in text(page)
+    assert ">Water the fern</span>" in text(page)
     assert text(fragment).lstrip().startswith(f'<li id="task-{task_id}"')
 
 
@@ -379,7 +379,7 @@ def test_edit_with_htmx_swaps_the_row_back(htmx, app, user_id):
     assert_fragment(response)
     body = text(response)
     assert body.lstrip().startswith(f'<li id="task-{task_id}" class="task')
-    assert ">Mist the fern</label>" in body
+    assert ">Mist the fern</span>" in body
     assert "lightly" in body
     assert load_task(app, task_id).title == "Mist the fern"
 
