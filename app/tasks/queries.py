@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import false, func, true
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -11,6 +11,8 @@ from ..ownership import owned
 
 STATUSES = ("all", "pending", "completed")
 PER_PAGE = 50
+# Soonest due first, undated last, then oldest first; the id keeps pages stable.
+ORDER = (Task.due_date.is_(None), Task.due_date, Task.created_at, Task.id)
 
 
 @dataclass
@@ -28,9 +30,9 @@ class TaskPage:
 def filtered(user, status="all", plant_id=None):
     query = owned(Task, user)
     if status == "pending":
-        query = query.where(Task.completed.is_(False))
+        query = query.where(Task.completed == false())
     elif status == "completed":
-        query = query.where(Task.completed.is_(True))
+        query = query.where(Task.completed == true())
     if plant_id is not None:
         query = query.where(Task.plant_id == plant_id)
     return query
@@ -46,19 +48,23 @@ def status_counts(user, plant_id=None):
 
 
 def list_tasks(user, status="all", plant_id=None, page=1, per_page=PER_PAGE, total=None):
-    """One page of tasks, soonest due first (undated last), then oldest first.
+    """One page of tasks in ORDER. Pass `total` when the caller already counted (status_counts).
 
-    Pass `total` when the caller already counted (status_counts) to save a query.
+    The page's ids are picked first from the (user_id, completed, due_date, created_at)
+    index alone, so the sort handles thousands of narrow index entries rather than
+    whole rows; then only those rows are loaded.
     """
     query = filtered(user, status, plant_id)
     if total is None:
         total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    items = db.session.scalars(
-        query.options(selectinload(Task.plant))
-        .order_by(Task.due_date.is_(None), Task.due_date, Task.created_at, Task.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    ids = db.session.scalars(
+        query.with_only_columns(Task.id).order_by(*ORDER).limit(per_page).offset((page - 1) * per_page)
     ).all()
+    items = []
+    if ids:
+        items = db.session.scalars(
+            owned(Task, user).where(Task.id.in_(ids)).options(selectinload(Task.plant)).order_by(*ORDER)
+        ).all()
     return TaskPage(items=list(items), total=total, page=page, per_page=per_page)
 
 

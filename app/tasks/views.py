@@ -6,7 +6,7 @@ htmx answer can refresh that list's tab counts out of band.
 """
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import flash, request, url_for
 from flask_login import current_user, login_required
@@ -34,6 +34,30 @@ class Filters:
     def url(self, **changes):
         args = {"status": self.status, "plant_id": self.plant_id, **changes}
         return url_for("tasks.list_tasks", **{k: v for k, v in args.items() if v not in (None, "all", 1)})
+
+
+class RowUrls:
+    """A row's links, built by url_for once per endpoint and list rather than five times a row
+    (a 50-row page spent a third of its time in url_for)."""
+
+    PLACEHOLDER = "2147483647"
+    ENDPOINTS = {
+        "complete": ("tasks.complete_task", False),
+        "edit": ("tasks.edit_task", True),
+        "confirm_delete": ("tasks.confirm_delete_task", True),
+        "destroy": ("tasks.destroy_task", True),
+    }
+
+    def __init__(self, next_url):
+        query = "?" + urlencode({"next": next_url})
+        self.patterns = {
+            name: url_for(endpoint, task_id=self.PLACEHOLDER) + (query if with_next else "")
+            for name, (endpoint, with_next) in self.ENDPOINTS.items()
+        }
+        self.patterns["plant"] = url_for("tasks.list_tasks", plant_id=self.PLACEHOLDER)
+
+    def __call__(self, name, object_id):
+        return self.patterns[name].replace(self.PLACEHOLDER, str(object_id), 1)
 
 
 def read_filters(args):
@@ -75,6 +99,7 @@ def list_context(filters, form=None, created=None):
         "created": created,
         "today": today(),
         "next_url": filters.url(),
+        "task_url": RowUrls(filters.url()),
     }
 
 
@@ -83,7 +108,8 @@ def today():
 
 
 def row_context(task, **extra):
-    return {"task": task, "today": today(), "next_url": return_to(), **extra}
+    next_url = return_to()
+    return {"task": task, "today": today(), "next_url": next_url, "task_url": RowUrls(next_url), **extra}
 
 
 @bp.get("")
