@@ -10,9 +10,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import flash, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..errors import ValidationError
+from ..filters import user_zone
 from ..extensions import db
 from ..models import Plant, Task, utcnow
 from ..ownership import get_owned_or_404
@@ -84,22 +86,33 @@ def return_filters():
     return read_filters(MultiDict(parse_qsl(urlsplit(return_to()).query)))
 
 
-def list_context(filters, form=None, created=None):
+def list_context(filters, form=None, created=None, with_form=True):
+    """What the list needs; the create form (and its plant choices) only `with_form`."""
     counts = queries.status_counts(current_user, filters.plant_id)
     tasks = queries.list_tasks(
         current_user, filters.status, filters.plant_id, filters.page, total=counts[filters.status]
     )
-    if form is None:
+    if with_form and form is None:
         form = TaskForm(formdata=None, data={"plant_id": str(filters.plant_id or "")})
     return {
         "filters": filters,
         "counts": counts,
         "tasks": tasks,
-        "form": form.set_plants(queries.user_plants(current_user)),
+        "form": form and form.set_plants(queries.user_plants(current_user)),
         "created": created,
+        **list_row_context(filters.url()),
+    }
+
+
+def list_row_context(next_url):
+    """What every row needs, computed once per response rather than once per row."""
+    return {
         "today": today(),
-        "next_url": filters.url(),
-        "task_url": RowUrls(filters.url()),
+        "zone": user_zone(),
+        "next_url": next_url,
+        "task_url": RowUrls(next_url),
+        "plant_names": queries.plant_names(current_user),
+        "csrf": generate_csrf(),
     }
 
 
@@ -108,15 +121,14 @@ def today():
 
 
 def row_context(task, **extra):
-    next_url = return_to()
-    return {"task": task, "today": today(), "next_url": next_url, "task_url": RowUrls(next_url), **extra}
+    return {"task": task, **list_row_context(return_to()), **extra}
 
 
 @bp.get("")
 @login_required
 def list_tasks():
     filters = read_filters(request.args)
-    context = list_context(filters)
+    context = list_context(filters, with_form=not is_htmx())
     if is_htmx() and request.headers.get("HX-Target") == "more-tasks":
         return render("tasks/list.html", "tasks/_rows.html", **context)
     return render("tasks/list.html", "tasks/_list.html", **context)
@@ -223,5 +235,5 @@ def destroy_task(task_id):
     filters = return_filters()
     counts = queries.status_counts(current_user, filters.plant_id)
     if counts[filters.status] == 0:
-        return render("tasks/list.html", "tasks/_deleted.html", emptied=True, **list_context(filters))
+        return render("tasks/list.html", "tasks/_deleted.html", emptied=True, **list_context(filters, with_form=False))
     return render("tasks/list.html", "tasks/_deleted.html", emptied=False, filters=filters, counts=counts)
