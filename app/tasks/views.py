@@ -14,8 +14,8 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..errors import ValidationError
-from ..filters import user_zone
 from ..extensions import db
+from ..filters import user_zone
 from ..models import Plant, Task, utcnow
 from ..ownership import get_owned_or_404
 from ..web import is_htmx, render, see_other
@@ -122,6 +122,16 @@ def today():
 
 def row_context(task, **extra):
     return {"task": task, **list_row_context(return_to()), **extra}
+
+
+def plant_tasks_context(plant, limit=10):
+    """For the plant page: its next pending tasks and what their rows need (see _plant_tasks.html)."""
+    next_url = url_for("tasks.list_tasks", plant_id=plant.id)
+    return {
+        "plant": plant,
+        "plant_tasks": queries.pending_for_plant(current_user, plant.id, limit),
+        **list_row_context(next_url),
+    }
 
 
 @bp.get("")

@@ -592,3 +592,24 @@ def test_back_button_history_restore_gets_the_full_page(client, user_id):
     """htmx restores a pushed URL (here: a filter tab) by fetching it with HX-Request set."""
     response = client.get("/tasks?status=pending", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert_page(response)
+
+
+def test_plant_page_partial_lists_the_plants_pending_tasks_and_links_to_add_one(app, client, user_id):
+    from flask import render_template
+    from flask_login import login_user
+
+    from app.tasks.views import plant_tasks_context
+
+    fern = add_plant(app, user_id, "Fern")
+    add_task(app, user_id, "Mist the fern", plant_id=fern)
+    add_task(app, user_id, "Watered already", plant_id=fern, completed=True)
+    add_task(app, user_id, "Unrelated")
+    with app.test_request_context("/plants/1"):
+        login_user(db.session.get(User, user_id))
+        html = render_template("tasks/_plant_tasks.html", **plant_tasks_context(db.session.get(Plant, fern)))
+
+    assert "Mist the fern" in html
+    assert "Watered already" not in html
+    assert "Unrelated" not in html
+    assert f'href="/tasks?plant_id={fern}#task-create">Add a task</a>' in html
+    assert "All 1 pending task for Fern" in html
