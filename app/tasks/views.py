@@ -22,6 +22,8 @@ from ..web import is_htmx, render, see_other
 from . import bp, queries, service
 from .forms import TaskForm, form_for_task
 
+MAX_PAGE = 100_000  # far past any list, and keeps the OFFSET a small number
+
 
 @dataclass
 class Filters:
@@ -68,7 +70,7 @@ def read_filters(args):
     return Filters(
         status=status if status in queries.STATUSES else "all",
         plant=get_owned_or_404(Plant, plant_id) if plant_id else None,
-        page=max(1, args.get("page", 1, type=int) or 1),
+        page=min(max(1, args.get("page", 1, type=int) or 1), MAX_PAGE),
     )
 
 

@@ -613,3 +613,9 @@ def test_plant_page_partial_lists_the_plants_pending_tasks_and_links_to_add_one(
     assert "Unrelated" not in html
     assert f'href="/tasks?plant_id={fern}#task-create">Add a task</a>' in html
     assert "All 1 pending task for Fern" in html
+
+
+@pytest.mark.parametrize("page", ["0", "-4", "abc", "99999999999999999999"])
+def test_odd_page_numbers_still_show_a_list(client, app, user_id, page):
+    add_task(app, user_id, "Water the fern")
+    assert client.get(f"/tasks?page={page}").status_code == 200
