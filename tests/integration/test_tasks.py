@@ -619,3 +619,9 @@ def test_plant_page_partial_lists_the_plants_pending_tasks_and_links_to_add_one(
 def test_odd_page_numbers_still_show_a_list(client, app, user_id, page):
     add_task(app, user_id, "Water the fern")
     assert client.get(f"/tasks?page={page}").status_code == 200
+
+
+@pytest.mark.parametrize("huge", ["99999999999999999999", "0"])
+def test_out_of_range_ids_are_404_not_500(client, user_id, huge):
+    assert client.get(f"/tasks/{huge}").status_code == 404
+    assert client.get(f"/tasks?plant_id={huge}").status_code == 404
