@@ -4,8 +4,8 @@ from flask import make_response, redirect, render_template, request
 
 
 def is_htmx():
-    """An htmx request that wants a fragment. A history restore (back button after
-    hx-push-url) also says HX-Request, but needs the whole page."""
+    """An htmx request that swaps a fragment. Restoring history (back button with no
+    cached page) sends HX-Request too, but swaps the whole body, so it gets the page."""
     headers = request.headers
     return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
 
