@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Integer, cast, exists, func, literal, select
 
 from ..extensions import db
-from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, Task, UnclaimedDevice
+from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
 from ..ownership import owned
 
 CARD_COLUMNS = (
@@ -109,11 +109,6 @@ def forget_unclaimed(device_id):
 def open_alerts(plant):
     query = owned(Alert).where(Alert.plant_id == plant.id, Alert.resolved_at.is_(None))
     return db.session.scalars(query.order_by(Alert.opened_at.desc())).all()
-
-
-def open_tasks(plant):
-    query = owned(Task).where(Task.plant_id == plant.id, Task.completed.is_(False))
-    return db.session.scalars(query.order_by(Task.due_date.is_(None), Task.due_date, Task.id)).all()
 
 
 def bucketed_readings(plant_id, start, end, buckets):

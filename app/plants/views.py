@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import METRICS, THRESHOLD_METRICS, Plant
 from ..ownership import get_owned_or_404
+from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, render, see_other
 from . import bp, queries
 from .cards import STATUS_LABELS, render_cards
@@ -201,7 +202,7 @@ def show_plant(plant_id):
     }
     if not is_htmx():
         context["alerts"] = queries.open_alerts(plant)
-        context["tasks"] = queries.open_tasks(plant)
+        context.update(plant_tasks_context(plant))
     return render("plants/show.html", "plants/_charts.html", **context)
 
 
