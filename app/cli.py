@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 
 from .auth.users import EmailTaken, create_user
 from .extensions import db
+from .ingest.cli import ingest_command, simulate_command
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -28,3 +29,5 @@ def create_user_command(email, password, admin):
 
 def register(app):
     app.cli.add_command(users)
+    app.cli.add_command(ingest_command)
+    app.cli.add_command(simulate_command)

@@ -39,6 +39,30 @@ def stop_background_workers(app, timeout=10.0):
     log.info("background workers stopped")
 
 
+def start_if_dev_server(app):
+    """Start the workers if this process is the one serving `flask run` requests.
+
+    With the reloader (`flask run --debug`) that is the child the reloader
+    spawns (WERKZEUG_RUN_MAIN), never the watching parent; without it, the only
+    process. Every other command (`db upgrade`, `users create`, ...) and
+    gunicorn (whose workers start theirs in `post_fork`) start nothing here.
+    """
+    import click
+    from flask.helpers import get_debug_flag
+    from werkzeug.serving import is_running_from_reloader
+
+    context = click.get_current_context(silent=True)
+    if context is None or context.info_name != "run":
+        return False
+    reloader = context.params.get("reload")
+    if reloader is None:
+        reloader = get_debug_flag()
+    if reloader and not is_running_from_reloader():
+        return False
+    start_background_workers(app)
+    return True
+
+
 def start_ingest(app):
     if not app.config["MQTT_ENABLED"]:
         return

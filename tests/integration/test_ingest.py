@@ -2,6 +2,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Plant, UnclaimedDevice
@@ -120,3 +121,43 @@ def test_a_redelivered_reading_is_stored_once_and_old_readings_do_not_move_the_l
         plant = db.session.get(Plant, plants["sensor-1"])
         assert plant.latest_temperature == 25.0
         assert plant.last_reading_at == datetime.fromtimestamp(now - 10, UTC)
+
+
+def test_simulate_demo_creates_the_demo_garden_and_its_readings_arrive(ingest_app):
+    app = ingest_app()
+
+    result = app.test_cli_runner().invoke(
+        args=["simulate", "--devices", "3", "--interval", "0", "--count", "4", "--demo", "--seed", "1"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "demo login: demo@plantops.local / " in result.output
+    assert "published 12 message(s)" in result.output
+    wait_until(lambda: reading_count(app) == 12, message="12 simulated readings")
+    with app.app_context():
+        plants = db.session.scalars(select(Plant).order_by(Plant.device_id)).all()
+        assert [p.device_id for p in plants] == ["sim-001", "sim-002", "sim-003"]
+        assert all(p.last_reading_at is not None for p in plants)
+    again = app.test_cli_runner().invoke(args=["simulate", "--devices", "3", "--count", "1", "--demo"])
+    assert again.exit_code == 0, again.output
+    with app.app_context():
+        assert len(db.session.scalars(select(Plant)).all()) == 3
+    password = again.output.split("demo login: demo@plantops.local / ")[1].split()[0]
+    login = app.test_client().post("/auth/login", data={"email": "demo@plantops.local", "password": password})
+    assert login.status_code == 303
+
+
+def test_simulate_demo_is_refused_in_production(make_app):
+    app = make_app(PLANTOPS_ENV="production")
+    result = app.test_cli_runner().invoke(args=["simulate", "--demo", "--count", "1"])
+    assert result.exit_code != 0
+    assert "not in production" in result.output
+
+
+def test_simulate_says_so_when_the_broker_is_unreachable(make_app):
+    from tests.fixtures.services import free_port
+
+    app = make_app(MQTT_PORT=free_port())
+    result = app.test_cli_runner().invoke(args=["simulate", "--count", "1"])
+    assert result.exit_code != 0
+    assert "cannot reach the broker" in result.output
