@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Float, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts.evaluate import evaluate_plants
@@ -75,8 +75,7 @@ def store_batch(session, deliveries, now):
     if rows:
         outcome.stored = insert_readings(session, rows)
         outcome.duplicates = len(rows) - outcome.stored
-    for plant, plant_readings in by_plant.items():
-        advance_latest_state(session, plant, plant_readings)
+    advance_latest_states(session, by_plant)
     if outcome.unclaimed:
         outcome.rejections["unclaimed_device"] += sum(outcome.unclaimed.values())
         record_unclaimed(session, outcome.unclaimed, now)
@@ -117,36 +116,50 @@ def dialect_insert(session, model):
 
 def insert_readings(session, rows):
     """Insert, skipping (device, ts) pairs already stored; returns how many were new."""
+    table = Reading.__table__
     statement = (
-        dialect_insert(session, Reading)
-        .on_conflict_do_nothing(index_elements=["device_id", "ts"])
-        .returning(Reading.id)
+        dialect_insert(session, table).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(table.c.id)
     )
     return len(session.execute(statement, rows).all())
 
 
-def advance_latest_state(session, plant, readings):
-    """Move the plant's latest state to the newest of `readings`, never backwards.
+def latest_state_statement():
+    """One UPDATE for every plant of a batch (executemany), moving forward in time only.
+
+    A metric the batch did not report (NULL) keeps the plant's previous value.
+    """
+    plants = Plant.__table__
+    values = {"last_reading_at": bindparam("p_ts"), "updated_at": plants.c.updated_at}
+    for metric in METRICS:
+        column = plants.c[f"latest_{metric}"]
+        values[column.name] = func.coalesce(bindparam(f"p_{metric}", type_=Float), column)
+    newer = or_(plants.c.last_reading_at.is_(None), plants.c.last_reading_at < bindparam("p_ts"))
+    return update(plants).where(plants.c.id == bindparam("p_id"), newer).values(values)
+
+
+LATEST_STATE = latest_state_statement()
+
+
+def advance_latest_states(session, readings_by_plant):
+    """Move each plant's latest state to the newest of its readings, never backwards.
 
     Each metric takes its newest value among the readings newer than the stored
     state, so a reading that carries only the battery keeps the other metrics.
     """
-    newer = sorted(
-        (r for r in readings if plant.last_reading_at is None or r.ts > plant.last_reading_at),
-        key=lambda r: r.ts,
-    )
-    if not newer:
-        return
-    values = {}
-    for reading in newer:
-        values.update({f"latest_{metric}": value for metric, value in reading.values.items()})
-    newest = newer[-1].ts
-    session.execute(
-        update(Plant)
-        .where(Plant.id == plant.id, or_(Plant.last_reading_at.is_(None), Plant.last_reading_at < newest))
-        .values(last_reading_at=newest, updated_at=Plant.updated_at, **values)
-        .execution_options(synchronize_session=False)
-    )
+    rows = []
+    for plant, readings in readings_by_plant.items():
+        newer = sorted(
+            (r for r in readings if plant.last_reading_at is None or r.ts > plant.last_reading_at),
+            key=lambda r: r.ts,
+        )
+        if not newer:
+            continue
+        row = {"p_id": plant.id, "p_ts": newer[-1].ts, **{f"p_{metric}": None for metric in METRICS}}
+        for reading in newer:
+            row.update({f"p_{metric}": value for metric, value in reading.values.items()})
+        rows.append(row)
+    if rows:
+        session.execute(LATEST_STATE, rows)
 
 
 def record_unclaimed(session, unclaimed, now):
