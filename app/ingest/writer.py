@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Float, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, Float, String, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts.evaluate import evaluate_plants
@@ -94,13 +94,13 @@ def claimed_plants(session, device_ids):
     """
     if not device_ids:
         return {}
-    query = (
-        select(Plant.id, Plant.device_id, Plant.last_reading_at)
-        .where(Plant.device_id.in_(device_ids))
-        .order_by(Plant.id)
-        .with_for_update()
-    )
-    return {row.device_id: row for row in session.execute(query)}
+    if is_postgresql(session):
+        # One array parameter: psycopg re-parses a query with hundreds of placeholders every time.
+        claimed = Plant.device_id == func.any(bindparam("device_ids", sorted(device_ids), type_=ARRAY(String)))
+    else:
+        claimed = Plant.device_id.in_(device_ids)
+    query = select(Plant.id, Plant.device_id, Plant.last_reading_at).where(claimed).order_by(Plant.id)
+    return {row.device_id: row for row in session.execute(query.with_for_update())}
 
 
 def reading_row(plant_id, reading):
@@ -109,13 +109,32 @@ def reading_row(plant_id, reading):
     return row
 
 
+def is_postgresql(session):
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def dialect_insert(session, model):
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
+    return (postgresql.insert if is_postgresql(session) else sqlite.insert)(model)
+
+
+READING_COLUMNS = ("plant_id", "device_id", "ts", *METRICS)
+
+# PostgreSQL takes a whole batch as one array per column: one short statement, parsed once.
+PG_INSERT_READINGS = text(
+    f"INSERT INTO readings ({', '.join(READING_COLUMNS)}) "
+    "SELECT * FROM unnest(CAST(:plant_id AS integer[]), CAST(:device_id AS varchar[]), CAST(:ts AS timestamp[]), "
+    + ", ".join(f"CAST(:{metric} AS double precision[])" for metric in METRICS)
+    + ") ON CONFLICT (device_id, ts) DO NOTHING RETURNING id"
+)
 
 
 def insert_readings(session, rows):
     """Insert, skipping (device, ts) pairs already stored; returns how many were new."""
+    if is_postgresql(session):
+        columns = {name: [row[name] for row in rows] for name in READING_COLUMNS}
+        # Stored as UTCDateTime stores it: naive UTC.
+        columns["ts"] = [ts.astimezone(UTC).replace(tzinfo=None) for ts in columns["ts"]]
+        return len(session.execute(PG_INSERT_READINGS, columns).all())
     table = Reading.__table__
     statement = (
         dialect_insert(session, table).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(table.c.id)
@@ -139,6 +158,15 @@ def latest_state_statement():
 
 LATEST_STATE = latest_state_statement()
 
+PG_LATEST_STATE = text(
+    "UPDATE plants SET last_reading_at = v.ts, "
+    + ", ".join(f"latest_{m} = COALESCE(v.{m}, plants.latest_{m})" for m in METRICS)
+    + " FROM unnest(CAST(:p_id AS integer[]), CAST(:p_ts AS timestamp[]), "
+    + ", ".join(f"CAST(:p_{m} AS double precision[])" for m in METRICS)
+    + f") AS v(id, ts, {', '.join(METRICS)}) "
+    "WHERE plants.id = v.id AND (plants.last_reading_at IS NULL OR plants.last_reading_at < v.ts)"
+)
+
 
 def advance_latest_states(session, readings_by_plant):
     """Move each plant's latest state to the newest of its readings, never backwards.
@@ -158,7 +186,13 @@ def advance_latest_states(session, readings_by_plant):
         for reading in newer:
             row.update({f"p_{metric}": value for metric, value in reading.values.items()})
         rows.append(row)
-    if rows:
+    if not rows:
+        return
+    if is_postgresql(session):
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        columns["p_ts"] = [ts.astimezone(UTC).replace(tzinfo=None) for ts in columns["p_ts"]]
+        session.execute(PG_LATEST_STATE, columns)
+    else:
         session.execute(LATEST_STATE, rows)
 
 
