@@ -64,7 +64,7 @@ class SimulatedPlant:
         self.battery = max(0.0, self.battery - self.rng.uniform(0.001, 0.01))
 
         return {
-            "ts": round(ts, 3),
+            "ts": ts,
             "soil_moisture": round(clamp(self.soil_moisture, 0, 100), 1),
             "temperature": round(clamp(temperature, -40, 85), 2),
             "humidity": round(clamp(humidity, 0, 100), 1),

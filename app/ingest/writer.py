@@ -78,7 +78,8 @@ def store_batch(session, deliveries, now):
     advance_latest_states(session, by_plant)
     if outcome.unclaimed:
         outcome.rejections["unclaimed_device"] += sum(outcome.unclaimed.values())
-        record_unclaimed(session, outcome.unclaimed, now)
+        messages = Counter(d.result.device_id for d in deliveries if d.result.device_id in outcome.unclaimed)
+        record_unclaimed(session, messages, now)
     if outcome.rejections:
         record_rejections(session, outcome.rejections, now)
     outcome.plant_ids = sorted(plant.id for plant in by_plant)
@@ -196,7 +197,8 @@ def advance_latest_states(session, readings_by_plant):
         session.execute(LATEST_STATE, rows)
 
 
-def record_unclaimed(session, unclaimed, now):
+def record_unclaimed(session, messages, now):
+    """Upsert the devices no plant claims, with how many messages each sent."""
     statement = dialect_insert(session, UnclaimedDevice)
     statement = statement.on_conflict_do_update(
         index_elements=["device_id"],
@@ -207,7 +209,7 @@ def record_unclaimed(session, unclaimed, now):
     )
     rows = [
         {"device_id": device, "first_seen_at": now, "last_seen_at": now, "message_count": count}
-        for device, count in sorted(unclaimed.items())
+        for device, count in sorted(messages.items())
     ]
     session.execute(statement, rows)
 

@@ -95,13 +95,15 @@ def test_unclaimed_device_is_recorded_and_its_readings_dropped(ingest_app, publi
 
     for _ in range(3):
         publisher.send("stray-7", {"temperature": 20})
+    publisher.send("stray-7", [{"ts": time.time() - 60, "temperature": 20}, {"temperature": 21}])
     publisher.send("sensor-1", {"temperature": 20})
 
     wait_until(lambda: reading_count(app) == 1)
-    wait_until(lambda: rejections(app).get("unclaimed_device") == 3)
+    wait_until(lambda: rejections(app).get("unclaimed_device") == 5, status=lambda: rejections(app))
     with app.app_context():
         stray = db.session.get(UnclaimedDevice, "stray-7")
-        assert stray.message_count == 3
+        assert stray.message_count == 4
+        assert stray.first_seen_at <= stray.last_seen_at
     assert reading_count(app, "stray-7") == 0
 
 
@@ -127,7 +129,7 @@ def test_simulate_demo_creates_the_demo_garden_and_its_readings_arrive(ingest_ap
     app = ingest_app()
 
     result = app.test_cli_runner().invoke(
-        args=["simulate", "--devices", "3", "--interval", "0", "--count", "4", "--demo", "--seed", "1"]
+        args=["simulate", "--devices", "3", "--interval", "0.01", "--count", "4", "--demo", "--seed", "1"]
     )
 
     assert result.exit_code == 0, result.output
