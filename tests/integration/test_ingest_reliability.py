@@ -93,9 +93,10 @@ def test_broker_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(dur
 
     Two limits of Mosquitto (2.0) itself shape the test. It acknowledges a publish
     before writing it to disk, so a kill at that instant loses the message inside the
-    broker: the stream pauses 0.3 s before the kill. And after a restart it routes
-    nothing to a shared subscription until a member subscribes again (publishers get
-    PUBACK "no matching subscribers"): the publisher reconnects after the consumer did.
+    broker: the kill waits until the broker acknowledged (and so forwarded) what was
+    sent. And after a restart it routes nothing to a shared subscription until a member
+    subscribes again (publishers get PUBACK "no matching subscribers"): the publisher
+    reconnects after the consumer did.
     """
     app = consumers(durable_mosquitto)
     claim(app, DEVICES)
@@ -106,7 +107,8 @@ def test_broker_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(dur
     count = 1500
 
     def restart_broker():
-        time.sleep(0.3)
+        wait_until(lambda: acked.count >= count // 2 + 1, message="the first half acknowledged")
+        time.sleep(0.05)
         durable_mosquitto.stop(kill=True)
         wait_until(lambda: not state.connected, message="the consumer noticed")
         time.sleep(0.5)
