@@ -25,6 +25,22 @@ run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
 
+# The app with simulated sensors: starts a broker from deploy/mosquitto.conf if none listens on
+# $(MQTT_PORT), creates the demo account and plants (login printed), then serves with live data.
+MQTT_PORT ?= 1883
+demo: $(VENV)/.installed
+	$(FLASK) db upgrade
+	@set -e; broker=; sim=; \
+	trap 'kill $$sim $$broker 2>/dev/null || true' EXIT INT TERM; \
+	if ! $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', $(MQTT_PORT)), 1)" 2>/dev/null; then \
+	  mkdir -p instance/mosquitto; \
+	  sed -e 's|^listener 1883 |listener $(MQTT_PORT) |' -e 's|^persistence true|persistence false|' \
+	    deploy/mosquitto.conf > instance/mosquitto/demo.conf; \
+	  mosquitto -c instance/mosquitto/demo.conf & broker=$$!; sleep 1; \
+	fi; \
+	MQTT_PORT=$(MQTT_PORT) $(FLASK) simulate --demo --devices 5 --interval 5 & sim=$$!; \
+	MQTT_PORT=$(MQTT_PORT) $(FLASK) run --host $(HOST) --port $(PORT) --debug
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from .auth.passwords import password_problem
 from .auth.users import EmailTaken, create_user
 from .extensions import db
+from .ingest.cli import ingest_command, simulate_command
 from .settings.cli import rotate_key_command
 
 users = AppGroup("users", help="Manage accounts.")
@@ -31,4 +32,6 @@ def create_user_command(email, password, admin):
 
 def register(app):
     app.cli.add_command(users)
+    app.cli.add_command(ingest_command)
+    app.cli.add_command(simulate_command)
     app.cli.add_command(rotate_key_command)

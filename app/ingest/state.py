@@ -11,8 +11,10 @@ class ConsumerState:
     enabled: bool = False
     connected: bool = False
     last_message_monotonic: float | None = None
-    received: int = 0
-    stored: int = 0
+    received: int = 0  # messages
+    stored: int = 0  # readings inserted
+    duplicates: int = 0  # readings already stored (redeliveries)
+    batches: int = 0
     rejected: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

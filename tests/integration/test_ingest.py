@@ -1,0 +1,165 @@
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Plant, UnclaimedDevice
+from app.workers import start_background_workers, stop_background_workers
+
+from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until
+
+
+@pytest.fixture
+def ingest_app(make_app, mosquitto):
+    apps = []
+
+    def start(**env):
+        app = make_app(MQTT_ENABLED="true", MQTT_PORT=mosquitto.port, **env)
+        start_background_workers(app)
+        apps.append(app)
+        state = app.extensions["plantops.consumer_state"]
+        wait_until(lambda: state.connected, message="consumer connected")
+        return app
+
+    yield start
+    for app in apps:
+        stop_background_workers(app)
+
+
+@pytest.fixture
+def publisher(mosquitto):
+    pub = Publisher(mosquitto.port)
+    yield pub
+    pub.close()
+
+
+def test_readings_arrive_and_show_in_the_plants_latest_state(ingest_app, publisher):
+    app = ingest_app()
+    plants = claim(app, ["sensor-1"])
+    now = time.time()
+
+    publisher.send("sensor-1", {"ts": now - 60, "soil_moisture": 40.0, "temperature": 20.0, "battery": 90})
+    publisher.send("sensor-1", [{"ts": now - 30, "soil_moisture": 38.5}, {"ts": now - 90, "temperature": 5.0}])
+
+    wait_until(lambda: reading_count(app) == 3, message="3 readings")
+    with app.app_context():
+        plant = db.session.get(Plant, plants["sensor-1"])
+        assert plant.last_reading_at == datetime.fromtimestamp(now - 30, UTC)
+        assert plant.latest_soil_moisture == 38.5
+        assert plant.latest_temperature == 20.0
+        assert plant.latest_battery == 90.0
+        assert plant.latest_humidity is None
+    state = app.extensions["plantops.consumer_state"]
+    wait_until(lambda: state.stored == 3, message="the counters")
+    assert app.test_client().get("/api/health").get_json()["checks"]["mqtt"]["status"] == "connected"
+
+
+BAD_MESSAGES = [
+    ("plantops/sensor-1/telemetry", b"{not json", "malformed_json"),
+    ("plantops/sensor-1/telemetry", b'{"temperature": "\xff"}', "not_utf8"),
+    ("plantops/sensor-1/telemetry", b"x" * (64 * 1024 + 1), "too_large"),
+    ("plantops/sensor-1/telemetry", b"[" + b'{"battery": 50},' * 1000 + b'{"battery": 50}]', "too_many_items"),
+    ("plantops/sensor-1/telemetry", b'{"temperature": "warm"}', "wrong_type"),
+    ("plantops/sensor-1/telemetry", b'{"temperature": NaN}', "not_finite"),
+    ("plantops/sensor-1/telemetry", b'{"humidity": Infinity}', "not_finite"),
+    ("plantops/sensor-1/telemetry", b'{"soil_moisture": 140}', "out_of_range"),
+    ("plantops/sensor-1/telemetry", b'{"temperature": 20, "ts": 99999999999}', "future_ts"),
+    ("plantops/sensor-1/telemetry", b'{"temperature": 20, "ts": "2026-01-01T10:00:00"}', "bad_ts"),
+    ("plantops/sensor-1/telemetry", b'{"firmware": "1.0"}', "no_metric"),
+    ("plantops/sensor-1/telemetry", b"[1, 2]", "wrong_shape"),
+    ("plantops/bad device!/telemetry", b'{"temperature": 20}', "bad_topic"),
+    ("plantops/nobody-claims-me/telemetry", b'{"temperature": 20}', "unclaimed_device"),
+]
+
+
+@pytest.mark.parametrize(("topic", "payload", "reason"), BAD_MESSAGES, ids=[m[2] for m in BAD_MESSAGES])
+def test_bad_input_is_counted_and_the_next_good_message_is_stored(ingest_app, publisher, topic, payload, reason):
+    app = ingest_app()
+    claim(app, ["sensor-1"])
+
+    publisher.send(None, payload, topic=topic)
+    publisher.send("sensor-1", {"ts": time.time(), "temperature": 21.0})
+
+    wait_until(lambda: reading_count(app, "sensor-1") == 1, message="the good reading")
+    counts = wait_until(lambda: rejections(app), message="the rejection")
+    assert counts[reason] >= 1
+    assert sum(counts.values()) == (2 if reason == "wrong_shape" else 1)
+    wait_until(lambda: app.extensions["plantops.consumer_state"].rejected[reason] >= 1)
+
+
+def test_unclaimed_device_is_recorded_and_its_readings_dropped(ingest_app, publisher):
+    app = ingest_app()
+    claim(app, ["sensor-1"])
+
+    for _ in range(3):
+        publisher.send("stray-7", {"temperature": 20})
+    publisher.send("stray-7", [{"ts": time.time() - 60, "temperature": 20}, {"temperature": 21}])
+    publisher.send("sensor-1", {"temperature": 20})
+
+    wait_until(lambda: reading_count(app) == 1)
+    wait_until(lambda: rejections(app).get("unclaimed_device") == 5, status=lambda: rejections(app))
+    with app.app_context():
+        stray = db.session.get(UnclaimedDevice, "stray-7")
+        assert stray.message_count == 4
+        assert stray.first_seen_at <= stray.last_seen_at
+    assert reading_count(app, "stray-7") == 0
+
+
+def test_a_redelivered_reading_is_stored_once_and_old_readings_do_not_move_the_latest_state(ingest_app, publisher):
+    app = ingest_app()
+    plants = claim(app, ["sensor-1"])
+    now = time.time()
+
+    publisher.send("sensor-1", {"ts": now - 10, "temperature": 25.0})
+    wait_until(lambda: reading_count(app) == 1)
+    publisher.send("sensor-1", {"ts": now - 10, "temperature": 25.0})
+    publisher.send("sensor-1", {"ts": now - 3600, "temperature": 10.0})
+
+    wait_until(lambda: reading_count(app) == 2)
+    wait_until(lambda: app.extensions["plantops.consumer_state"].duplicates == 1)
+    with app.app_context():
+        plant = db.session.get(Plant, plants["sensor-1"])
+        assert plant.latest_temperature == 25.0
+        assert plant.last_reading_at == datetime.fromtimestamp(now - 10, UTC)
+
+
+def test_simulate_demo_creates_the_demo_garden_and_its_readings_arrive(ingest_app):
+    app = ingest_app()
+
+    result = app.test_cli_runner().invoke(
+        args=["simulate", "--devices", "3", "--interval", "0.01", "--count", "4", "--demo", "--seed", "1"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "demo login: demo@plantops.local / " in result.output
+    assert "published 12 message(s)" in result.output
+    wait_until(lambda: reading_count(app) == 12, message="12 simulated readings")
+    with app.app_context():
+        plants = db.session.scalars(select(Plant).order_by(Plant.device_id)).all()
+        assert [p.device_id for p in plants] == ["sim-001", "sim-002", "sim-003"]
+        assert all(p.last_reading_at is not None for p in plants)
+    again = app.test_cli_runner().invoke(args=["simulate", "--devices", "3", "--count", "1", "--demo"])
+    assert again.exit_code == 0, again.output
+    with app.app_context():
+        assert len(db.session.scalars(select(Plant)).all()) == 3
+    password = again.output.split("demo login: demo@plantops.local / ")[1].split()[0]
+    login = app.test_client().post("/auth/login", data={"email": "demo@plantops.local", "password": password})
+    assert login.status_code == 303
+
+
+def test_simulate_demo_is_refused_in_production(make_app):
+    app = make_app(PLANTOPS_ENV="production")
+    result = app.test_cli_runner().invoke(args=["simulate", "--demo", "--count", "1"])
+    assert result.exit_code != 0
+    assert "not in production" in result.output
+
+
+def test_simulate_says_so_when_the_broker_is_unreachable(make_app):
+    from tests.fixtures.services import free_port
+
+    app = make_app(MQTT_PORT=free_port())
+    result = app.test_cli_runner().invoke(args=["simulate", "--count", "1"])
+    assert result.exit_code != 0
+    assert "cannot reach the broker" in result.output
