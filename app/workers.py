@@ -9,6 +9,9 @@ unless they ask.
 import logging
 import threading
 
+from .alerts.stale import start_stale_check, stop_stale_check
+from .notify.worker import start_notifier, stop_notifier
+
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -20,6 +23,8 @@ def start_background_workers(app):
         if app.extensions.get("plantops.workers_started"):
             return
         app.extensions["plantops.workers_started"] = True
+    start_notifier(app)
+    start_stale_check(app)
     log.info("background workers started")
 
 
@@ -28,4 +33,6 @@ def stop_background_workers(app, timeout=10.0):
     with _lock:
         if not app.extensions.pop("plantops.workers_started", False):
             return
+    stop_stale_check(app, timeout)
+    stop_notifier(app, timeout)
     log.info("background workers stopped")
