@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Alert, Task
-from ..notify.outbox import enqueue
 from .describe import format_value
+from .messages import enqueue
 
 WATER_PROBLEM = "soil_moisture_low"
 

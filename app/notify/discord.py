@@ -5,8 +5,6 @@ https://discord.com/developers/docs/resources/webhook#execute-webhook
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..alerts.describe import format_value, problem_label
-
 RED = 0xB3261E
 GREEN = 0x1F7A35
 MARKDOWN = "\\*_~`|>#[]()"
@@ -24,10 +22,9 @@ def local_time(when, timezone):
     return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def alert_message(event, *, plant_name, problem, metric, value, threshold, when, timezone, plant_url):
-    """`event` is "opened" or "resolved"; `value` is the value at that moment."""
-    label = problem_label(problem)
-    shown_value, shown_threshold = format_value(metric, value), format_value(metric, threshold)
+def alert_message(event, *, plant_name, label, value, threshold, when, timezone, plant_url):
+    """`event` is "opened" or "resolved"; `value` ("22 %", None when unknown) is the value at that moment."""
+    shown_value, shown_threshold = value or "-", threshold or "-"
     if event == "opened":
         headline = f"🚨 {escape_markdown(plant_name)}: {label.lower()} ({shown_value}, threshold {shown_threshold})"
         title, color = f"{label}: {plant_name}", RED

@@ -1,4 +1,5 @@
-"""The outbox: Notification rows written in the same transaction as the alert they tell about.
+"""The outbox: Notification rows, written in the same transaction as the alert they tell about
+(app.alerts.messages), and claimed, leased and settled here.
 
 The delivery worker claims due rows, sends them outside any transaction, and
 records the outcome. A claim is a lease (next_attempt_at moves into the
@@ -8,17 +9,11 @@ future), so a process that dies mid-send leaves the row to be sent again.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select, update
 
-from .. import throttle
 from ..models import Alert, Notification
-from .discord import alert_message
 from .retry import backoff_delay
 
-# Per plant: at most this many messages in this window, so a storm stays a drizzle.
-COOLDOWN_MESSAGES = 6
-COOLDOWN_SECONDS = 15 * 60
 MAX_RETRY_AFTER_SECONDS = 3600
 
 
@@ -35,47 +30,6 @@ class RetryPolicy:
             config.get("NOTIFY_BACKOFF_SECONDS", cls.backoff_seconds),
             config.get("NOTIFY_BACKOFF_CAP_SECONDS", cls.backoff_cap_seconds),
         )
-
-
-def enqueue(session, alert, event, value, now):
-    """Queue the Discord message for `event` ("opened"/"resolved") of `alert`; None when not sent.
-
-    Nothing is queued when no webhook is configured at all; the per-plant
-    cooldown drops the message and says so on the alert.
-    """
-    plant = alert.plant
-    user = plant.user
-    if not (user.discord_webhook_url or current_app.config["DISCORD_WEBHOOK_URL"]):
-        return None
-    if not throttle.hit(f"notify:plant:{plant.id}", COOLDOWN_MESSAGES, COOLDOWN_SECONDS, now).allowed:
-        alert.notify_error = (
-            f"Not sent to Discord: {plant.name} already sent {COOLDOWN_MESSAGES} messages "
-            f"in {COOLDOWN_SECONDS // 60} minutes (cooldown)."
-        )
-        return None
-    payload = alert_message(
-        event,
-        plant_name=plant.name,
-        problem=alert.problem,
-        metric=alert.metric,
-        value=value,
-        threshold=alert.threshold,
-        when=now,
-        timezone=user.timezone,
-        plant_url=f"{current_app.config['PUBLIC_URL']}/plants/{plant.id}",
-    )
-    notification = Notification(
-        user_id=alert.user_id,
-        alert_id=alert.id,
-        event=event,
-        payload=payload,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(notification)
-    return notification
 
 
 def due_filter(now):

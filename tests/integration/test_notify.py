@@ -1,0 +1,237 @@
+"""Discord delivery against a real local HTTP server standing in for Discord."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models import Notification
+from app.notify.worker import Notifier, start_notifier, stop_notifier
+
+from ..conftest import make_user
+from ..fixtures.services import Reply
+from .alerting import add_plant, alerts, notifications, store, store_batch
+
+FAST = {
+    "NOTIFY_POLL_SECONDS": 0.05,
+    "NOTIFY_BACKOFF_SECONDS": 0.1,
+    "NOTIFY_MAX_ATTEMPTS": 3,
+    "NOTIFY_TIMEOUT_SECONDS": 0.5,
+}
+
+
+class TimedRequests(list):
+    """The recording server's request list, noting when each request arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def append(self, request):
+        self.times.append(time.monotonic())
+        super().append(request)
+
+
+@pytest.fixture
+def discord(recording_server):
+    recording_server.requests = TimedRequests()
+    return recording_server
+
+
+@pytest.fixture
+def app(make_app, discord):
+    return make_app(
+        config=FAST, DISCORD_WEBHOOK_URL=discord.url + "/api/webhooks/1/token", PUBLIC_URL="https://plants.example"
+    )
+
+
+@pytest.fixture
+def plant_id(app):
+    return add_plant(app, make_user(app))
+
+
+@pytest.fixture
+def notifier(app):
+    start_notifier(app)
+    yield app.extensions["plantops.notifier"]
+    stop_notifier(app)
+
+
+def wait_until(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError("condition not met")
+
+
+def settle(discord, count, seconds=0.5):
+    """Wait for `count` requests, then a little longer to see that no more come."""
+    discord.wait_for(count)
+    time.sleep(seconds)
+    return discord.requests
+
+
+def test_crossing_sends_exactly_one_message(app, plant_id, discord, notifier):
+    store(app, plant_id, 45.0, 25.0, 24.0, 23.0, 22.0)
+
+    [request] = settle(discord, 1)
+    assert request.method == "POST"
+    assert request.path == "/api/webhooks/1/token"
+    body = request.json()
+    assert body["content"] == "🚨 Basil: soil moisture low (24 %, threshold 30 %)"
+    assert body["embeds"][0]["url"] == f"https://plants.example/plants/{plant_id}"
+    [notification] = notifications(app)
+    assert (notification.event, notification.status, notification.attempts) == ("opened", "sent", 1)
+
+
+def test_resolve_sends_one_more_message(app, plant_id, discord, notifier):
+    store(app, plant_id, 25.0, 25.0, 50.0, 51.0, 52.0)
+
+    opened, resolved = settle(discord, 2)
+    assert opened.json()["content"].startswith("🚨 Basil")
+    assert resolved.json()["content"] == "✅ Basil: soil moisture low is over (50 %)"
+    assert resolved.json()["embeds"][0]["color"] == 0x1F7A35
+
+
+def test_flapping_sends_at_most_one_message(app, plant_id, discord, notifier):
+    store(app, plant_id, *[29.0 + (index % 3) for index in range(50)])
+    time.sleep(1.0)
+    assert len(discord.requests) <= 1
+
+
+def test_429_is_retried_after_discords_retry_after(app, plant_id, discord, notifier):
+    discord.queue(Reply(429, {"message": "You are being rate limited.", "retry_after": 0.8, "global": False}))
+    store(app, plant_id, 25.0, 25.0)
+
+    first, second = settle(discord, 2)
+    assert second.body == first.body
+    [notification] = notifications(app)
+    assert notification.status == "sent"
+    assert notification.attempts == 2
+    assert alerts(app)[0].notify_error is None
+    assert notification_gap(discord) >= 0.8
+
+
+def test_429_with_only_a_retry_after_header_waits_that_long(app, plant_id, discord, notifier):
+    discord.queue(Reply(429, None, {"Retry-After": "1"}))
+    store(app, plant_id, 25.0, 25.0)
+    settle(discord, 2, seconds=0)
+    assert notification_gap(discord) >= 1.0
+
+
+def notification_gap(discord):
+    times = discord.requests.times
+    return times[1] - times[0]
+
+
+def test_500_is_retried_then_recorded_as_failed_on_the_alert(app, plant_id, discord, notifier):
+    discord.default = Reply(500)
+    store(app, plant_id, 25.0, 25.0)
+
+    assert len(settle(discord, 3)) == 3  # NOTIFY_MAX_ATTEMPTS
+    wait_until(lambda: notifications(app)[0].status == "failed")
+    [notification] = notifications(app)
+    assert (notification.attempts, notification.last_error) == (3, "HTTP 500")
+    assert alerts(app)[0].notify_error == "Discord message (opened) failed after 3 attempts: HTTP 500"
+    gaps = [b - a for a, b in zip(discord.requests.times, discord.requests.times[1:], strict=False)]
+    assert gaps[1] > gaps[0] * 1.2  # exponential: the second wait is longer than the first
+
+
+def test_other_4xx_is_not_retried(app, plant_id, discord, notifier):
+    discord.default = Reply(404, {"message": "Unknown Webhook", "code": 10015})
+    store(app, plant_id, 25.0, 25.0)
+
+    assert len(settle(discord, 1)) == 1
+    wait_until(lambda: notifications(app)[0].status == "failed")
+    assert alerts(app)[0].notify_error == "Discord message (opened) failed after 1 attempt: HTTP 404: Unknown Webhook"
+
+
+def test_a_hanging_webhook_times_out_and_is_retried(app, plant_id, discord, notifier):
+    discord.hang.set()
+    store(app, plant_id, 25.0, 25.0)
+
+    wait_until(lambda: notifications(app)[0].status == "failed", timeout=15)
+    assert len(discord.requests) == 3
+    assert notifications(app)[0].last_error == "no answer within 0.5 s"
+
+
+def test_the_error_never_contains_the_webhook_url(make_app):
+    app = make_app(config=FAST, DISCORD_WEBHOOK_URL="http://127.0.0.1:9/api/webhooks/1/secret-token")
+    pid = add_plant(app, make_user(app, email="x@example.com"), name="Fern", device_id="fern")
+    start_notifier(app)
+    try:
+        store(app, pid, 25.0, 25.0)
+        wait_until(lambda: [n for n in notifications(app) if n.status == "failed"])
+    finally:
+        stop_notifier(app)
+    error = notifications(app)[0].last_error
+    assert error == "network error (ConnectionError)"
+    assert "secret-token" not in alerts(app, plant_id=pid)[0].notify_error
+
+
+def test_pending_messages_survive_a_restart(app, plant_id, discord):
+    store(app, plant_id, 25.0, 25.0, 50.0)  # no worker running: two rows wait in the outbox
+    assert [n.status for n in notifications(app)] == ["pending", "pending"]
+
+    start_notifier(app)
+    try:
+        assert len(settle(discord, 2)) == 2
+        wait_until(lambda: {n.status for n in notifications(app)} == {"sent"})
+    finally:
+        stop_notifier(app)
+
+
+def test_two_workers_send_each_message_once(app, plant_id, discord):
+    discord.default = Reply(204, delay=0.05)
+    with app.app_context():
+        for index in range(10):
+            store_batch(
+                plant_id,
+                datetime.now(UTC) - timedelta(seconds=30 - index),
+                {"soil_moisture": 25.0 if index % 4 < 2 else 50.0},
+                datetime.now(UTC),
+            )
+            db.session.commit()
+    expected = len(notifications(app))
+    assert expected >= 4
+    workers = [Notifier(app), Notifier(app)]
+    for worker in workers:
+        worker.start()
+    try:
+        wait_until(lambda: {n.status for n in notifications(app)} == {"sent"})
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert len(discord.requests) == expected
+    assert len({r.body for r in discord.requests}) == expected
+
+
+def test_per_plant_cooldown_stops_a_storm(app, plant_id, discord):
+    store(app, plant_id, *([25.0, 25.0, 50.0] * 5))  # five alerts, ten events
+
+    assert len(notifications(app)) == 6
+    assert "cooldown" in alerts(app)[-1].notify_error
+
+
+def test_no_message_is_queued_without_any_webhook(make_app):
+    app = make_app()
+    pid = add_plant(app, make_user(app))
+    store(app, pid, 25.0, 25.0)
+    assert len(alerts(app)) == 1
+    assert notifications(app) == []
+
+
+def test_stopping_hands_queued_messages_back(app, plant_id, discord):
+    discord.default = Reply(204, delay=0.3)
+    store(app, plant_id, *([25.0, 25.0, 50.0] * 2))
+    start_notifier(app)
+    discord.wait_for(1)
+    stop_notifier(app)
+
+    with app.app_context():
+        pending = db.session.scalars(db.select(Notification).where(Notification.status == "pending")).all()
+        assert pending
+        assert all(n.next_attempt_at <= datetime.now(UTC) for n in pending)
