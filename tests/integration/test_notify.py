@@ -235,3 +235,48 @@ def test_stopping_hands_queued_messages_back(app, plant_id, discord):
         pending = db.session.scalars(db.select(Notification).where(Notification.status == "pending")).all()
         assert pending
         assert all(n.next_attempt_at <= datetime.now(UTC) for n in pending)
+
+
+def ingest_rate(app, plant_ids, batches=60):
+    """Readings per second through the writer's path (readings, latest state, evaluate_plants,
+    one commit per batch), with soil moisture swinging so alerts open, resolve and queue messages."""
+    count = 0
+    started = time.perf_counter()
+    base = datetime.now(UTC) - timedelta(hours=1)
+    with app.app_context():
+        for batch in range(batches):
+            soil = 20.0 if batch % 6 < 3 else 50.0
+            for index, plant_id in enumerate(plant_ids):
+                ts = base + timedelta(seconds=batch * len(plant_ids) + index)
+                store_batch(plant_id, ts, {"soil_moisture": soil, "temperature": 21.0}, datetime.now(UTC))
+                count += 1
+            db.session.commit()
+    return count / (time.perf_counter() - started)
+
+
+@pytest.mark.slow
+def test_a_hanging_webhook_does_not_lower_the_ingestion_rate(make_app, discord):
+    quiet = make_app()
+    hanging = make_app(DISCORD_WEBHOOK_URL=discord.url)
+    user = make_user(quiet)
+    quiet_plants = [add_plant(quiet, user, name=f"Quiet {i}") for i in range(10)]
+    hanging_plants = [add_plant(hanging, user, name=f"Hang {i}") for i in range(10)]
+    discord.hang.set()
+    ingest_rate(quiet, quiet_plants, batches=6)  # warm up both paths
+    ingest_rate(hanging, hanging_plants, batches=6)
+
+    start_notifier(hanging)
+    try:
+        rates = {"without": [], "hanging": []}
+        for _ in range(2):
+            rates["without"].append(ingest_rate(quiet, quiet_plants))
+            rates["hanging"].append(ingest_rate(hanging, hanging_plants))
+        assert discord.requests, "the worker was trying to deliver during the run"
+    finally:
+        stop_notifier(hanging)
+
+    without, with_hang = max(rates["without"]), max(rates["hanging"])
+    print(f"ingest rate: {without:.0f}/s without notifications, {with_hang:.0f}/s with a hanging webhook")
+    assert with_hang >= 0.8 * without
+    with hanging.app_context():
+        assert db.session.scalar(db.select(db.func.count(Notification.id))) > 0

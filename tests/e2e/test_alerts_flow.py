@@ -1,0 +1,51 @@
+"""A gardener watches an alert appear and acknowledges it, in a real Chromium."""
+
+import pytest
+
+from ..conftest import PASSWORD, make_user
+from ..integration.alerting import add_plant, store
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(config={"WTF_CSRF_ENABLED": True})
+
+
+def sign_in(page, base_url):
+    page.goto(base_url + "/auth/login")
+    page.get_by_label("Email").fill("gardener@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/plants")
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
+def test_alert_appears_and_acknowledging_updates_the_nav_count(app, live_server, page, viewport):
+    page.set_viewport_size(viewport)
+    user_id = make_user(app)
+    basil = add_plant(app, user_id, name="Basil")
+    fern = add_plant(app, user_id, name="Fern")
+    sign_in(page, live_server)
+    assert page.locator("#alert-count .count").count() == 0
+
+    store(app, basil, 45.0, 25.0, 24.0)
+    store(app, fern, {"temperature": 35.0}, {"temperature": 36.0})
+    page.goto(live_server + "/alerts")
+
+    assert page.locator("#alert-count .count").inner_text().startswith("2")
+    dry = page.locator(".alert-item", has_text="Basil")
+    assert "Soil moisture low" in dry.inner_text()
+    assert dry.get_by_role("link", name="Basil").get_attribute("href") == f"/plants/{basil}"
+    page.shot(f"alerts-open-{viewport['width']}")
+
+    dry.get_by_role("button", name="Acknowledge").click()
+    page.locator(".alert-item.alert-acknowledged", has_text="Basil").wait_for()
+    assert page.locator("#alert-count .count").inner_text().startswith("1")
+
+    page.get_by_role("link", name="Acknowledged").click()
+    page.wait_for_url("**/alerts?state=acknowledged")
+    assert page.locator(".alert-item").count() == 1
+    page.shot(f"alerts-acknowledged-{viewport['width']}")
+    assert page.console_errors == []
