@@ -4,6 +4,7 @@ writer stores them (readings + latest state + evaluate_plants, one transaction p
 from datetime import UTC, datetime, timedelta
 
 from app.alerts.evaluate import evaluate_plants
+from app.database import set_read_only
 from app.extensions import db
 from app.models import METRICS, Alert, Notification, Plant, Reading, Task
 
@@ -29,6 +30,7 @@ def store(app, plant_id, *readings, step=timedelta(seconds=10), now=None):
     """Store each reading as its own batch; a reading is a soil moisture number or a dict of metrics."""
     now = now or datetime.now(UTC)
     start = now - step * len(readings)
+    writable()
     with app.app_context():
         for index, reading in enumerate(readings):
             values = reading if isinstance(reading, dict) else {"soil_moisture": reading}
@@ -37,13 +39,27 @@ def store(app, plant_id, *readings, step=timedelta(seconds=10), now=None):
 
 
 def store_batch(plant_id, ts, values, now):
-    plant = db.session.get(Plant, plant_id)
-    db.session.add(Reading(plant_id=plant_id, device_id=plant.device_id, ts=ts, **values))
-    plant.last_reading_at = ts
-    for metric in METRICS:
-        if values.get(metric) is not None:
-            setattr(plant, f"latest_{metric}", values[metric])
-    evaluate_plants(db.session, [plant_id], now)
+    store_readings({plant_id: values}, ts, now)
+
+
+def store_readings(values_by_plant, ts, now):
+    """One batch as the writer stores it: readings, each plant's latest state, then evaluation."""
+    plants = db.session.scalars(db.select(Plant).where(Plant.id.in_(values_by_plant))).all()
+    for plant in plants:
+        values = values_by_plant[plant.id]
+        db.session.add(Reading(plant_id=plant.id, device_id=plant.device_id, ts=ts, **values))
+        plant.last_reading_at = ts
+        for metric in METRICS:
+            if values.get(metric) is not None:
+                setattr(plant, f"latest_{metric}", values[metric])
+    evaluate_plants(db.session, list(values_by_plant), now)
+
+
+def writable():
+    """Write like the writer thread does (BEGIN IMMEDIATE). A GET through the test client runs in
+    this thread and leaves its read-only mark behind, which would make a later write here start
+    with a plain BEGIN and fail with "database is locked" when a worker thread writes too."""
+    set_read_only(False)
 
 
 def alerts(app, **where):

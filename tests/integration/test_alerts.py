@@ -12,7 +12,12 @@ from app.extensions import db
 from app.models import Alert, Plant, Task
 
 from ..conftest import make_user
-from .alerting import add_plant, alerts, notifications, store, tasks
+from .alerting import add_plant, alerts, notifications, store, tasks, writable
+
+
+@pytest.fixture(autouse=True)
+def write_mode():
+    writable()
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Discord delivery against a real local HTTP server standing in for Discord."""
 
+import itertools
+import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +13,7 @@ from app.notify.worker import Notifier, start_notifier, stop_notifier
 
 from ..conftest import make_user
 from ..fixtures.services import Reply
-from .alerting import add_plant, alerts, notifications, store, store_batch
+from .alerting import add_plant, alerts, notifications, store, store_batch, store_readings, writable
 
 FAST = {
     "NOTIFY_POLL_SECONDS": 0.05,
@@ -31,6 +33,11 @@ class TimedRequests(list):
     def append(self, request):
         self.times.append(time.monotonic())
         super().append(request)
+
+
+@pytest.fixture(autouse=True)
+def write_mode():
+    writable()
 
 
 @pytest.fixture
@@ -237,21 +244,24 @@ def test_stopping_hands_queued_messages_back(app, plant_id, discord):
         assert all(n.next_attempt_at <= datetime.now(UTC) for n in pending)
 
 
-def ingest_rate(app, plant_ids, batches=60):
-    """Readings per second through the writer's path (readings, latest state, evaluate_plants,
-    one commit per batch), with soil moisture swinging so alerts open, resolve and queue messages."""
-    count = 0
+RUNS = itertools.count()
+
+
+def ingest_rate(app, plant_ids, batches=40):
+    """Readings per second through the writer's path (one transaction per batch: readings, latest
+    state, evaluate_plants). Every fifth plant is dry, swinging back every 20 batches, so alerts
+    open, resolve and queue messages while most readings are ordinary."""
     started = time.perf_counter()
-    base = datetime.now(UTC) - timedelta(hours=1)
+    base = datetime.now(UTC) - timedelta(hours=1) + timedelta(seconds=next(RUNS))
     with app.app_context():
         for batch in range(batches):
-            soil = 20.0 if batch % 6 < 3 else 50.0
+            values = {}
             for index, plant_id in enumerate(plant_ids):
-                ts = base + timedelta(seconds=batch * len(plant_ids) + index)
-                store_batch(plant_id, ts, {"soil_moisture": soil, "temperature": 21.0}, datetime.now(UTC))
-                count += 1
+                dry = index % 5 == 0 and batch % 40 < 20
+                values[plant_id] = {"soil_moisture": 20.0 if dry else 50.0, "temperature": 21.0}
+            store_readings(values, base + timedelta(milliseconds=batch), datetime.now(UTC))
             db.session.commit()
-    return count / (time.perf_counter() - started)
+    return batches * len(plant_ids) / (time.perf_counter() - started)
 
 
 @pytest.mark.slow
@@ -259,24 +269,28 @@ def test_a_hanging_webhook_does_not_lower_the_ingestion_rate(make_app, discord):
     quiet = make_app()
     hanging = make_app(DISCORD_WEBHOOK_URL=discord.url)
     user = make_user(quiet)
-    quiet_plants = [add_plant(quiet, user, name=f"Quiet {i}") for i in range(10)]
-    hanging_plants = [add_plant(hanging, user, name=f"Hang {i}") for i in range(10)]
+    runs = {
+        "without": (quiet, [add_plant(quiet, user, name=f"Quiet {i}") for i in range(20)]),
+        "hanging": (hanging, [add_plant(hanging, user, name=f"Hang {i}") for i in range(20)]),
+    }
     discord.hang.set()
-    ingest_rate(quiet, quiet_plants, batches=6)  # warm up both paths
-    ingest_rate(hanging, hanging_plants, batches=6)
-
     start_notifier(hanging)
     try:
         rates = {"without": [], "hanging": []}
-        for _ in range(2):
-            rates["without"].append(ingest_rate(quiet, quiet_plants))
-            rates["hanging"].append(ingest_rate(hanging, hanging_plants))
-        assert discord.requests, "the worker was trying to deliver during the run"
+        for round_ in range(6):  # alternate the order: the machine is shared and noisy
+            for name in sorted(runs, reverse=round_ % 2 == 1):
+                rates[name].append(ingest_rate(*runs[name]))
+        assert discord.requests, "the worker was stuck on the webhook during the runs"
     finally:
         stop_notifier(hanging)
 
-    without, with_hang = max(rates["without"]), max(rates["hanging"])
-    print(f"ingest rate: {without:.0f}/s without notifications, {with_hang:.0f}/s with a hanging webhook")
-    assert with_hang >= 0.8 * without
+    # Each round's two runs are next to each other in time; their ratio cancels the machine's drift.
+    ratio = statistics.median(h / w for h, w in zip(rates["hanging"], rates["without"], strict=True))
+    without, with_hang = statistics.median(rates["without"]), statistics.median(rates["hanging"])
+    print(
+        f"ingest rate: {without:.0f}/s without notifications, {with_hang:.0f}/s with a hanging webhook "
+        f"(median of 6 rounds; median ratio {ratio:.2f})"
+    )
+    assert ratio >= 0.8
     with hanging.app_context():
         assert db.session.scalar(db.select(db.func.count(Notification.id))) > 0
