@@ -38,8 +38,9 @@ def evaluate_plant(session, plant, open_alerts, now, min_readings, fraction):
     rules = plant_rules(plant, fraction)
     by_problem = {rule.problem: rule for rule in rules}
     for problem in problems_to_resolve(plant, rules, open_alerts):
-        rule = by_problem.get(problem)
-        resolve_alert(session, open_alerts[problem], rule and latest_value(plant, rule), now)
+        rule = by_problem.get(problem)  # None when the gardener removed the threshold
+        value = latest_value(plant, rule) if rule else None
+        resolve_alert(session, open_alerts[problem], value, now)
     if STALE in open_alerts and not is_stale(plant.last_reading_at, plant.stale_after_minutes, now):
         resolve_alert(session, open_alerts[STALE], None, now)
     candidates = opening_candidates(plant, rules, open_alerts)
