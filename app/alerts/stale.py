@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..database import read_only
 from ..extensions import db
@@ -58,7 +57,7 @@ class StaleCheck:
         while not self.stopping.wait(self.interval):
             try:
                 self.run_once()
-            except SQLAlchemyError:
+            except Exception:  # the next round tries again; the thread must not die
                 log.exception("stale check failed")
 
     def run_once(self):

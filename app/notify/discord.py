@@ -3,6 +3,7 @@
 https://discord.com/developers/docs/resources/webhook#execute-webhook
 """
 
+from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 RED = 0xB3261E
@@ -46,7 +47,7 @@ def alert_message(event, *, plant_name, label, value, threshold, when, timezone,
                     {"name": "Threshold", "value": shown_threshold, "inline": True},
                     {"name": "Time", "value": local_time(when, timezone), "inline": True},
                 ],
-                "timestamp": when.isoformat().replace("+00:00", "Z"),
+                "timestamp": when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             }
         ],
         "allowed_mentions": {"parse": []},

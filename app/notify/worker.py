@@ -83,8 +83,8 @@ class Notifier:
                     continue
                 try:
                     self._deliver(http, notification_id)
-                except SQLAlchemyError:
-                    log.exception("recording delivery of notification %s failed", notification_id)
+                except Exception:  # the thread must outlive any one message; the lease retries it
+                    log.exception("delivering notification %s failed", notification_id)
 
     def _deliver(self, http, notification_id):
         with self.app.app_context():
