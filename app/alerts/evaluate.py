@@ -30,7 +30,10 @@ def evaluate_plants(session, plant_ids, now):
     min_readings = current_app.config["ALERT_MIN_READINGS"]
     fraction = current_app.config["ALERT_HYSTERESIS_PERCENT"] / 100
     open_by_plant = open_alerts_by_plant(session, ids)
-    for plant in session.scalars(select(Plant).where(Plant.id.in_(ids))):
+    # populate_existing: the writer moves latest state with Core UPDATEs, which a Plant already
+    # in the session would not show. Id order, like the writer's row locks, so no deadlock.
+    plants = select(Plant).where(Plant.id.in_(ids)).order_by(Plant.id).execution_options(populate_existing=True)
+    for plant in session.scalars(plants):
         evaluate_plant(session, plant, open_by_plant.get(plant.id, {}), now, min_readings, fraction)
 
 

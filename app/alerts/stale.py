@@ -25,6 +25,7 @@ def stale_changes(session, now):
         select(Plant.id, Plant.last_reading_at, Plant.stale_after_minutes, Alert.id)
         .outerjoin(Alert, and_(Alert.plant_id == Plant.id, Alert.problem == STALE, Alert.resolved_at.is_(None)))
         .where(Plant.last_reading_at.is_not(None))
+        .order_by(Plant.id)  # the ingest writer locks plants in id order too
     )
     return [
         (plant_id, alert_id)

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.alerts.evaluate import evaluate_plants
 from app.alerts.service import on_task_completed
 from app.alerts.stale import StaleCheck, start_stale_check, stop_stale_check
 from app.extensions import db
-from app.models import Alert, Plant, Task
+from app.models import Alert, Plant, Reading, Task
 
 from ..conftest import make_user
 from .alerting import add_plant, alerts, notifications, store, tasks, writable
@@ -325,3 +326,28 @@ def test_gardeners_see_only_their_own_alerts_and_count(app, plant_id, other_clie
     assert "Basil" not in page
     assert "No alerts" in page
     assert 'class="count"' not in other_client.get("/plants").get_data(as_text=True)
+
+
+def test_evaluation_sees_latest_state_moved_by_a_core_update(app, plant_id):
+    """The ingest writer moves latest state with UPDATE statements, not through the ORM objects."""
+    now = datetime.now(UTC)
+    with app.app_context():
+        plant = db.session.get(Plant, plant_id)  # an object already in the session, as in a long batch
+        for seconds in (20, 10):
+            db.session.add(
+                Reading(
+                    plant_id=plant_id,
+                    device_id=plant.device_id,
+                    ts=now - timedelta(seconds=seconds),
+                    soil_moisture=20.0,
+                )
+            )
+        db.session.execute(
+            db.update(Plant)
+            .where(Plant.id == plant_id)
+            .values(latest_soil_moisture=20.0, last_reading_at=now - timedelta(seconds=10)),
+            execution_options={"synchronize_session": False},
+        )
+        evaluate_plants(db.session, [plant_id], now)
+        db.session.commit()
+    assert [a.problem for a in alerts(app)] == ["soil_moisture_low"]
