@@ -120,6 +120,8 @@ class Notifier:
 
 
 def start_notifier(app):
+    # urllib3 logs each request line at DEBUG, and a webhook's path is its secret token.
+    logging.getLogger("urllib3.connectionpool").setLevel(max(logging.INFO, logging.root.level))
     notifier = Notifier(app)
     app.extensions[EXTENSION] = notifier
     notifier.start()

@@ -351,3 +351,23 @@ def test_evaluation_sees_latest_state_moved_by_a_core_update(app, plant_id):
         evaluate_plants(db.session, [plant_id], now)
         db.session.commit()
     assert [a.problem for a in alerts(app)] == ["soil_moisture_low"]
+
+
+def test_many_alerts_are_paged_newest_first(client, app, user_id):
+    now = datetime.now(UTC)
+    with app.app_context():
+        for index in range(55):
+            plant = Plant(user_id=user_id, name=f"Plant {index:02d}")
+            db.session.add(plant)
+            db.session.flush()
+            opened = now - timedelta(minutes=60 - index)
+            db.session.add(Alert(user_id=user_id, plant_id=plant.id, problem="stale", state="open", opened_at=opened))
+        db.session.commit()
+
+    first = client.get("/alerts").get_data(as_text=True)
+    second = client.get("/alerts?page=2").get_data(as_text=True)
+    assert first.count('class="card alert-item') == 50
+    assert "Plant 54" in first
+    assert "Page 1 of 2" in first
+    assert second.count('class="card alert-item') == 5
+    assert "Plant 00" in second

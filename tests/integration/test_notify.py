@@ -305,3 +305,10 @@ def test_an_unreadable_personal_webhook_falls_back_to_the_default(app, plant_id,
 
     [request] = settle(discord, 1)
     assert request.path == "/api/webhooks/1/token"
+
+
+def test_the_webhook_token_never_reaches_the_log(app, plant_id, discord, notifier, caplog):
+    caplog.set_level("DEBUG")
+    store(app, plant_id, 25.0, 25.0)
+    settle(discord, 1)
+    assert "/api/webhooks/1/token" not in caplog.text
