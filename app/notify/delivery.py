@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import requests
 
+from ..crypto import DecryptionError
+from ..settings.secrets import read_secret
 from .retry import parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -54,15 +56,9 @@ def _json(response):
 
 def webhook_url(user, default_url):
     """The user's own webhook (decrypted) if set, else the instance-wide one."""
-    if user.discord_webhook_url:
-        try:
-            return _decrypt_user_webhook(user)
-        except Exception:  # a key removed too early must not stop every other delivery
-            log.warning("user %s: stored Discord webhook cannot be read; using the default", user.id)
-    return default_url
-
-
-def _decrypt_user_webhook(user):
-    from .. import crypto  # lands with the settings work (issue 9)
-
-    return crypto.decrypt_field(user, "discord_webhook_url")
+    try:
+        secret = read_secret(user, "discord_webhook_url")
+    except DecryptionError:  # a key removed too early must not stop every other delivery
+        log.warning("user %s: stored Discord webhook cannot be decrypted; using the default", user.id)
+        return default_url
+    return secret.reveal() if secret is not None else default_url

@@ -12,7 +12,7 @@ from app.alerts.stale import StaleCheck, start_stale_check, stop_stale_check
 from app.extensions import db
 from app.models import Alert, Plant, Reading, Task
 
-from ..conftest import make_user
+from ..conftest import PASSWORD, make_user
 from .alerting import add_plant, alerts, notifications, store, tasks, writable
 
 
@@ -263,21 +263,23 @@ def test_acknowledging_a_resolved_alert_changes_nothing(client, app, plant_id):
     assert alerts(app)[0].state == "resolved"
 
 
+def csrf_token_in(page):
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
 def test_acknowledge_needs_the_csrf_token(make_app):
     app = make_app(config={"WTF_CSRF_ENABLED": True})
-    uid = make_user(app)
-    plant_id = add_plant(app, uid)
+    plant_id = add_plant(app, make_user(app))
     store(app, plant_id, 25.0, 25.0)
     client = app.test_client()
     login_page = client.get("/auth/login").get_data(as_text=True)
     token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post(
-        "/auth/login", data={"email": "gardener@example.com", "password": "correct horse battery", "csrf_token": token}
-    )
+    client.post("/auth/login", data={"email": "gardener@example.com", "password": PASSWORD, "csrf_token": token})
     [alert] = alerts(app)
 
     assert client.post(f"/alerts/{alert.id}/acknowledge").status_code == 400
     assert alerts(app)[0].state == "open"
+    token = csrf_token_in(client.get("/alerts").get_data(as_text=True))
     ok = client.post(f"/alerts/{alert.id}/acknowledge", headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert ok.status_code == 200
     assert alerts(app)[0].state == "acknowledged"

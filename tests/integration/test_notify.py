@@ -10,6 +10,7 @@ import pytest
 from app.extensions import db
 from app.models import Notification, User
 from app.notify.worker import Notifier, start_notifier, stop_notifier
+from app.settings.secrets import store_secret
 
 from ..conftest import make_user
 from ..fixtures.services import Reply
@@ -294,6 +295,17 @@ def test_a_hanging_webhook_does_not_lower_the_ingestion_rate(make_app, discord):
     assert ratio >= 0.8
     with hanging.app_context():
         assert db.session.scalar(db.select(db.func.count(Notification.id))) > 0
+
+
+def test_the_gardeners_own_webhook_wins_over_the_default(app, plant_id, discord, notifier):
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        store_secret(user, "discord_webhook_url", discord.url + "/api/webhooks/2/own-token")
+        db.session.commit()
+    store(app, plant_id, 25.0, 25.0)
+
+    [request] = settle(discord, 1)
+    assert request.path == "/api/webhooks/2/own-token"
 
 
 def test_an_unreadable_personal_webhook_falls_back_to_the_default(app, plant_id, discord, notifier):
