@@ -10,6 +10,7 @@ list of {"field", "message"}, so nothing is half-written.
 from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..alerts.service import on_task_completed
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Plant, Task, User, utcnow
@@ -178,6 +179,7 @@ def set_completed(task, completed, now):
     created = None
     if completed and not task.completed:
         task.completed, task.completed_at = True, now
+        on_task_completed(db.session, task, now)
         if task.recurrence_days and task.next_task_id is None:
             created = next_occurrence(task, now)
     elif not completed:

@@ -126,6 +126,25 @@ def test_completing_the_water_task_acknowledges_the_alert(app, plant_id):
     assert tasks(app)[0].completion_note is None  # the gardener finished it, nothing to add
 
 
+def test_ticking_the_water_task_in_the_task_list_acknowledges_the_alert(client, app, plant_id):
+    store(app, plant_id, 25.0, 25.0)
+    [task] = tasks(app)
+    assert "Water Basil" in client.get("/tasks").get_data(as_text=True)
+
+    response = client.post(f"/tasks/{task.id}/complete", data={"completed": "1"})
+
+    assert response.status_code == 303
+    assert alerts(app)[0].state == "acknowledged"
+    assert "Acknowledged" in client.get("/alerts").get_data(as_text=True)
+
+
+def test_someone_elses_water_task_cannot_acknowledge_the_alert(app, plant_id, other_client):
+    store(app, plant_id, 25.0, 25.0)
+    [task] = tasks(app)
+    assert other_client.post(f"/tasks/{task.id}/complete", data={"completed": "1"}).status_code == 404
+    assert alerts(app)[0].state == "open"
+
+
 def test_completing_an_ordinary_task_touches_no_alert(app, plant_id, user_id):
     store(app, plant_id, 25.0, 25.0)
     now = datetime.now(UTC)
