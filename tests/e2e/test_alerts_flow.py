@@ -49,3 +49,21 @@ def test_alert_appears_and_acknowledging_updates_the_nav_count(app, live_server,
     assert page.locator(".alert-item").count() == 1
     page.shot(f"alerts-acknowledged-{viewport['width']}")
     assert page.console_errors == []
+
+
+def test_dry_plant_puts_a_water_task_in_the_list_and_ticking_it_acknowledges_the_alert(app, live_server, page):
+    basil = add_plant(app, make_user(app), name="Basil")
+    sign_in(page, live_server)
+
+    store(app, basil, 25.0, 24.0)
+    page.goto(live_server + "/tasks")
+    water = page.locator("li.task", has_text="Water Basil")
+    assert "From an alert" in water.inner_text()
+    page.shot("tasks-water")
+
+    page.get_by_role("checkbox", name="Water Basil").check()
+    page.locator("li.task.is-done", has_text="Water Basil").wait_for()
+    page.goto(live_server + "/alerts")
+    assert "Acknowledged" in page.locator(".alert-item", has_text="Basil").inner_text()
+    assert page.locator("#alert-count .count").count() == 0
+    assert page.console_errors == []
