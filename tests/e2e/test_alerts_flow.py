@@ -67,3 +67,25 @@ def test_dry_plant_puts_a_water_task_in_the_list_and_ticking_it_acknowledges_the
     assert "Acknowledged" in page.locator(".alert-item", has_text="Basil").inner_text()
     assert page.locator("#alert-count .count").count() == 0
     assert page.console_errors == []
+
+
+def test_dashboard_turns_red_and_its_poll_updates_the_alert_count(app, live_server, page):
+    # One reading opens the alert here, so the card turns red in the same transaction as the
+    # alert opens: the dashboard's version does not include the alert count yet.
+    app.config["ALERT_MIN_READINGS"] = 1
+    basil = add_plant(app, make_user(app), name="Basil")
+    store(app, basil, 45.0)
+    sign_in(page, live_server)
+    card = page.locator(".plant-card", has_text="Basil")
+    assert card.locator(".badge-ok").count() == 1
+
+    store(app, basil, 24.0)  # the ingest writer's work: a dry reading
+
+    card.locator(".badge-alert").wait_for(timeout=15_000)  # the 5 s poll swaps the cards
+    page.locator("#alert-count .count", has_text="1").wait_for()
+    page.shot("dashboard-red")
+    page.goto(live_server + "/tasks")
+    assert page.locator("li.task", has_text="Water Basil").count() == 1
+    page.get_by_role("link", name="Alerts").click()
+    assert "Soil moisture low" in page.locator(".alert-item", has_text="Basil").inner_text()
+    assert page.console_errors == []
