@@ -56,6 +56,8 @@ def load_settings(environ, instance_path):
         "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
         "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
         "RETENTION_DAYS": _int(environ, "RETENTION_DAYS", 400, 1, 36500),
+        "ALERT_MIN_READINGS": _int(environ, "ALERT_MIN_READINGS", 2, 1, 100),
+        "ALERT_HYSTERESIS_PERCENT": _int(environ, "ALERT_HYSTERESIS_PERCENT", 5, 0, 50),
         "LOG_LEVEL": _choice(environ, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
         "LOG_FORMAT": _choice(environ, "LOG_FORMAT", "text", {"text", "json"}),
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -11,6 +11,9 @@ import functools
 import logging
 import threading
 
+from .alerts.stale import start_stale_check, stop_stale_check
+from .notify.worker import start_notifier, stop_notifier
+
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -23,6 +26,8 @@ def start_background_workers(app):
             return
         app.extensions["plantops.workers_started"] = True
     start_ingest(app)
+    start_notifier(app)
+    start_stale_check(app)
     # The dev server's child and gunicorn workers exit through sys.exit: stop cleanly then too.
     app.extensions["plantops.workers_atexit"] = hook = functools.partial(stop_background_workers, app)
     atexit.register(hook)
@@ -35,7 +40,9 @@ def stop_background_workers(app, timeout=10.0):
         if not app.extensions.pop("plantops.workers_started", False):
             return
     atexit.unregister(app.extensions.pop("plantops.workers_atexit"))
-    stop_ingest(app, timeout)
+    stop_ingest(app, timeout)  # first: flush and acknowledge what it holds
+    stop_stale_check(app, timeout)
+    stop_notifier(app, timeout)
     log.info("background workers stopped")
 
 

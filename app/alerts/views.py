@@ -1,10 +1,62 @@
-from flask_login import login_required
+from datetime import UTC, datetime
 
-from ..web import render
+from flask import render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..models import Alert
+from ..ownership import get_owned_or_404
+from ..web import is_htmx, render, see_other
 from . import bp
+from .describe import format_value, problem_label
+from .queries import STATES, alerts_query, open_alert_count
+from .service import acknowledge
+
+PER_PAGE = 50
+
+
+@bp.app_context_processor
+def nav_alert_count():
+    """`open_alert_count()` for the nav on every page; it queries only when a template calls it."""
+
+    def count():
+        if not current_user.is_authenticated:
+            return 0
+        try:
+            return open_alert_count()
+        except SQLAlchemyError:  # an error page while the database is down still renders
+            db.session.rollback()
+            return 0
+
+    return {"open_alert_count": count}
+
+
+@bp.app_template_filter("problem_label")
+def problem_label_filter(problem):
+    return problem_label(problem)
+
+
+@bp.app_template_global("alert_value")
+def alert_value(metric, value):
+    return format_value(metric, value)
 
 
 @bp.get("")
 @login_required
 def list_alerts():
-    return render("alerts/list.html", "alerts/_list.html", alerts=[])
+    state = request.args.get("state", "")
+    state = state if state in STATES else ""
+    page = db.paginate(alerts_query(state), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render("alerts/list.html", "alerts/_list.html", pagination=page, state=state)
+
+
+@bp.post("/<int:alert_id>/acknowledge")
+@login_required
+def acknowledge_alert(alert_id):
+    alert = get_owned_or_404(Alert, alert_id)
+    acknowledge(alert, datetime.now(UTC))
+    db.session.commit()
+    if is_htmx():
+        return render_template("alerts/_acknowledged.html", alert=alert)
+    return see_other(url_for("alerts.list_alerts", state=request.args.get("state", "")))

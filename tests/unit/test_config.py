@@ -68,6 +68,9 @@ def test_development_cookies_have_plain_names_and_remember_me_lasts_30_days(tmp_
         ("PLANTOPS_ENV", "staging", "PLANTOPS_ENV must be development"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of"),
         ("RETENTION_DAYS", "-1", "RETENTION_DAYS must be between"),
+        ("ALERT_MIN_READINGS", "0", "ALERT_MIN_READINGS must be between 1 and 100"),
+        ("ALERT_MIN_READINGS", "two", "ALERT_MIN_READINGS must be a whole number"),
+        ("ALERT_HYSTERESIS_PERCENT", "51", "ALERT_HYSTERESIS_PERCENT must be between 0 and 50"),
     ],
 )
 def test_malformed_setting_is_refused_with_its_name(tmp_path, name, value, message):
@@ -103,3 +106,5 @@ def test_defaults_match_the_contract(tmp_path):
     assert config["MQTT_TOPIC_PREFIX"] == "plantops"
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'plantops.db'}"
     assert config["DISCORD_WEBHOOK_URL"] is None
+    assert config["ALERT_MIN_READINGS"] == 2
+    assert config["ALERT_HYSTERESIS_PERCENT"] == 5

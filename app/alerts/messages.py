@@ -1,0 +1,52 @@
+"""The Discord message of an alert event, queued in the outbox in the caller's transaction."""
+
+from flask import current_app
+
+from .. import throttle
+from ..models import Notification
+from ..notify.discord import alert_message
+from .describe import format_value, problem_label
+
+# Per plant: at most this many messages in this window, so a storm stays a drizzle.
+COOLDOWN_MESSAGES = 6
+COOLDOWN_SECONDS = 15 * 60
+
+
+def enqueue(session, alert, event, value, now):
+    """Queue the Discord message for `event` ("opened"/"resolved") of `alert`; None when not sent.
+
+    Nothing is queued when no webhook is configured at all; the per-plant
+    cooldown drops the message and says so on the alert.
+    """
+    plant = alert.plant
+    user = plant.user
+    if not (user.discord_webhook_url or current_app.config["DISCORD_WEBHOOK_URL"]):
+        return None
+    if not throttle.hit(f"notify:plant:{plant.id}", COOLDOWN_MESSAGES, COOLDOWN_SECONDS, now).allowed:
+        alert.notify_error = (
+            f"Not sent to Discord: {plant.name} already sent {COOLDOWN_MESSAGES} messages "
+            f"in {COOLDOWN_SECONDS // 60} minutes (cooldown)."
+        )
+        return None
+    payload = alert_message(
+        event,
+        plant_name=plant.name,
+        label=problem_label(alert.problem),
+        value=None if value is None else format_value(alert.metric, value),
+        threshold=format_value(alert.metric, alert.threshold),
+        when=now,
+        timezone=user.timezone,
+        plant_url=f"{current_app.config['PUBLIC_URL']}/plants/{plant.id}",
+    )
+    notification = Notification(
+        user_id=alert.user_id,
+        alert_id=alert.id,
+        event=event,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(notification)
+    return notification

@@ -1,0 +1,98 @@
+"""Alert rules as plain functions: when a problem opens and when it is over.
+
+A threshold alert opens once the newest `min_readings` readings are all past
+the threshold, so one stray value raises nothing. It resolves only once the
+value is back inside by a margin (hysteresis), so a value wobbling around the
+threshold cannot open, resolve and reopen. A stale alert opens when a plant's
+newest reading is older than its window and resolves when data returns.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..models import THRESHOLD_METRICS
+from ..plants.status import BATTERY_LOW_PERCENT
+
+STALE = "stale"
+
+
+@dataclass(frozen=True)
+class Rule:
+    problem: str  # "soil_moisture_low"
+    metric: str  # "soil_moisture"
+    threshold: float
+    low: bool  # True: a value below the threshold is the problem
+    margin: float  # how far back inside a value must be to resolve
+
+    def breached(self, value):
+        if value is None:
+            return False
+        return value < self.threshold if self.low else value > self.threshold
+
+    def recovered(self, value):
+        if value is None:
+            return False
+        return value >= self.threshold + self.margin if self.low else value <= self.threshold - self.margin
+
+
+def hysteresis_margin(low, high, fraction):
+    """`fraction` of the plant's min..max range; of the threshold itself when only one bound is set."""
+    if low is not None and high is not None and high > low:
+        return (high - low) * fraction
+    return abs(low if low is not None else high) * fraction
+
+
+def plant_rules(plant, hysteresis_fraction):
+    """The threshold rules of `plant` (anything with `<metric>_min`/`_max`), plus low battery."""
+    rules = []
+    for metric in THRESHOLD_METRICS:
+        low, high = getattr(plant, f"{metric}_min"), getattr(plant, f"{metric}_max")
+        if low is not None:
+            rules.append(Rule(f"{metric}_low", metric, low, True, hysteresis_margin(low, high, hysteresis_fraction)))
+        if high is not None:
+            rules.append(Rule(f"{metric}_high", metric, high, False, hysteresis_margin(low, high, hysteresis_fraction)))
+    rules.append(Rule("battery_low", "battery", BATTERY_LOW_PERCENT, True, 100 * hysteresis_fraction))
+    return rules
+
+
+def latest_value(plant, rule):
+    return getattr(plant, f"latest_{rule.metric}")
+
+
+def opening_candidates(plant, rules, open_problems):
+    """Rules whose latest value is past the threshold and that have no open alert yet.
+
+    Only these need the plant's recent readings, so a healthy plant costs no query.
+    """
+    return [r for r in rules if r.problem not in open_problems and r.breached(latest_value(plant, r))]
+
+
+def should_open(rule, recent_values, min_readings):
+    """`recent_values`: the metric in the plant's newest readings, newest first.
+
+    Opens only when each of the newest `min_readings` readings is past the threshold.
+    """
+    window = list(recent_values)[:min_readings]
+    return len(window) == min_readings and all(rule.breached(value) for value in window)
+
+
+def problems_to_resolve(plant, rules, open_problems):
+    """Open threshold problems whose value is back inside by the margin, or whose threshold is gone."""
+    by_problem = {rule.problem: rule for rule in rules}
+    resolved = []
+    for problem in open_problems:
+        if problem == STALE:
+            continue
+        rule = by_problem.get(problem)
+        if rule is None or rule.recovered(latest_value(plant, rule)):
+            resolved.append(problem)
+    return resolved
+
+
+def is_stale(last_reading_at, stale_after_minutes, now):
+    """No reading within the window; a plant that never sent one is not stale (it has no data)."""
+    return last_reading_at is not None and now - last_reading_at > timedelta(minutes=stale_after_minutes)
+
+
+def minutes_silent(last_reading_at, now):
+    return round((now - last_reading_at).total_seconds() / 60, 1)
