@@ -70,6 +70,10 @@ def create_app(test_config=None):
         logs.assign_request_id()
         database.set_read_only(request.method in ("GET", "HEAD", "OPTIONS"))
 
+    @app.teardown_request
+    def teardown_request(_error):
+        database.set_read_only(False)  # the next work on this thread may write
+
     @app.after_request
     def after_request(response):
         response.headers["X-Request-ID"] = g.get("request_id", "-")

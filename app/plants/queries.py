@@ -67,17 +67,20 @@ def dashboard_version(user_id, filters, now):
 
     The sum of the reading times changes whenever any plant gets a newer reading,
     even an older one than another plant's latest; count and id sum catch deletes
-    and additions, max(updated_at) catches edits.
+    and additions, max(updated_at) catches edits. The open-alert count is part of it
+    because the fragment also swaps the nav's count.
     """
+    open_alerts = owned(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open").scalar_subquery()
     query = scoped_plants(filters.get("location")).with_only_columns(
         func.count(Plant.id),
         func.coalesce(func.sum(Plant.id), 0),
         func.max(Plant.updated_at),
         func.sum(epoch_seconds(Plant.last_reading_at)),
+        open_alerts,
     )
-    count, id_sum, updated, reading_sum = db.session.connection().execute(query).one()
+    count, id_sum, updated, reading_sum, alert_count = db.session.connection().execute(query).one()
     bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
-    key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{bucket}"
+    key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{alert_count}|{bucket}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 

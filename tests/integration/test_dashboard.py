@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from app.extensions import db
-from app.models import Plant
+from app.models import Alert, Plant
 
 from ..fixtures.readings import seed_readings
 
@@ -155,6 +155,23 @@ def test_edit_and_delete_change_the_version(app, client, htmx, user_id):
     assert renamed.status_code == 200
     version = version_of(renamed.get_data(as_text=True))
     client.post(f"/plants/{plant_id}/delete")
+    assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
+
+
+def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_follows(app, client, htmx, user_id):
+    plant_id = add_plant(app, user_id, name="Fern")
+    version = version_of(htmx.get("/plants").get_data(as_text=True))
+    with app.app_context():
+        alert = Alert(user_id=user_id, plant_id=plant_id, problem="soil_moisture_low", metric="soil_moisture")
+        db.session.add(alert)
+        db.session.commit()
+        alert_id = alert.id
+    opened = htmx.get("/plants", headers={"X-Plants-Version": version})
+    assert opened.status_code == 200
+    version = version_of(opened.get_data(as_text=True))
+    with app.app_context():
+        db.session.get(Alert, alert_id).state = "acknowledged"
+        db.session.commit()
     assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
 
 
