@@ -25,6 +25,11 @@ run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
 
+# Production server: migrate, then gunicorn with gunicorn.conf.py (BIND/PORT, WEB_CONCURRENCY, GUNICORN_THREADS).
+prod: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --config gunicorn.conf.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

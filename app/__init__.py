@@ -43,6 +43,7 @@ def create_app(test_config=None):
     app.config["VERSION"] = __version__
 
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"), render_as_batch=True
