@@ -4,6 +4,7 @@ and adds them here."""
 import click
 from flask.cli import AppGroup
 
+from .admin.commands import backup_command, retention_command
 from .auth.users import EmailTaken, create_user
 from .extensions import db
 
@@ -28,3 +29,5 @@ def create_user_command(email, password, admin):
 
 def register(app):
     app.cli.add_command(users)
+    app.cli.add_command(retention_command)
+    app.cli.add_command(backup_command)
