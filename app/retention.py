@@ -81,11 +81,8 @@ def rollup_plant(session, plant_id, now, rebuild=False):
     """Aggregate a plant's complete hours since its last rollup; returns hours written."""
     end = hour_floor(now)
     with read_only():
-        start = (
-            None
-            if rebuild
-            else session.scalar(select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id))
-        )
+        newest = select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id)
+        start = None if rebuild else session.scalar(newest)
         if start is None:
             start = session.scalar(select(func.min(Reading.ts)).where(Reading.plant_id == plant_id))
         else:
