@@ -7,7 +7,7 @@ import pytest
 from app.extensions import db
 from app.models import IngestRejection, UnclaimedDevice, User
 
-from ..conftest import AuthActions, make_user
+from ..conftest import PASSWORD, AuthActions, make_user
 
 
 def user_by_email(app, email):
@@ -98,9 +98,8 @@ def test_disable_without_csrf_token_is_refused(make_app):
     make_user(app)
     login_page = client.get("/auth/login").get_data(as_text=True)
     token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post(
-        "/auth/login", data={"email": "gardener@example.com", "password": "correct horse battery", "csrf_token": token}
-    )
+    credentials = {"email": "gardener@example.com", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/auth/login", data=credentials).status_code == 303
     other_id = make_user(app, email="other@example.com")
 
     assert client.post(f"/admin/users/{other_id}/disable").status_code == 400
