@@ -19,22 +19,25 @@ lock; on PostgreSQL nothing here locks more than the rows it deletes).
 rollups, plus the hours not rolled up yet computed from the raw readings.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import JSON, Numeric, case, delete, func, literal, select
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import read_only
-from .models import METRICS, Plant, Reading, ReadingHourly, UTCDateTime
+from .models import METRICS, Plant, Reading, ReadingHourly
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5_000
 ROLLUP_LOOKBACK = timedelta(days=2)
 ROLLUP_CHUNK = timedelta(days=31)
+SQLITE_PAUSE = 0.05
 
 
 @dataclass
@@ -50,8 +53,16 @@ class RetentionReport:
     errors: list = field(default_factory=list)
 
 
-def run_retention(session, retention_days, now=None, batch_size=BATCH_SIZE, pause=0.01, rebuild=False):
-    """Roll up, then delete raw readings older than `retention_days`. Returns a RetentionReport."""
+def run_retention(session, retention_days, now=None, batch_size=BATCH_SIZE, pause=None, rebuild=False):
+    """Roll up, then delete raw readings older than `retention_days`. Returns a RetentionReport.
+
+    `pause` (seconds) is slept between write transactions. SQLite has one write
+    lock, and a writer waiting in its busy handler only retries every few
+    milliseconds, so without a pause a loop of short transactions can still
+    starve ingestion; PostgreSQL locks rows, not the table, and needs none.
+    """
+    if pause is None:
+        pause = SQLITE_PAUSE if session.get_bind().dialect.name == "sqlite" else 0.0
     now = now or datetime.now(UTC)
     report = RetentionReport(cutoff=now - timedelta(days=retention_days))
     plant_ids = session.scalars(select(Plant.id).order_by(Plant.id)).all()
@@ -60,7 +71,7 @@ def run_retention(session, retention_days, now=None, batch_size=BATCH_SIZE, paus
 
     started = time.perf_counter()
     for plant_id in plant_ids:
-        report.hours_rolled_up += rollup_plant(session, plant_id, now, rebuild=rebuild)
+        report.hours_rolled_up += rollup_plant(session, plant_id, now, rebuild=rebuild, pause=pause)
     report.rollup_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -77,8 +88,13 @@ def run_retention(session, retention_days, now=None, batch_size=BATCH_SIZE, paus
     return report
 
 
-def rollup_plant(session, plant_id, now, rebuild=False):
-    """Aggregate a plant's complete hours since its last rollup; returns hours written."""
+def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0):
+    """Aggregate a plant's complete hours since its last rollup; returns hours written.
+
+    Each chunk is one INSERT ... SELECT ... GROUP BY in the database (no rows
+    travel through Python), so a write transaction lasts as long as one
+    chunk's aggregation: tens of milliseconds for a month of one plant.
+    """
     end = hour_floor(now)
     with read_only():
         newest = select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id)
@@ -90,18 +106,25 @@ def rollup_plant(session, plant_id, now, rebuild=False):
         session.rollback()
     if start is None:
         return 0
+    dialect = session.get_bind().dialect.name
+    table = ReadingHourly.__table__
     written = 0
     chunk_start = hour_floor(start)
     while chunk_start < end:
         chunk_end = min(chunk_start + ROLLUP_CHUNK, end)
-        with read_only():
-            hours = aggregate_hours(session, plant_id, chunk_start, chunk_end)
-            session.rollback()
-        if hours:
-            upsert_hours(session, plant_id, hours)
-            session.commit()
-        written += len(hours)
+        hours = hours_query(dialect, plant_id, chunk_start, chunk_end)
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = statement.from_select(["plant_id", "hour", "count", "stats"], hours)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.plant_id, table.c.hour],
+            set_={"count": statement.excluded["count"], "stats": statement.excluded.stats},
+        )
+        result = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+        written += max(result.rowcount, 0)
+        session.commit()
         chunk_start = chunk_end
+        if pause:
+            time.sleep(pause)
     return written
 
 
@@ -128,40 +151,39 @@ def delete_old_readings(session, plant_id, report, batch_size=BATCH_SIZE, pause=
             time.sleep(pause)
 
 
-def aggregate_hours(session, plant_id, start, end):
-    """{hour: (count, stats)} for a plant's raw readings in [start, end)."""
-    bucket = _hour_bucket(session)
-    columns = [bucket.label("hour"), func.count().label("n")]
-    for metric in METRICS:
-        column = getattr(Reading, metric)
-        columns += [func.min(column), func.max(column), func.avg(column), func.count(column)]
-    query = (
-        select(*columns)
+def hours_query(dialect, plant_id, start, end):
+    """SELECT plant_id, hour, count, stats (JSON: min/max/mean/count of each metric present)
+    for a plant's raw readings in [start, end), one row per hour."""
+    if dialect == "postgresql":
+        bucket = func.date_trunc("hour", Reading.ts)
+        stats = func.jsonb_strip_nulls(func.jsonb_build_object(*_metric_stats(dialect, func.jsonb_build_object)))
+        stats = sa_cast(stats, JSON)
+    else:
+        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff"; json_patch drops the metrics that are null.
+        bucket = func.strftime("%Y-%m-%d %H:00:00.000000", Reading.ts)
+        stats = func.json_patch("{}", func.json_object(*_metric_stats(dialect, func.json_object)), type_=JSON)
+    return (
+        select(
+            literal(plant_id).label("plant_id"), bucket.label("hour"), func.count().label("count"), stats.label("stats")
+        )
         .where(Reading.plant_id == plant_id, Reading.ts >= start, Reading.ts < end)
         .group_by(bucket)
         .order_by(bucket)
     )
-    hours = {}
-    for row in session.execute(query):
-        stats = {}
-        for index, metric in enumerate(METRICS):
-            low, high, mean, count = row[2 + 4 * index : 6 + 4 * index]
-            if count:
-                stats[metric] = {"min": low, "max": high, "mean": round(float(mean), 4), "count": count}
-        hours[_as_utc(row.hour)] = (row.n, stats)
-    return hours
 
 
-def upsert_hours(session, plant_id, hours):
-    rows = [{"plant_id": plant_id, "hour": hour, "count": n, "stats": stats} for hour, (n, stats) in hours.items()]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for start in range(0, len(rows), 1000):
-        statement = dialect.insert(ReadingHourly).values(rows[start : start + 1000])
-        statement = statement.on_conflict_do_update(
-            index_elements=["plant_id", "hour"],
-            set_={"count": statement.excluded["count"], "stats": statement.excluded.stats},
+def _metric_stats(dialect, build_object):
+    """'metric', {min, max, mean, count} or NULL when no reading of the hour had the metric."""
+    arguments = []
+    for metric in METRICS:
+        column = getattr(Reading, metric)
+        mean = func.avg(column)
+        mean = func.round(sa_cast(mean, Numeric), 4) if dialect == "postgresql" else func.round(mean, 4)
+        entry = build_object(
+            "min", func.min(column), "max", func.max(column), "mean", mean, "count", func.count(column)
         )
-        session.execute(statement)
+        arguments += [metric, case((func.count(column) > 0, entry))]
+    return arguments
 
 
 @dataclass(frozen=True)
@@ -185,16 +207,16 @@ def hourly_series(plant_id, since, until, session=None):
         from .extensions import db
 
         session = db.session
-    rolled = session.scalars(
-        select(ReadingHourly)
+    rolled = session.execute(
+        select(ReadingHourly.hour, ReadingHourly.count, ReadingHourly.stats)
         .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= hour_floor(since), ReadingHourly.hour < until)
         .order_by(ReadingHourly.hour)
-    ).all()
-    points = [HourlyPoint(r.hour, r.count, r.stats) for r in rolled]
+    )
+    points = [HourlyPoint(*row) for row in rolled]
     tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
     if tail_start < until:
-        tail = aggregate_hours(session, plant_id, tail_start, until)
-        points += [HourlyPoint(hour, n, stats) for hour, (n, stats) in tail.items()]
+        tail = hours_query(session.get_bind().dialect.name, plant_id, tail_start, until)
+        points += [HourlyPoint(_as_utc(row.hour), row.count, _as_dict(row.stats)) for row in session.execute(tail)]
     return points
 
 
@@ -202,13 +224,11 @@ def hour_floor(moment):
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _hour_bucket(session):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc("hour", Reading.ts, type_=UTCDateTime)
-    return func.strftime("%Y-%m-%d %H:00:00", Reading.ts, type_=UTCDateTime)
-
-
 def _as_utc(value):
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _as_dict(stats):
+    return json.loads(stats) if isinstance(stats, str) else stats
