@@ -1,6 +1,7 @@
 """What the operator view reads. Plain functions of a session; no Flask."""
 
-import dataclasses
+import queue
+import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -43,24 +44,39 @@ def outbox(session, now=None):
 
 
 def describe_state(state):
-    """A flat {name: value} of a worker's state object, for display; None when absent."""
+    """A flat {name: value} of a background worker's state object, for display; None when absent.
+
+    Shows plain values, counters, queue lengths, whether threads are alive and
+    whether events are set; objects it cannot summarise are left out.
+    """
     if state is None:
         return None
-    if hasattr(state, "snapshot"):
-        values = state.snapshot()
-    elif dataclasses.is_dataclass(state):
-        values = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
-    else:
-        values = dict(vars(state))
+    values = state.snapshot() if hasattr(state, "snapshot") else vars(state)
     shown = {}
     for name, value in values.items():
-        if name.startswith("_") or name == "lock" or name.endswith("monotonic") or callable(value):
+        if name.startswith("_") or name.endswith("monotonic"):
             continue
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) or "none"
-        shown[name.replace("_", " ")] = value
+        summary = _summarise(value)
+        if summary is not None:
+            shown[name.replace("_", " ")] = summary
     if hasattr(state, "health"):
         shown.update({f"health {k.replace('_', ' ')}": v for k, v in state.health().items()})
     return shown
+
+
+def _summarise(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or isinstance(value, int | float | str):
+        return value
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) or "none"
+    if isinstance(value, queue.Queue):
+        return f"{value.qsize()} queued"
+    if isinstance(value, threading.Event):
+        return "yes" if value.is_set() else "no"
+    if isinstance(value, threading.Thread):
+        return "alive" if value.is_alive() else "stopped"
+    if isinstance(value, list | tuple) and value and all(isinstance(v, threading.Thread) for v in value):
+        return f"{sum(t.is_alive() for t in value)} of {len(value)} threads alive"
+    return None

@@ -10,11 +10,12 @@ from ..models import User
 from ..web import is_htmx, render, see_other
 from . import bp, queries
 
-# app.extensions keys of the background workers' state objects (set by ingestion and alerts).
+# app.extensions keys of the background workers' objects (set by ingestion and alerts).
 WORKER_STATES = (
     ("MQTT consumer", "plantops.consumer_state"),
-    ("Batch writer", "plantops.writer_state"),
-    ("Notifier", "plantops.notifier_state"),
+    ("Ingest queue", "plantops.ingest"),
+    ("Notifier", "plantops.notifier"),
+    ("Stale check", "plantops.stale_check"),
 )
 
 

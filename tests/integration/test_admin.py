@@ -129,3 +129,26 @@ def test_operator_view_shows_rejections_unclaimed_devices_and_worker_state(app, 
     assert "4321" in page
     assert "connected" in page
     assert "Not running in this process." in page
+
+
+def test_worker_state_shows_plain_values_queues_threads_and_events_only(app, client, user_id):
+    import queue
+    import threading
+
+    class Notifier:
+        def __init__(self):
+            self.app = app
+            self.queue = queue.Queue()
+            self.queue.put(1)
+            self.stopping = threading.Event()
+            self.threads = [threading.Thread(target=lambda: None)]
+            self.poll_seconds = 1.5
+
+    app.extensions["plantops.notifier"] = Notifier()
+
+    page = client.get("/admin").get_data(as_text=True)
+
+    assert "1 queued" in page
+    assert "0 of 1 threads alive" in page
+    assert "1.5" in page
+    assert "Flask" not in page
