@@ -25,6 +25,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import JSON, Numeric, case, delete, func, literal, select
 from sqlalchemy import cast as sa_cast
@@ -192,8 +193,9 @@ def _metric_stats(dialect, build_object):
     return arguments
 
 
-@dataclass(frozen=True)
-class HourlyPoint:
+class HourlyPoint(NamedTuple):
+    """One bucket of a series: its start, the readings in it, and per metric min/max/mean/count."""
+
     hour: datetime
     count: int
     stats: dict
@@ -224,6 +226,40 @@ def hourly_series(plant_id, since, until, session=None):
         tail = hours_query(session.get_bind().dialect.name, plant_id, tail_start, until)
         points += [HourlyPoint(_as_utc(row.hour), row.count, _as_dict(row.stats)) for row in session.execute(tail)]
     return points
+
+
+def merge_points(points, every):
+    """Merge consecutive points into buckets of `every` (a timedelta, e.g. a day for a year's chart).
+
+    Min of the minimums, max of the maximums, mean weighted by each hour's count.
+    """
+    merged, bucket, stats, count = [], None, {}, 0
+    origin = datetime(2000, 1, 1, tzinfo=UTC)
+    for point in points:
+        start = origin + ((point.hour - origin) // every) * every
+        if start != bucket:
+            if bucket is not None:
+                merged.append(HourlyPoint(bucket, count, _finish(stats)))
+            bucket, stats, count = start, {}, 0
+        count += point.count
+        for metric, values in point.stats.items():
+            low, high, total, n = stats.get(metric, (values["min"], values["max"], 0.0, 0))
+            stats[metric] = (
+                min(low, values["min"]),
+                max(high, values["max"]),
+                total + values["mean"] * values["count"],
+                n + values["count"],
+            )
+    if bucket is not None:
+        merged.append(HourlyPoint(bucket, count, _finish(stats)))
+    return merged
+
+
+def _finish(stats):
+    return {
+        metric: {"min": low, "max": high, "mean": round(total / n, 4), "count": n}
+        for metric, (low, high, total, n) in stats.items()
+    }
 
 
 def hour_floor(moment):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Plant, Reading, ReadingHourly
-from app.retention import hourly_series, run_retention
+from app.retention import HourlyPoint, hourly_series, merge_points, run_retention
 
 from ..conftest import make_user
 
@@ -165,3 +165,20 @@ def test_retention_command_uses_retention_days(make_app):
 def test_retention_command_refuses_bad_options(runner, args):
     result = runner.invoke(args=["retention", *args])
     assert result.exit_code == 2
+
+
+def test_merge_points_makes_daily_points_with_weighted_means():
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    points = [
+        HourlyPoint(day + timedelta(hours=1), 3, {"light": {"min": 1.0, "max": 5.0, "mean": 2.0, "count": 3}}),
+        HourlyPoint(day + timedelta(hours=9), 1, {"light": {"min": 0.5, "max": 9.0, "mean": 6.0, "count": 1}}),
+        HourlyPoint(day + timedelta(days=1, hours=2), 2, {"battery": {"min": 80, "max": 81, "mean": 80.5, "count": 2}}),
+    ]
+
+    merged = merge_points(points, timedelta(days=1))
+
+    assert [p.hour for p in merged] == [day, day + timedelta(days=1)]
+    assert merged[0].count == 4
+    assert merged[0].stats["light"] == {"min": 0.5, "max": 9.0, "mean": 3.0, "count": 4}
+    assert merged[1].stats == {"battery": {"min": 80, "max": 81, "mean": 80.5, "count": 2}}
+    assert merge_points([], timedelta(days=1)) == []
