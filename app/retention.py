@@ -4,17 +4,18 @@ A daily run (`flask --app wsgi retention`, from a systemd timer or cron; see
 deploy/) does two things, in this order:
 
 1. Rollup: for each plant, every complete hour from a little before its
-   newest rollup up to the current hour is aggregated from the raw readings (count, and
-   min/max/mean/count per metric) and upserted into `readings_hourly`. The
-   lookback (`ROLLUP_LOOKBACK`) re-reads recent hours so late readings (a
-   device that buffered while offline) are counted.
+   newest rollup up to the current hour is aggregated from the raw readings
+   (count, and min/max/mean/count per metric) and upserted into
+   `readings_hourly`, a month of one plant per INSERT ... SELECT. The lookback
+   (`ROLLUP_LOOKBACK`) re-reads recent hours so late readings (a device that
+   buffered while offline) are counted.
 2. Deletion: raw readings older than the cutoff are deleted per plant, oldest
    first, `BATCH_SIZE` rows per transaction (SQLite: `SQLITE_BATCH_SIZE`),
    through the (plant_id, ts) index.
 
-Reads run outside write transactions and each write is short, so ingestion
+Every write transaction is short and SQLite's are spaced out, so ingestion
 keeps writing throughout (on SQLite a write transaction holds the one write
-lock; on PostgreSQL nothing here locks more than the rows it deletes).
+lock; on PostgreSQL nothing here locks more than the rows it writes).
 
 `hourly_series` serves long charts (a year is 8,760 points at most) from the
 rollups, plus the hours not rolled up yet computed from the raw readings.
@@ -23,7 +24,7 @@ rollups, plus the hours not rolled up yet computed from the raw readings.
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -54,7 +55,6 @@ class RetentionReport:
     longest_batch_ms: float = 0.0
     plants: int = 0
     cutoff: datetime | None = None
-    errors: list = field(default_factory=list)
 
 
 def run_retention(session, retention_days, now=None, batch_size=None, pause=None, rebuild=False):
