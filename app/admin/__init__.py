@@ -1,6 +1,6 @@
 """Operator view: accounts, ingestion counters, unclaimed devices, broker and notifier state.
 
-Only administrators see it; to anyone else /admin does not exist (404).
+Only administrators see it; to a signed-in gardener /admin does not exist (404).
 """
 
 from flask import Blueprint

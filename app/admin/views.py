@@ -21,9 +21,13 @@ WORKER_STATES = (
 
 @bp.before_request
 def administrators_only():
-    """Everyone else gets the same 404 as for a page that does not exist."""
-    if not (current_user.is_authenticated and current_user.is_admin):
+    """Visitors are sent to sign in, as on every page; a signed-in gardener who is not an
+    administrator gets the same 404 as for a page that does not exist."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not current_user.is_admin:
         raise NotFoundError()
+    return None
 
 
 @bp.get("")

@@ -34,11 +34,11 @@ def test_admin_link_is_not_shown_to_gardeners(user_id, other_client):
     ("method", "path"),
     [("get", "/admin"), ("post", "/admin/users/1/disable"), ("post", "/admin/users/1/enable")],
 )
-def test_gardeners_and_visitors_get_404_not_403(app, user_id, other_client, method, path):
-    anonymous = app.test_client()
-    for visitor in (other_client, anonymous):
-        response = getattr(visitor, method)(path)
-        assert response.status_code == 404
+def test_gardeners_get_404_not_403_and_visitors_are_sent_to_sign_in(app, user_id, other_client, method, path):
+    assert getattr(other_client, method)(path).status_code == 404
+    response = getattr(app.test_client(), method)(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
     assert user_by_email(app, "gardener@example.com").disabled is False
 
 
