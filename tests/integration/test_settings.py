@@ -312,6 +312,9 @@ def test_settings_changes_need_the_csrf_token(make_app, recording_server):
     page = client.get("/auth/login").get_data(as_text=True)
     token = page.split('"X-CSRFToken": "')[1].split('"')[0]
     client.post("/auth/login", data={"email": "gardener@example.com", "password": PASSWORD, "csrf_token": token})
+    # Login starts a fresh session, so the form token comes from a page seen after it.
+    page = client.get("/settings").get_data(as_text=True)
+    token = page.split('"X-CSRFToken": "')[1].split('"')[0]
     url = webhook_url(recording_server.url)
     assert client.post("/settings/discord", data={"webhook_url": url}).status_code == 400
     assert client.post("/settings/discord", data={"webhook_url": url, "csrf_token": token}).status_code == 303
