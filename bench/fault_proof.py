@@ -87,7 +87,8 @@ class Broker:
         config = Path(workdir) / "mosquitto.conf"
         config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
-            f"max_inflight_messages 0\nmax_queued_bytes 268435456\npersistence false\nlog_dest file {workdir}/mosquitto.log\n"
+            "max_inflight_messages 0\nmax_queued_bytes 268435456\npersistence false\n"
+            f"log_dest file {workdir}/mosquitto.log\n"
         )
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.process = subprocess.Popen([mosquitto, "-c", str(config)], stderr=subprocess.DEVNULL)
