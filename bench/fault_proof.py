@@ -281,8 +281,8 @@ def wait_until_consuming(port, workers, master, timeout=60.0):
         if master.poll() is not None:
             raise RuntimeError("gunicorn exited; see its log")
         if len(worker_pids(master.pid)) == workers:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 connection.request("GET", "/api/health")
                 body = json.loads(connection.getresponse().read())
                 if body["checks"]["mqtt"]["status"] == "connected":
@@ -290,6 +290,8 @@ def wait_until_consuming(port, workers, master, timeout=60.0):
                     return
             except (OSError, ValueError, KeyError):
                 pass
+            finally:
+                connection.close()
         time.sleep(0.2)
     raise TimeoutError("the consumers did not connect")
 
