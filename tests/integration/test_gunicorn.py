@@ -56,6 +56,7 @@ def serve(migrated, instance_path, tmp_path):
             "BIND": f"127.0.0.1:{port}",
             "WEB_CONCURRENCY": "2",
             "GUNICORN_THREADS": "2",
+            "GUNICORN_GRACEFUL_TIMEOUT": "10",
             **{k: str(v) for k, v in env.items()},
         }
         log = open(log_path, "w")  # noqa: SIM115  (closed by the fixture)
@@ -71,7 +72,11 @@ def serve(migrated, instance_path, tmp_path):
     for process, log in processes:
         if process.poll() is None:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
         log.close()
 
 
