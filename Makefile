@@ -41,6 +41,11 @@ demo: $(VENV)/.installed
 	MQTT_PORT=$(MQTT_PORT) $(FLASK) simulate --demo --devices 5 --interval 5 & sim=$$!; \
 	MQTT_PORT=$(MQTT_PORT) $(FLASK) run --host $(HOST) --port $(PORT) --debug
 
+# Production server: migrate, then gunicorn with gunicorn.conf.py (BIND/PORT, WEB_CONCURRENCY, GUNICORN_THREADS).
+prod: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --config gunicorn.conf.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -44,6 +44,7 @@ def create_app(test_config=None):
     app.config["VERSION"] = __version__
 
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"), render_as_batch=True
@@ -88,6 +89,7 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
+    from .admin import bp as admin_bp
     from .alerts import bp as alerts_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
@@ -95,7 +97,7 @@ def register_blueprints(app):
     from .settings import bp as settings_bp
     from .tasks import bp as tasks_bp
 
-    for bp in (auth_bp, plants_bp, tasks_bp, alerts_bp, settings_bp, api_bp):
+    for bp in (auth_bp, plants_bp, tasks_bp, alerts_bp, settings_bp, api_bp, admin_bp):
         app.register_blueprint(bp)
 
 

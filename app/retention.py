@@ -1,0 +1,276 @@
+"""Hourly rollups of readings, and deletion of raw readings older than RETENTION_DAYS.
+
+A daily run (`flask --app wsgi retention`, from a systemd timer or cron; see
+deploy/) does two things, in this order:
+
+1. Rollup: for each plant, every complete hour from a little before its
+   newest rollup up to the current hour is aggregated from the raw readings
+   (count, and min/max/mean/count per metric) and upserted into
+   `readings_hourly`, a month of one plant per INSERT ... SELECT. The lookback
+   (`ROLLUP_LOOKBACK`) re-reads recent hours so late readings (a device that
+   buffered while offline) are counted.
+2. Deletion: raw readings older than the cutoff are deleted per plant, oldest
+   first, `BATCH_SIZE` rows per transaction (SQLite: `SQLITE_BATCH_SIZE`),
+   through the (plant_id, ts) index.
+
+Every write transaction is short and SQLite's are spaced out, so ingestion
+keeps writing throughout (on SQLite a write transaction holds the one write
+lock; on PostgreSQL nothing here locks more than the rows it writes).
+
+`hourly_series` serves long charts (a year is 8,760 points at most) from the
+rollups, plus the hours not rolled up yet computed from the raw readings.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import JSON, Numeric, case, delete, func, literal, select
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .database import read_only
+from .models import METRICS, Plant, Reading, ReadingHourly
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5_000
+# SQLite has one write lock: smaller batches keep each hold short (~0.1 s on a quiet disk).
+SQLITE_BATCH_SIZE = 1_000
+ROLLUP_LOOKBACK = timedelta(days=2)
+ROLLUP_CHUNK = timedelta(days=31)
+SQLITE_PAUSE = 0.05
+
+
+@dataclass
+class RetentionReport:
+    hours_rolled_up: int = 0
+    readings_deleted: int = 0
+    delete_batches: int = 0
+    rollup_seconds: float = 0.0
+    delete_seconds: float = 0.0
+    longest_batch_ms: float = 0.0
+    plants: int = 0
+    cutoff: datetime | None = None
+
+
+def run_retention(session, retention_days, now=None, batch_size=None, pause=None, rebuild=False):
+    """Roll up, then delete raw readings older than `retention_days`. Returns a RetentionReport.
+
+    `pause` (seconds) is slept between write transactions. SQLite has one write
+    lock, and a writer waiting in its busy handler only retries every few
+    milliseconds, so without a pause a loop of short transactions can still
+    starve ingestion; PostgreSQL locks rows, not the table, and needs none.
+    """
+    on_sqlite = session.get_bind().dialect.name == "sqlite"
+    if pause is None:
+        pause = SQLITE_PAUSE if on_sqlite else 0.0
+    if batch_size is None:
+        batch_size = SQLITE_BATCH_SIZE if on_sqlite else BATCH_SIZE
+    now = now or datetime.now(UTC)
+    report = RetentionReport(cutoff=now - timedelta(days=retention_days))
+    plant_ids = session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    session.rollback()
+    report.plants = len(plant_ids)
+
+    started = time.perf_counter()
+    for plant_id in plant_ids:
+        report.hours_rolled_up += rollup_plant(session, plant_id, now, rebuild=rebuild, pause=pause)
+    report.rollup_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for plant_id in plant_ids:
+        delete_old_readings(session, plant_id, report, batch_size, pause)
+    report.delete_seconds = time.perf_counter() - started
+    log.info(
+        "retention: %d hours rolled up, %d readings older than %s deleted in %d batches",
+        report.hours_rolled_up,
+        report.readings_deleted,
+        report.cutoff.isoformat(),
+        report.delete_batches,
+    )
+    return report
+
+
+def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0):
+    """Aggregate a plant's complete hours since its last rollup; returns hours written.
+
+    Each chunk is one INSERT ... SELECT ... GROUP BY in the database (no rows
+    travel through Python), so a write transaction lasts as long as one
+    chunk's aggregation: tens of milliseconds for a month of one plant.
+    """
+    end = hour_floor(now)
+    with read_only():
+        newest = select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id)
+        start = None if rebuild else session.scalar(newest)
+        if start is None:
+            start = session.scalar(select(func.min(Reading.ts)).where(Reading.plant_id == plant_id))
+        else:
+            start -= ROLLUP_LOOKBACK
+        session.rollback()
+    if start is None:
+        return 0
+    dialect = session.get_bind().dialect.name
+    table = ReadingHourly.__table__
+    written = 0
+    chunk_start = hour_floor(start)
+    while chunk_start < end:
+        chunk_end = min(chunk_start + ROLLUP_CHUNK, end)
+        hours = hours_query(dialect, plant_id, chunk_start, chunk_end)
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = statement.from_select(["plant_id", "hour", "count", "stats"], hours)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.plant_id, table.c.hour],
+            set_={"count": statement.excluded["count"], "stats": statement.excluded.stats},
+        )
+        result = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+        written += max(result.rowcount, 0)
+        session.commit()
+        chunk_start = chunk_end
+        if pause:
+            time.sleep(pause)
+    return written
+
+
+def delete_old_readings(session, plant_id, report, batch_size=BATCH_SIZE, pause=0.0):
+    """Delete a plant's readings older than the cutoff, `batch_size` rows per transaction."""
+    oldest = (
+        select(Reading.id)
+        .where(Reading.plant_id == plant_id, Reading.ts < report.cutoff)
+        .order_by(Reading.ts)
+        .limit(batch_size)
+    )
+    while True:
+        started = time.perf_counter()
+        deleted = session.execute(delete(Reading).where(Reading.id.in_(oldest.scalar_subquery()))).rowcount
+        session.commit()
+        if not deleted:
+            return
+        report.readings_deleted += deleted
+        report.delete_batches += 1
+        report.longest_batch_ms = max(report.longest_batch_ms, (time.perf_counter() - started) * 1000)
+        if deleted < batch_size:
+            return
+        if pause:
+            time.sleep(pause)
+
+
+def hours_query(dialect, plant_id, start, end):
+    """SELECT plant_id, hour, count, stats (JSON: min/max/mean/count of each metric present)
+    for a plant's raw readings in [start, end), one row per hour."""
+    if dialect == "postgresql":
+        bucket = func.date_trunc("hour", Reading.ts)
+        stats = func.jsonb_strip_nulls(func.jsonb_build_object(*_metric_stats(dialect, func.jsonb_build_object)))
+        stats = sa_cast(stats, JSON)
+    else:
+        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff"; json_patch drops the metrics that are null.
+        bucket = func.strftime("%Y-%m-%d %H:00:00.000000", Reading.ts)
+        stats = func.json_patch("{}", func.json_object(*_metric_stats(dialect, func.json_object)), type_=JSON)
+    return (
+        select(
+            literal(plant_id).label("plant_id"), bucket.label("hour"), func.count().label("count"), stats.label("stats")
+        )
+        .where(Reading.plant_id == plant_id, Reading.ts >= start, Reading.ts < end)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+
+
+def _metric_stats(dialect, build_object):
+    """'metric', {min, max, mean, count} or NULL when no reading of the hour had the metric."""
+    arguments = []
+    for metric in METRICS:
+        column = getattr(Reading, metric)
+        mean = func.avg(column)
+        mean = func.round(sa_cast(mean, Numeric), 4) if dialect == "postgresql" else func.round(mean, 4)
+        entry = build_object(
+            "min", func.min(column), "max", func.max(column), "mean", mean, "count", func.count(column)
+        )
+        arguments += [metric, case((func.count(column) > 0, entry))]
+    return arguments
+
+
+class HourlyPoint(NamedTuple):
+    """One bucket of a series: its start, the readings in it, and per metric min/max/mean/count."""
+
+    hour: datetime
+    count: int
+    stats: dict
+
+    def mean(self, metric):
+        return self.stats.get(metric, {}).get("mean")
+
+
+def hourly_series(plant_id, since, until, session=None):
+    """Hourly points of a plant in [since, until), oldest first, for long charts.
+
+    Rolled-up hours come from `readings_hourly`; hours after the newest rollup
+    are aggregated from the raw readings on the fly (a day at most when the
+    daily run is scheduled). The caller checks that the plant is the user's.
+    """
+    if session is None:
+        from .extensions import db
+
+        session = db.session
+    rolled = session.execute(
+        select(ReadingHourly.hour, ReadingHourly.count, ReadingHourly.stats)
+        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= hour_floor(since), ReadingHourly.hour < until)
+        .order_by(ReadingHourly.hour)
+    )
+    points = [HourlyPoint(*row) for row in rolled]
+    tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
+    if tail_start < until:
+        tail = hours_query(session.get_bind().dialect.name, plant_id, tail_start, until)
+        points += [HourlyPoint(_as_utc(row.hour), row.count, _as_dict(row.stats)) for row in session.execute(tail)]
+    return points
+
+
+def merge_points(points, every):
+    """Merge consecutive points into buckets of `every` (a timedelta, e.g. a day for a year's chart).
+
+    Min of the minimums, max of the maximums, mean weighted by each hour's count.
+    """
+    merged, bucket, stats, count = [], None, {}, 0
+    origin = datetime(2000, 1, 1, tzinfo=UTC)
+    for point in points:
+        start = origin + ((point.hour - origin) // every) * every
+        if start != bucket:
+            if bucket is not None:
+                merged.append(HourlyPoint(bucket, count, _finish(stats)))
+            bucket, stats, count = start, {}, 0
+        count += point.count
+        for metric, values in point.stats.items():
+            low, high, total, n = stats.get(metric, (values["min"], values["max"], 0.0, 0))
+            stats[metric] = (
+                min(low, values["min"]),
+                max(high, values["max"]),
+                total + values["mean"] * values["count"],
+                n + values["count"],
+            )
+    if bucket is not None:
+        merged.append(HourlyPoint(bucket, count, _finish(stats)))
+    return merged
+
+
+def _finish(stats):
+    return {
+        metric: {"min": low, "max": high, "mean": round(total / n, 4), "count": n}
+        for metric, (low, high, total, n) in stats.items()
+    }
+
+
+def hour_floor(moment):
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _as_utc(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _as_dict(stats):
+    return json.loads(stats) if isinstance(stats, str) else stats

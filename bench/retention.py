@@ -1,0 +1,208 @@
+"""Time retention (hourly rollups + batched deletion) on a large readings table.
+
+.venv/bin/python -m bench.retention [--readings 5000000] [--plants 20] [--days 520]
+    [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Fills the readings table with `--readings` rows spread evenly over `--days` days
+for `--plants` plants, then runs retention with RETENTION_DAYS=400 (the first run
+rolls up everything and deletes the oldest ~20%), then a second, daily-style run.
+While each run goes, a writer thread commits one reading every 20 ms, like the
+ingest writer, and the bench prints its p99 and slowest commit (the longest
+time ingestion waited on retention's locks) next to the same figures for the
+writer alone during the 3 s before. Finally it times a one-year
+`hourly_series` (the long chart). With a PostgreSQL URL it creates a scratch
+database on that server and drops it afterwards.
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import create_engine, make_url, text
+
+from .load import bench_env
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+BASELINE_SECONDS = 3.0
+METRIC_COLUMNS = "plant_id, device_id, ts, soil_moisture, temperature, humidity, light, battery"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=5_000_000)
+    parser.add_argument("--plants", type=int, default=20)
+    parser.add_argument("--days", type=int, default=520)
+    parser.add_argument("--retention-days", type=int, default=400)
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite in a temp folder)")
+    args = parser.parse_args()
+
+    with scratch_database(args.database_url) as url:
+        env = bench_env(url)
+        os.environ.update(env)
+        from flask_migrate import upgrade
+
+        from app import create_app
+        from app.extensions import db
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            size = f"{args.readings:,} readings, {args.plants} plants, {args.days} days"
+            print(f"database: {db.engine.dialect.name}; {size}")
+            started = time.perf_counter()
+            fill(db.engine, args)
+            print(f"filled in {time.perf_counter() - started:.0f} s")
+            labels = ("first run (rollup of all history + deletion)", "second run (daily: incremental)")
+            for number, label in enumerate(labels, start=1):
+                run(app, db, label, args.retention_days, NOW + timedelta(days=number))
+            chart(db, args)
+            db.engine.dispose()
+
+
+def scratch_database(server_url):
+    from contextlib import contextmanager
+
+    @contextmanager
+    def sqlite():
+        env = bench_env()
+        yield env["DATABASE_URL"]
+
+    @contextmanager
+    def postgres():
+        from app.config import database_url
+
+        server = make_url(database_url(server_url))
+        name = f"plantops_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    return postgres() if server_url else sqlite()
+
+
+def fill(engine, args):
+    """Users, plants and readings written with the driver's fastest path (COPY on PostgreSQL)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (email, password_hash, session_version, is_admin, disabled, timezone, created_at) "
+                "VALUES ('bench@example.com', 'x', 1, false, false, 'UTC', :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        for n in range(1, args.plants + 1):
+            conn.execute(
+                text(
+                    "INSERT INTO plants (user_id, name, species, location, notes, device_id, stale_after_minutes, "
+                    "created_at, updated_at) VALUES (1, :name, '', '', '', :device, 60, :now, :now)"
+                ),
+                {"name": f"plant {n}", "device": f"dev-{n}", "now": NOW.replace(tzinfo=None)},
+            )
+    per_plant = args.readings // args.plants
+    step = timedelta(days=args.days) / per_plant
+    start = (NOW - timedelta(days=args.days)).replace(tzinfo=None)
+
+    def rows(plant):
+        for i in range(per_plant):
+            yield (plant, f"dev-{plant}", start + step * i, 40 + i % 20, 18 + i % 7, 55.0, float(i % 1000), 90.0)
+
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for plant in range(1, args.plants + 1):
+            if engine.dialect.name == "postgresql":
+                with cursor.copy(f"COPY readings ({METRIC_COLUMNS}) FROM STDIN") as copy:
+                    for row in rows(plant):
+                        copy.write_row(row)
+            else:
+                cursor.execute("BEGIN")
+                cursor.executemany(
+                    f"INSERT INTO readings ({METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    ((p, d, ts.strftime("%Y-%m-%d %H:%M:%S.%f"), *rest) for p, d, ts, *rest in rows(plant)),
+                )
+            raw.commit()
+        if engine.dialect.name == "postgresql":
+            cursor.execute("ANALYZE readings")
+            raw.commit()
+    finally:
+        raw.close()
+
+
+class Writer(threading.Thread):
+    """Commits one reading every 20 ms and records how long each commit took."""
+
+    def __init__(self, app, db, first_ts):
+        super().__init__(daemon=True)
+        self.first_ts = first_ts
+        self.app, self.db = app, db
+        self.stop = threading.Event()
+        self.latencies = []
+
+    def run(self):
+        from app.models import Reading
+
+        ts = self.first_ts
+        with self.app.app_context():
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                ts += timedelta(seconds=1)
+                self.db.session.add(Reading(plant_id=1, device_id="dev-1", ts=ts, light=1.0))
+                self.db.session.commit()
+                self.latencies.append((time.perf_counter() - started) * 1000)
+                self.stop.wait(0.02)
+
+
+def run(app, db, label, retention_days, writer_first_ts):
+    from app.retention import run_retention
+
+    writer = Writer(app, db, writer_first_ts)
+    writer.start()
+    time.sleep(BASELINE_SECONDS)
+    baseline = sorted(writer.latencies)
+    try:
+        report = run_retention(db.session, retention_days)
+    finally:
+        writer.stop.set()
+        writer.join()
+    latencies = sorted(writer.latencies[len(baseline) :])
+    p99 = percentile(latencies, 0.99)
+    print(
+        f"{label}: rollup {report.hours_rolled_up:,} plant-hours in {report.rollup_seconds:.1f} s; "
+        f"deleted {report.readings_deleted:,} readings in {report.delete_batches:,} batches, "
+        f"{report.delete_seconds:.1f} s (longest batch {report.longest_batch_ms:.0f} ms); "
+        f"concurrent writer: {len(latencies)} commits, p99 {p99:.1f} ms, max {max(latencies, default=0):.1f} ms "
+        f"(alone: p99 {percentile(baseline, 0.99):.1f} ms, max {max(baseline, default=0):.1f} ms)"
+    )
+
+
+def percentile(sorted_values, fraction):
+    return sorted_values[max(0, int(len(sorted_values) * fraction) - 1)] if sorted_values else 0.0
+
+
+def chart(db, args):
+    from app.retention import hourly_series, merge_points
+
+    started = time.perf_counter()
+    points = hourly_series(1, NOW - timedelta(days=365), NOW)
+    db.session.rollback()
+    hourly_ms = (time.perf_counter() - started) * 1000
+    days = merge_points(points, timedelta(days=1))
+    merged_ms = (time.perf_counter() - started) * 1000
+    print(
+        f"1-year chart: hourly_series {len(points):,} points in {hourly_ms:.0f} ms; "
+        f"merged into {len(days)} daily points, {merged_ms:.0f} ms in all"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

