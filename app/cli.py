@@ -4,6 +4,7 @@ and adds them here."""
 import click
 from flask.cli import AppGroup
 
+from .api import cli as api_cli
 from .auth.users import EmailTaken, create_user
 from .extensions import db
 
@@ -28,3 +29,4 @@ def create_user_command(email, password, admin):
 
 def register(app):
     app.cli.add_command(users)
+    app.cli.add_command(api_cli.tokens)
