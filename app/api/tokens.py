@@ -17,7 +17,7 @@ from .. import database
 from ..extensions import db
 from ..models import ApiToken, User
 
-TOKEN_PREFIX = "po_"
+TOKEN_PREFIX = "po_"  # noqa: S105  (a public marker, not a secret)
 TOKEN_PATTERN = re.compile(r"po_[A-Za-z0-9_-]{43}")
 VISIBLE_CHARS = 10
 NAME_MAX = 100
