@@ -1,3 +1,5 @@
+import math
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask_login import current_user
@@ -6,13 +8,17 @@ from sqlalchemy import select
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant, Reading
-from ...ownership import get_owned_or_404
 from . import bp
 from .shapes import plant_json, reading_json
 from .spec import METRIC_RANGES, READING_QUERY
-from .validation import json_body, query
+from .validation import json_body, owned_or_404, query
 
 DEFAULT_WINDOW = timedelta(hours=24)
+FIRST_SECOND = datetime.min.replace(tzinfo=UTC).timestamp()
+LAST_SECOND = datetime.max.replace(tzinfo=UTC).timestamp() - 1
+LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?=[.,zZ+-]|$)")
+# The document's pattern, anchored for Python (whose `$` also matches before a final newline).
+DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @bp.get("/plants")
@@ -35,12 +41,12 @@ def create_plant():
 
 @bp.get("/plants/<int:plant_id>")
 def get_plant(plant_id):
-    return plant_json(get_owned_or_404(Plant, plant_id), datetime.now(UTC))
+    return plant_json(owned_or_404(Plant, plant_id), datetime.now(UTC))
 
 
 @bp.put("/plants/<int:plant_id>")
 def update_plant(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = owned_or_404(Plant, plant_id)
     _apply(plant, json_body("PlantInput"))
     db.session.commit()
     return plant_json(plant, datetime.now(UTC))
@@ -48,14 +54,14 @@ def update_plant(plant_id):
 
 @bp.delete("/plants/<int:plant_id>")
 def delete_plant(plant_id):
-    db.session.delete(get_owned_or_404(Plant, plant_id))
+    db.session.delete(owned_or_404(Plant, plant_id))
     db.session.commit()
     return "", 204
 
 
 @bp.get("/plants/<int:plant_id>/readings")
 def list_readings(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = owned_or_404(Plant, plant_id)
     args = query([p for p in READING_QUERY if p["name"] == "limit"])
     until = _moment("until") or datetime.now(UTC)
     since = _moment("since") or until - DEFAULT_WINDOW
@@ -69,37 +75,48 @@ def list_readings(plant_id):
 
 
 def _moment(name):
-    """A query parameter as an aware UTC datetime: ISO 8601 (UTC without an offset) or Unix seconds."""
+    """A query parameter as an aware UTC datetime: ISO 8601 (UTC without an offset) or Unix seconds.
+
+    Times beyond what a datetime holds are clamped to its range: a window "since
+    year 1" simply starts at the beginning. A leap second counts as the next second.
+    """
     from flask import request
 
-    raw = request.args.get(name, "").strip()
-    if not raw:
+    raw = request.args.get(name)
+    if raw is None:
         return None
+    raw = raw.strip()
     try:
-        moment = datetime.fromtimestamp(float(raw), UTC) if _is_number(raw) else datetime.fromisoformat(raw.upper())
-    except (ValueError, OverflowError, OSError):
+        if _is_number(raw):
+            seconds = min(max(float(raw), FIRST_SECOND), LAST_SECOND)
+            return datetime.fromtimestamp(seconds, UTC)
+        leap = LEAP_SECOND.search(raw)
+        moment = datetime.fromisoformat((LEAP_SECOND.sub(":59", raw) if leap else raw).upper())
+    except ValueError:
         raise ValidationError([{"field": name, "message": "Must be an ISO 8601 time or Unix seconds."}]) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
     except OverflowError:
-        raise ValidationError([{"field": name, "message": "Must be a time between years 1 and 9999."}]) from None
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
+    return moment + timedelta(seconds=1) if leap and moment.year < 9999 else moment
 
 
 def _is_number(raw):
     try:
-        float(raw)
+        return math.isfinite(float(raw))
     except ValueError:
         return False
-    return True
 
 
 def _apply(plant, body):
     """Set the plant's editable fields from a valid PlantInput; fields left out take defaults."""
     problems = []
     device_id = body.get("device_id")
-    if device_id is not None:
+    if device_id is not None and not DEVICE_ID.fullmatch(device_id):
+        problems.append({"field": "device_id", "message": "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."})
+    elif device_id is not None:
         taken = db.session.scalar(select(Plant.id).where(Plant.device_id == device_id, Plant.id != plant.id))
         if taken is not None:
             problems.append({"field": "device_id", "message": "Another plant already uses this device."})

@@ -16,6 +16,9 @@ RECURRENCE_DAYS_MAX = 365
 PLANT_TEXT_MAX = 100
 STALE_MINUTES_MAX = 7 * 24 * 60
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# Text the database can store (no NUL characters); a title or name also needs a visible character.
+TEXT_PATTERN = r"^[^\u0000]*$"
+NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 # What a sensor can measure (DESIGN.md, MQTT telemetry); thresholds must lie inside.
 METRIC_RANGES = {
     "soil_moisture": (0, 100),
@@ -94,8 +97,8 @@ SCHEMAS = {
         "description": "A task's editable fields. On PUT, a field left out takes its default.",
         "required": ["title"],
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
-            "description": {"type": "string", "maxLength": DESCRIPTION_MAX, "default": ""},
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": NAME_PATTERN},
+            "description": {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": TEXT_PATTERN, "default": ""},
             "due_date": _nullable({"type": "string", "format": "date"}),
             "plant_id": {
                 "type": ["integer", "null"],
@@ -196,9 +199,9 @@ SCHEMAS = {
         "description": "A plant's editable fields. On PUT, a field left out takes its default.",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": PLANT_TEXT_MAX, "pattern": r"\S"},
-            "species": {"type": "string", "maxLength": PLANT_TEXT_MAX, "default": ""},
-            "location": {"type": "string", "maxLength": PLANT_TEXT_MAX, "default": ""},
+            "name": {"type": "string", "minLength": 1, "maxLength": PLANT_TEXT_MAX, "pattern": NAME_PATTERN},
+            "species": {"type": "string", "maxLength": PLANT_TEXT_MAX, "pattern": TEXT_PATTERN, "default": ""},
+            "location": {"type": "string", "maxLength": PLANT_TEXT_MAX, "pattern": TEXT_PATTERN, "default": ""},
             "device_id": {
                 "anyOf": [{"type": "string", "pattern": DEVICE_ID_PATTERN}, {"type": "null"}],
                 "description": "The sensor's id (1 to 64 of A-Z a-z 0-9 _ . -); one plant per device.",
@@ -271,7 +274,8 @@ TASK_QUERY = [
 ]
 WHEN = {
     "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
-    "description": "ISO 8601 (UTC when no offset is given) or Unix seconds.",
+    "description": "ISO 8601 (UTC when no offset is given) or Unix seconds; "
+    "times outside years 1 to 9999 count as the first or last time there is.",
 }
 READING_QUERY = [
     {"name": "since", "in": "query", "description": "Default: 24 hours before `until`.", "schema": WHEN},

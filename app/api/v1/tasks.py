@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant, Task
-from ...ownership import get_owned_or_404, owned
+from ...ownership import owned
 from . import bp
 from .shapes import task_json
 from .spec import TASK_QUERY
-from .validation import json_body, query
+from .validation import json_body, owned_or_404, query
 
 # A recurring task's next date must still be a date.
 LAST_DUE_YEAR = 9000
@@ -42,12 +42,12 @@ def create_task():
 
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id):
-    return task_json(get_owned_or_404(Task, task_id))
+    return task_json(owned_or_404(Task, task_id))
 
 
 @bp.put("/tasks/<int:task_id>")
 def update_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = owned_or_404(Task, task_id)
     for name, value in _task_fields(json_body("TaskInput")).items():
         setattr(task, name, value)
     db.session.commit()
@@ -56,14 +56,14 @@ def update_task(task_id):
 
 @bp.delete("/tasks/<int:task_id>")
 def delete_task(task_id):
-    db.session.delete(get_owned_or_404(Task, task_id))
+    db.session.delete(owned_or_404(Task, task_id))
     db.session.commit()
     return "", 204
 
 
 @bp.patch("/tasks/<int:task_id>/complete")
 def toggle_task_completed(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = owned_or_404(Task, task_id)
     if task.completed:
         task.completed, task.completed_at = False, None
     else:

@@ -12,10 +12,16 @@ from functools import cache
 from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.exceptions import BadRequest
 
-from ...errors import ValidationError
-from .spec import SCHEMAS
+from ...errors import NotFoundError, ValidationError
+from ...ownership import get_owned_or_404
+from .spec import DEVICE_ID_PATTERN, INT32_MAX, NAME_PATTERN, SCHEMAS, TEXT_PATTERN
 
 FORMAT_HINTS = {"date": "a date (YYYY-MM-DD)", "date-time": "an ISO 8601 time"}
+PATTERN_HINTS = {
+    NAME_PATTERN: "Must not be empty or contain NUL characters.",
+    TEXT_PATTERN: "Must not contain NUL characters.",
+    DEVICE_ID_PATTERN: "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -.",
+}
 TYPE_NAMES = {
     "integer": "a whole number",
     "number": "a number",
@@ -55,11 +61,23 @@ def json_body(schema_name):
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
-    problems = list(_bad_strings(body))
+    known = SCHEMAS[schema_name]["properties"]
+    problems = [
+        {"field": name, "message": "Contains characters that are not valid Unicode."}
+        for name, value in body.items()
+        if name in known and isinstance(value, str) and not _encodable(value)
+    ]
     if problems:
         raise ValidationError(problems)
     check(body, {"$ref": f"#/components/schemas/{schema_name}"})
     return body
+
+
+def owned_or_404(model, object_id):
+    """`get_owned_or_404`, after refusing ids no database column can hold (also 404)."""
+    if not 1 <= object_id <= INT32_MAX:
+        raise NotFoundError()
+    return get_owned_or_404(model, object_id)
 
 
 def query(parameters):
@@ -73,7 +91,7 @@ def query(parameters):
             continue
         name, schema = parameter["name"], parameter["schema"]
         raw = request.args.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             values[name] = schema.get("default")
             continue
         try:
@@ -96,23 +114,13 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
-def _bad_strings(value, path=""):
-    """Text the database cannot store: NUL characters and lone surrogates."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _bad_strings(key, path)
-            yield from _bad_strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _bad_strings(item, f"{path}.{index}" if path else str(index))
-    elif isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            yield {"field": path, "message": "Contains characters that are not valid Unicode."}
-            return
-        if "\x00" in value:
-            yield {"field": path, "message": "Must not contain NUL characters."}
+def _encodable(text):
+    """False for lone surrogates (valid in JSON escapes, not storable as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field_error(error, field):
@@ -137,7 +145,7 @@ def _message(error):
     if kind == "type":
         kinds = [limit] if isinstance(limit, str) else limit
         return "Must be " + " or ".join(TYPE_NAMES.get(k, k) for k in kinds) + "."
-    if kind == "minLength" or (kind == "pattern" and limit == r"\S"):
+    if kind == "minLength":
         return "Must not be empty."
     if kind == "maxLength":
         return f"Must be at most {limit} characters."
@@ -150,5 +158,5 @@ def _message(error):
     if kind == "format":
         return f"Must be {FORMAT_HINTS.get(limit, limit)}."
     if kind == "pattern":
-        return "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."
+        return PATTERN_HINTS.get(limit, "Is not in the expected form.")
     return "Is not valid."

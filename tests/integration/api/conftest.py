@@ -1,4 +1,4 @@
-"""Shared pieces of the JSON API tests: tokens and a client that sends one."""
+"""Fixtures of the JSON API tests: tokens and a client that sends one."""
 
 import pytest
 
@@ -6,7 +6,7 @@ from app.api import tokens
 from app.extensions import db
 from app.models import User
 
-from ..conftest import make_user
+from ...conftest import make_user
 
 
 def make_token(app, user_id, name="script"):
@@ -19,9 +19,10 @@ def make_token(app, user_id, name="script"):
 class ApiClient:
     """A test client that sends `Authorization: Bearer <token>` on every call."""
 
-    def __init__(self, client, token):
+    def __init__(self, client, token, user_id):
         self.client = client
         self.token = token
+        self.user_id = user_id
 
     def __getattr__(self, method):
         call = getattr(self.client, method)
@@ -39,10 +40,10 @@ def gardener(app):
 
 @pytest.fixture
 def api(app, gardener):
-    return ApiClient(app.test_client(), make_token(app, gardener))
+    return ApiClient(app.test_client(), make_token(app, gardener), gardener)
 
 
 @pytest.fixture
 def other_api(app):
     other = make_user(app, email="other@example.com")
-    return ApiClient(app.test_client(), make_token(app, other))
+    return ApiClient(app.test_client(), make_token(app, other), other)
