@@ -284,7 +284,8 @@ def test_alerts_list_newest_first_with_state_filter(app, api):
         12.0,
         30.0,
     )
-    assert first["opened_at"].endswith("Z") and first["resolved_at"] is None
+    assert first["opened_at"].endswith("Z")
+    assert first["resolved_at"] is None
     for state, expected in (("open", [new]), ("acknowledged", [acknowledged]), ("resolved", [old])):
         assert [a["id"] for a in api.get(f"/api/v1/alerts?state={state}").get_json()["items"]] == expected
     assert api.get("/api/v1/alerts?state=closed").status_code == 422
