@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
+from . import tokens as token_routes  # noqa: E402,F401
 from . import views  # noqa: E402,F401
