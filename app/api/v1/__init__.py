@@ -5,17 +5,14 @@ token never authenticates an HTML page: only this blueprint reads it.
 """
 
 import hashlib
-import time
 
 from flask import Blueprint, current_app, request
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 
 from ...extensions import csrf
 from .. import tokens
+from .ratelimit import make_limiter
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 csrf.exempt(bp)
@@ -29,9 +26,8 @@ CORS_MAX_AGE = "600"
 @bp.record_once
 def set_up_rate_limit(state):
     app = state.app
-    limiter = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
-    per_minute = app.config.get("API_RATE_LIMIT", 600)
-    app.extensions["plantops.api_rate_limit"] = (limiter, parse(f"{per_minute}/minute"))
+    limit = app.config.get("API_RATE_LIMIT", 600)
+    app.extensions["plantops.api_rate_limit"] = make_limiter(limit, app.config["RATELIMIT_STORAGE_URI"])
 
 
 @bp.before_request
@@ -70,16 +66,17 @@ def allow_listed_origins(response):
 
 def _throttle():
     """A fixed window per token (per client address without one), before any database work."""
-    limiter, limit = current_app.extensions["plantops.api_rate_limit"]
+    limiter = current_app.extensions["plantops.api_rate_limit"]
     header = request.headers.get("Authorization", "")
     if header:
         key = "token:" + hashlib.sha256(header.partition(" ")[2].strip().encode()).hexdigest()
     else:
         key = "addr:" + (request.remote_addr or "-")
-    if not limiter.hit(limit, "api-v1", key):
-        reset_at = limiter.get_window_stats(limit, "api-v1", key).reset_time
-        retry_after = max(1, int(reset_at - time.time()) + 1)
-        raise TooManyRequests("Too many requests with this token; slow down.", retry_after=retry_after)
+    allowed, seconds_left = limiter.hit(key)
+    if not allowed:
+        raise TooManyRequests(
+            "Too many requests with this token; slow down.", retry_after=max(1, int(seconds_left) + 1)
+        )
 
 
 def _unauthorized(detail, error=None):

@@ -32,13 +32,17 @@ def reading_json(reading):
     return {"ts": utc(reading.ts), **{metric: getattr(reading, metric) for metric in METRICS}}
 
 
+LATEST = tuple((metric, f"latest_{metric}") for metric in METRICS)
+BOUNDS = tuple((metric, f"{metric}_min", f"{metric}_max") for metric in THRESHOLD_METRICS)
+
+
 def plant_json(plant, now):
     """`plant` is a Plant or any row with the same columns (the list reads plain rows)."""
     status = plant_status(plant, now)
     latest = None
     if plant.last_reading_at is not None:
         latest = {"ts": utc(plant.last_reading_at)}
-        latest.update({metric: getattr(plant, f"latest_{metric}") for metric in METRICS})
+        latest.update({metric: getattr(plant, column) for metric, column in LATEST})
     return {
         "id": plant.id,
         "name": plant.name,
@@ -46,8 +50,7 @@ def plant_json(plant, now):
         "location": plant.location,
         "device_id": plant.device_id,
         "thresholds": {
-            metric: {"min": getattr(plant, f"{metric}_min"), "max": getattr(plant, f"{metric}_max")}
-            for metric in THRESHOLD_METRICS
+            metric: {"min": getattr(plant, low), "max": getattr(plant, high)} for metric, low, high in BOUNDS
         },
         "stale_after_minutes": plant.stale_after_minutes,
         "status": status.status,
