@@ -360,6 +360,17 @@ def _operation(operation_id, summary, responses, parameters=(), body=None, tag=N
     return operation
 
 
+def _links(status, responses, parameter, operation_ids):
+    """OpenAPI links: the `id` in a response is the `parameter` of these operations."""
+    responses[str(status)]["links"] = {
+        operation_id: {"operationId": operation_id, "parameters": {parameter: "$response.body#/id"}}
+        for operation_id in operation_ids
+    }
+    return responses
+
+
+TASK_LINKS = ("getTask", "updateTask", "deleteTask", "toggleTaskCompleted")
+PLANT_LINKS = ("getPlant", "updatePlant", "deletePlant", "listReadings")
 TASK_ID = _id_parameter("task_id")
 PLANT_ID = _id_parameter("plant_id")
 NO_CONTENT = {"204": {"description": "Deleted."}}
@@ -369,7 +380,13 @@ PATHS = {
         "get": _operation(
             "listTasks", "Your tasks, due first", _ok(200, "TaskList", "A page of tasks."), TASK_QUERY, tag="tasks"
         ),
-        "post": _operation("createTask", "Create a task", _ok(201, "Task", "Created."), body="TaskInput", tag="tasks"),
+        "post": _operation(
+            "createTask",
+            "Create a task",
+            _links(201, _ok(201, "Task", "Created."), "task_id", TASK_LINKS),
+            body="TaskInput",
+            tag="tasks",
+        ),
     },
     "/api/v1/tasks/{task_id}": {
         "get": _operation("getTask", "One task", _ok(200, "Task", "The task."), [TASK_ID], tag="tasks"),
@@ -392,7 +409,11 @@ PATHS = {
             "listPlants", "Your plants with status and latest reading", _ok(200, "PlantList", "Plants."), tag="plants"
         ),
         "post": _operation(
-            "createPlant", "Create a plant", _ok(201, "Plant", "Created."), body="PlantInput", tag="plants"
+            "createPlant",
+            "Create a plant",
+            _links(201, _ok(201, "Plant", "Created."), "plant_id", PLANT_LINKS),
+            body="PlantInput",
+            tag="plants",
         ),
     },
     "/api/v1/plants/{plant_id}": {

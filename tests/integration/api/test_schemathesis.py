@@ -9,6 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, PositiveDataAcceptanceConfig
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from app import __version__
 from app.api.v1.spec import document
@@ -33,7 +34,7 @@ schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
 )
 
 
-def schema_valid_data_is_refused_only_for_what_the_document_cannot_say(ctx, response, case):
+def refused_only_for_semantics(ctx, response, case):
     if case.meta and case.meta.generation.mode == GenerationMode.POSITIVE and response.status_code == 422:
         fields = {problem["field"] for problem in response.json()["detail"]}
         assert fields <= SEMANTIC_FIELDS, f"schema-valid data refused for {fields - SEMANTIC_FIELDS}"
@@ -64,5 +65,30 @@ def test_every_operation_conforms_to_the_document(case, app, gardener, seeded):
     case.call_and_validate(
         app=app,
         headers={"Authorization": f"Bearer {token}"},
-        additional_checks=[schema_valid_data_is_refused_only_for_what_the_document_cannot_say],
+        additional_checks=[refused_only_for_semantics],
+    )
+
+
+def test_stateful_sequences_follow_the_documents_links(app, gardener):
+    """Create, then read, change, toggle and delete what was created, following the links."""
+    token = make_token(app, gardener)
+    schema.app = app
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"app": app, "headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # Its probe would reuse our (valid) token; the parametrised run above covers auth.
+            case.validate_response(
+                response,
+                additional_checks=[refused_only_for_semantics],
+                excluded_checks=[ignored_auth],
+                transport_kwargs=kwargs,
+            )
+
+    Workflow.run(
+        settings=settings(
+            max_examples=8, stateful_step_count=5, deadline=None, suppress_health_check=list(HealthCheck)
+        )
     )
