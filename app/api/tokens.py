@@ -72,20 +72,21 @@ def authenticate(raw, now=None):
         raise InvalidToken("The token is malformed.")
     now = now or datetime.now(UTC)
     row = db.session.execute(
-        select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User.id, User.disabled)
-        .join(User, User.id == ApiToken.user_id)
+        select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == hash_token(raw))
     ).first()
     if row is None:
         raise InvalidToken("The token is not valid.")
-    token_id, revoked_at, last_used_at, user_id, disabled = row
+    user, token_id, revoked_at, last_used_at = row
     if revoked_at is not None:
         raise InvalidToken("The token has been revoked.")
-    if disabled:
+    if user.disabled:
         raise InvalidToken("The account is disabled.")
     if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
         _touch(token_id, now)
-    return db.session.get(User, user_id)
+        user = db.session.get(User, user.id)
+    return user
 
 
 def _touch(token_id, now):

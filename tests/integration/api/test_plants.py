@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -289,3 +290,39 @@ def test_alerts_list_newest_first_with_state_filter(app, api):
     for state, expected in (("open", [new]), ("acknowledged", [acknowledged]), ("resolved", [old])):
         assert [a["id"] for a in api.get(f"/api/v1/alerts?state={state}").get_json()["items"]] == expected
     assert api.get("/api/v1/alerts?state=closed").status_code == 422
+
+
+class TestListCache:
+    """The list body is reused between requests; it must never show old data."""
+
+    def test_a_new_reading_shows_at_once(self, app, api):
+        plant = api.post("/api/v1/plants", json={"name": "Fern"}).get_json()
+        set_latest(app, plant["id"], 2, soil_moisture=40.0)
+        assert api.get("/api/v1/plants").get_json()["items"][0]["latest"]["soil_moisture"] == 40.0
+        set_latest(app, plant["id"], 1, soil_moisture=41.0)
+        assert api.get("/api/v1/plants").get_json()["items"][0]["latest"]["soil_moisture"] == 41.0
+
+    def test_edits_and_deletes_show_at_once(self, api):
+        first = api.post("/api/v1/plants", json={"name": "Fern"}).get_json()
+        api.get("/api/v1/plants")
+        api.put(f"/api/v1/plants/{first['id']}", json={"name": "Big fern"})
+        assert [p["name"] for p in api.get("/api/v1/plants").get_json()["items"]] == ["Big fern"]
+        api.delete(f"/api/v1/plants/{first['id']}")
+        assert api.get("/api/v1/plants").get_json()["items"] == []
+
+    def test_status_turns_stale_on_time_without_any_change(self, app, api):
+        plant = api.post("/api/v1/plants", json={"name": "Fern", "stale_after_minutes": 1}).get_json()
+        with app.app_context():
+            row = db.session.get(Plant, plant["id"])
+            row.last_reading_at = datetime.now(UTC) - timedelta(seconds=58.5)
+            row.latest_soil_moisture = 50.0
+            db.session.commit()
+        assert api.get("/api/v1/plants").get_json()["items"][0]["status"] == "ok"
+        time.sleep(2)
+        assert api.get("/api/v1/plants").get_json()["items"][0]["status"] == "stale"
+
+    def test_each_gardener_gets_their_own_list(self, api, other_api):
+        api.post("/api/v1/plants", json={"name": "Mine"})
+        other_api.post("/api/v1/plants", json={"name": "Theirs"})
+        assert [p["name"] for p in api.get("/api/v1/plants").get_json()["items"]] == ["Mine"]
+        assert [p["name"] for p in other_api.get("/api/v1/plants").get_json()["items"]] == ["Theirs"]

@@ -18,7 +18,7 @@ from app.models import Plant, Task
 
 from .conftest import make_token
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 # What the document cannot say: your own plant, a free device, min <= max, a date far enough from 9999.
 SEMANTIC_FIELDS = {"plant_id", "device_id", "due_date"} | {
     f"thresholds.{m}" for m in ("soil_moisture", "temperature", "humidity", "light")
@@ -88,7 +88,5 @@ def test_stateful_sequences_follow_the_documents_links(app, gardener):
             )
 
     Workflow.run(
-        settings=settings(
-            max_examples=8, stateful_step_count=5, deadline=None, suppress_health_check=list(HealthCheck)
-        )
+        settings=settings(max_examples=8, stateful_step_count=5, deadline=None, suppress_health_check=list(HealthCheck))
     )
