@@ -19,6 +19,7 @@ def create_app(test_config=None):
 
     from . import cli, database, errors, filters, logs, security, web
     from .auth.users import load_user
+    from .auth.views import unauthorized
     from .config import load_settings
     from .extensions import csrf, db, login_manager, migrate
     from .ingest.state import ConsumerState
@@ -50,9 +51,8 @@ def create_app(test_config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
-    login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
     with app.app_context():
         database.configure_engine(db.engine)
 

@@ -5,8 +5,10 @@ import click
 from flask.cli import AppGroup
 
 from .api import cli as api_cli
+from .auth.passwords import password_problem
 from .auth.users import EmailTaken, create_user
 from .extensions import db
+from .settings.cli import rotate_key_command
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -17,8 +19,9 @@ users = AppGroup("users", help="Manage accounts.")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
 def create_user_command(email, password, admin):
     """Create an account (the first account is an administrator)."""
-    if len(password) < 10:
-        raise click.ClickException("the password needs at least 10 characters")
+    problem = password_problem(password, email)
+    if problem:
+        raise click.ClickException(f"password refused: {problem}")
     try:
         user = create_user(email, password, is_admin=admin)
     except EmailTaken:
@@ -30,3 +33,4 @@ def create_user_command(email, password, admin):
 def register(app):
     app.cli.add_command(users)
     app.cli.add_command(api_cli.tokens)
+    app.cli.add_command(rotate_key_command)

@@ -8,6 +8,7 @@ import base64
 import binascii
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,9 +60,13 @@ def load_settings(environ, instance_path):
         "LOG_LEVEL": _choice(environ, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
         "LOG_FORMAT": _choice(environ, "LOG_FORMAT", "text", {"text", "json"}),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # __Host- cookies need HTTPS, so only production names them so (ASVS 3.3.1, 3.3.3).
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_NAME": "__Host-remember" if production else "remember_token",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,

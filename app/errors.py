@@ -7,6 +7,7 @@ the page's error area, anything under /api the contract's JSON.
 import logging
 
 from flask import jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -78,11 +79,23 @@ def error_response(status, code, detail, headers=None):
     return response
 
 
+def csrf_message(reason):
+    """Flask-WTF's reason in words a gardener can act on; the page is never silently stale."""
+    if "expired" in reason:
+        return "This page was open too long and has expired. Reload the page and try again."
+    return "This form could not be verified. Reload the page and try again."
+
+
 def register_error_handlers(app):
     @app.errorhandler(PlantOpsError)
     def handle_plantops_error(error):
         db.session.rollback()
         return error_response(error.status, error.code, error.detail)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error):
+        db.session.rollback()
+        return error_response(400, "csrf_failed", csrf_message(error.description))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error):

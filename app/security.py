@@ -21,6 +21,10 @@ def add_security_headers(response, production):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    # Pages carry personal data: no copy in the browser's or a proxy's cache (static files set their own).
+    headers.setdefault("Cache-Control", "no-store")
     if production:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

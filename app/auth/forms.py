@@ -1,16 +1,25 @@
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+
+from .passwords import MAX_LENGTH, password_problem
 
 
 def normalise_email(value):
     return (value or "").strip().lower()
 
 
+def check_policy(password, email):
+    problem = password_problem(password, email)
+    if problem:
+        raise ValidationError(problem)
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", filters=[normalise_email], validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
-    remember = BooleanField("Keep me signed in on this device")
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember = BooleanField("Keep me signed in on this device for 30 days")
 
 
 class RegisterForm(FlaskForm):
@@ -19,7 +28,17 @@ class RegisterForm(FlaskForm):
         filters=[normalise_email],
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired(), Length(min=10, max=1024, message="Use at least 10 characters.")],
-    )
+    password = PasswordField("Password", validators=[DataRequired()])
+
+    def validate_password(self, field):
+        check_policy(field.data, self.email.data)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    new_password = PasswordField("New password", validators=[DataRequired()])
+
+    def validate_new_password(self, field):
+        check_policy(field.data, current_user.email)
+        if field.data == self.current_password.data:
+            raise ValidationError("Choose a password different from your current one.")

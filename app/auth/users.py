@@ -31,13 +31,27 @@ def create_user(email, password, is_admin=False):
 
 def authenticate(email, password):
     """The user for these credentials, or None; same cost whether or not the email exists."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = find_user(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password) or user.disabled:
+    if not password_matches(user, password) or user.disabled:
         return None
     return user
+
+
+def find_user(email):
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def password_matches(user, password):
+    return check_password_hash(user.password_hash, password)
+
+
+def set_password(user, password):
+    """Store a new password and end every session issued so far (the caller starts a new one)."""
+    user.password_hash = hash_password(password)
+    end_sessions(user)
 
 
 def end_sessions(user):

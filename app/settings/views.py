@@ -1,10 +1,178 @@
-from flask import render_template
-from flask_login import login_required
+"""The settings page: the user's Discord webhook, LLM provider and timezone.
 
+Secrets are never sent back to the browser (only their last four characters), and
+every response here is `Cache-Control: no-store`.
+"""
+
+import logging
+
+from flask import current_app, flash, url_for
+from flask_login import current_user, login_required
+
+from .. import throttle
+from ..crypto import DecryptionError
+from ..extensions import db
+from ..web import render, see_other
 from . import bp
+from .forms import DiscordForm, LLMForm, TimezoneForm
+from .providers import ProviderError, list_models, send_discord_test
+from .secrets import llm_provider, read_secret, secret_state, store_secret
+
+log = logging.getLogger(__name__)
+
+TESTS_PER_WINDOW = 20
+TEST_WINDOW_SECONDS = 600
+REENTER = "This secret can no longer be read. Re-enter this secret to use it again."
+
+
+def timeout_seconds():
+    return current_app.config.get("PROVIDER_TIMEOUT_SECONDS", 30)
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page(status=200, fragment="settings/page.html", **context):
+    user = current_user
+    context.setdefault("discord_form", DiscordForm(formdata=None))
+    context.setdefault("llm_form", LLMForm(formdata=None, base_url=user.llm_base_url, model=user.llm_model))
+    context.setdefault("timezone_form", TimezoneForm(formdata=None, timezone=user.timezone))
+    return render(
+        "settings/page.html",
+        fragment,
+        status,
+        discord=secret_state(user, "discord_webhook_url"),
+        llm_key=secret_state(user, "llm_api_key"),
+        llm_configured=bool(user.llm_base_url and user.llm_model),
+        **context,
+    )
 
 
 @bp.get("")
 @login_required
 def show_settings():
-    return render_template("settings/page.html")
+    return page()
+
+
+@bp.post("/discord")
+@login_required
+def save_discord():
+    form = DiscordForm()
+    if not form.validate():
+        return page(422, "settings/_discord.html", discord_form=form)
+    store_secret(current_user, "discord_webhook_url", form.webhook_url.data)
+    db.session.commit()
+    log.info("user %s saved a Discord webhook", current_user.id)
+    flash("Discord webhook saved.", "success")
+    return see_other(url_for("settings.show_settings"))
+
+
+@bp.post("/discord/remove")
+@login_required
+def remove_discord():
+    store_secret(current_user, "discord_webhook_url", None)
+    db.session.commit()
+    flash("Discord webhook removed.", "info")
+    return see_other(url_for("settings.show_settings"))
+
+
+@bp.post("/discord/test")
+@login_required
+def test_discord():
+    return test_result("discord", _run_discord_test)
+
+
+def _run_discord_test(user):
+    webhook = read_secret(user, "discord_webhook_url")
+    if webhook is None:
+        return False, "Save a webhook URL first."
+    db.session.commit()  # no transaction stays open while we wait on the network
+    send_discord_test(webhook, timeout_seconds())
+    return True, "Sent a test message to Discord: check the channel."
+
+
+@bp.post("/llm")
+@login_required
+def save_llm():
+    form = LLMForm()
+    if not form.validate():
+        return page(422, "settings/_llm.html", llm_form=form)
+    user = current_user
+    user.llm_base_url = form.base_url.data
+    user.llm_model = form.model.data
+    if form.api_key.data:
+        store_secret(user, "llm_api_key", form.api_key.data)
+    db.session.commit()
+    log.info("user %s saved an LLM provider", user.id)
+    flash("LLM provider saved.", "success")
+    return see_other(url_for("settings.show_settings"))
+
+
+@bp.post("/llm/key/remove")
+@login_required
+def remove_llm_key():
+    store_secret(current_user, "llm_api_key", None)
+    db.session.commit()
+    flash("API key removed.", "info")
+    return see_other(url_for("settings.show_settings"))
+
+
+@bp.post("/llm/remove")
+@login_required
+def remove_llm():
+    user = current_user
+    user.llm_base_url = user.llm_model = None
+    store_secret(user, "llm_api_key", None)
+    db.session.commit()
+    flash("LLM provider removed.", "info")
+    return see_other(url_for("settings.show_settings"))
+
+
+@bp.post("/llm/test")
+@login_required
+def test_llm():
+    return test_result("llm", _run_llm_test)
+
+
+def _run_llm_test(user):
+    provider = llm_provider(user)
+    if provider is None:
+        return False, "Save a base URL and model first."
+    db.session.commit()
+    models = list_models(provider, timeout_seconds())
+    if provider.model in models:
+        return True, f"Connected: the provider offers {provider.model}."
+    return False, f"Connected, but the provider does not list the model {provider.model} ({len(models)} models)."
+
+
+def test_result(target, run):
+    """Run a connection test for `target` and show its outcome next to its button."""
+    user = current_user
+    decision = throttle.hit(f"settings-test:{user.id}", TESTS_PER_WINDOW, TEST_WINDOW_SECONDS)
+    db.session.commit()
+    if not decision.allowed:
+        ok, message, status = False, f"Too many tests. Try again in {decision.retry_after} seconds.", 429
+    else:
+        status = 200
+        try:
+            ok, message = run(user)
+        except DecryptionError:
+            ok, message = False, REENTER
+        except ProviderError as error:
+            ok, message = False, error.message
+    return page(status, "settings/_test_result.html", result={"target": target, "ok": ok, "message": message})
+
+
+@bp.post("/timezone")
+@login_required
+def save_timezone():
+    form = TimezoneForm()
+    if not form.validate():
+        return page(422, "settings/_timezone.html", timezone_form=form)
+    current_user.timezone = form.timezone.data
+    db.session.commit()
+    flash(f"Times are now shown in {form.timezone.data}.", "success")
+    return see_other(url_for("settings.show_settings"))

@@ -39,6 +39,16 @@ def test_production_with_keys_sets_secure_cookies(tmp_path):
     config = settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY="s" * 40, ENCRYPTION_KEY=KEY)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["REMEMBER_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert config["REMEMBER_COOKIE_NAME"] == "__Host-remember"
+
+
+def test_development_cookies_have_plain_names_and_remember_me_lasts_30_days(tmp_path):
+    config = settings(tmp_path)
+    assert config["SESSION_COOKIE_SECURE"] is False
+    assert config["SESSION_COOKIE_NAME"] == "session"
+    assert config["REMEMBER_COOKIE_NAME"] == "remember_token"
+    assert config["REMEMBER_COOKIE_DURATION"].days == 30
 
 
 @pytest.mark.parametrize(
