@@ -17,7 +17,6 @@ from .ratelimit import make_limiter
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 csrf.exempt(bp)
 
-PUBLIC_ENDPOINTS = {"api.v1.openapi_document"}
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
 CORS_MAX_AGE = "600"
@@ -35,8 +34,6 @@ def authenticate_request():
     if request.method == "OPTIONS":
         return
     _throttle()
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if not header:

@@ -442,16 +442,12 @@ PATHS = {
         ),
     },
     "/api/v1/openapi.json": {
-        "get": {
-            "operationId": "getOpenApi",
-            "summary": "This document",
-            "tags": ["meta"],
-            "security": [],
-            "responses": {
-                "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "429": {"$ref": "#/components/responses/Throttled"},
-            },
-        },
+        "get": _operation(
+            "getOpenApi",
+            "This document",
+            {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            tag="meta",
+        ),
     },
 }
 

@@ -13,8 +13,9 @@ def openapi_path(rule):
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
 
 
-def test_served_document_is_openapi_3_1_and_public(client):
-    response = client.get("/api/v1/openapi.json")
+def test_served_document_is_openapi_3_1_behind_a_token(client, api):
+    assert client.get("/api/v1/openapi.json").status_code == 401
+    response = api.get("/api/v1/openapi.json")
     assert response.status_code == 200
     served = response.get_json()
     assert served["openapi"] == "3.1.0"
