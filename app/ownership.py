@@ -16,11 +16,16 @@ def owned(model, user=None):
     return select(model).where(model.user_id == user.id)
 
 
+MAX_ID = 2**63 - 1  # larger ids exist nowhere, and SQLite cannot even bind them
+
+
 def get_owned_or_404(model, object_id, user=None):
     try:
         object_id = int(object_id)
     except (TypeError, ValueError):
         raise NotFoundError() from None
+    if not 0 < object_id <= MAX_ID:
+        raise NotFoundError()
     obj = db.session.scalar(owned(model, user).where(model.id == object_id))
     if obj is None:
         raise NotFoundError()

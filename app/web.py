@@ -4,7 +4,10 @@ from flask import make_response, redirect, render_template, request
 
 
 def is_htmx():
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that swaps a fragment. Restoring history (back button with no
+    cached page) sends HX-Request too, but swaps the whole body, so it gets the page."""
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
 
 
 def render(page, fragment, status=200, **context):

@@ -1,0 +1,52 @@
+"""The task form only renders and carries what the user typed; app.tasks.service validates.
+
+CSRF is checked for every unsafe request by CSRFProtect (the hidden `csrf_token`
+input, or the X-CSRFToken header htmx sends), so the form does not add its own,
+and edit forms can take a per-task prefix without renaming the token field.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.widgets import DateInput, NumberInput
+
+from .service import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
+
+
+class TaskForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    title = StringField("Title", render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off"})
+    description = TextAreaField("Notes", render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2})
+    due_date = StringField("Due", widget=DateInput())
+    plant_id = SelectField("Plant", validate_choice=False)
+    recurrence_days = StringField(
+        "Repeat every … days",
+        widget=NumberInput(min=RECURRENCE_MIN, max=RECURRENCE_MAX),
+        render_kw={"inputmode": "numeric", "placeholder": "no repeat"},
+    )
+
+    def set_plants(self, plants):
+        self.plant_id.choices = [("", "No plant")] + [(str(plant.id), plant.name) for plant in plants]
+        return self
+
+    def raw(self):
+        """What the user typed, keyed like the service's fields."""
+        return {name: self[name].data for name in ("title", "description", "due_date", "plant_id", "recurrence_days")}
+
+    def add_errors(self, detail):
+        for error in detail:
+            field = self[error["field"]]
+            field.errors = [*field.errors, error["message"]]
+
+
+def form_for_task(task, plants, formdata=None):
+    values = {
+        "title": task.title,
+        "description": task.description,
+        "due_date": task.due_date.isoformat() if task.due_date else "",
+        "plant_id": str(task.plant_id or ""),
+        "recurrence_days": str(task.recurrence_days or ""),
+    }
+    form = TaskForm(formdata=formdata, prefix=f"task-{task.id}", data=values)
+    return form.set_plants(plants)

@@ -1,0 +1,216 @@
+"""Care tasks without HTTP: validation shared by the HTML forms and the JSON API,
+create, update, complete (with recurrence) and delete.
+
+Input is a mapping of raw values: strings from a form, or JSON values (str, int,
+None) from the API. Every function here flushes but never commits: the caller
+owns the transaction. Invalid input raises `ValidationError` whose detail is a
+list of {"field", "message"}, so nothing is half-written.
+"""
+
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ValidationError
+from ..extensions import db
+from ..models import Plant, Task, User, utcnow
+from ..ownership import owned
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 1000
+RECURRENCE_MIN, RECURRENCE_MAX = 1, 365
+MAX_ID = 2**31 - 1
+FIELDS = ("title", "description", "due_date", "plant_id", "recurrence_days")
+
+MESSAGES = {
+    "title_missing": "Enter a title.",
+    "title_long": f"Keep the title to {TITLE_MAX} characters or fewer.",
+    "text_type": "Enter text.",
+    "description_long": f"Keep the description to {DESCRIPTION_MAX:,} characters or fewer.",
+    "due_date": "Enter a date as YYYY-MM-DD.",
+    "plant_id": "Choose one of your plants.",
+    "recurrence_type": "Enter a whole number of days.",
+    "recurrence_range": f"Repeat every {RECURRENCE_MIN} to {RECURRENCE_MAX} days.",
+}
+
+
+class Invalid(Exception):
+    """One field's problem, raised by a cleaner."""
+
+
+def user_today(user, now):
+    """The date it is at `now` where the user lives (their timezone setting)."""
+    try:
+        zone = ZoneInfo(user.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return now.astimezone(zone).date()
+
+
+def is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_title(value, user):
+    if value is not None and not isinstance(value, str):
+        raise Invalid(MESSAGES["text_type"])
+    title = (value or "").strip()
+    if not title:
+        raise Invalid(MESSAGES["title_missing"])
+    if len(title) > TITLE_MAX:
+        raise Invalid(MESSAGES["title_long"])
+    return title
+
+
+def clean_description(value, user):
+    if value is not None and not isinstance(value, str):
+        raise Invalid(MESSAGES["text_type"])
+    description = (value or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise Invalid(MESSAGES["description_long"])
+    return description
+
+
+def clean_due_date(value, user):
+    if is_blank(value):
+        return None
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise Invalid(MESSAGES["due_date"])
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(MESSAGES["due_date"]) from None
+
+
+def whole_number(value):
+    """An int from an int or a string of digits; None for anything else (bools included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def clean_plant_id(value, user):
+    if is_blank(value):
+        return None
+    plant_id = whole_number(value)
+    if (
+        plant_id is None
+        or not 0 < plant_id <= MAX_ID
+        or db.session.scalar(owned(Plant, user).where(Plant.id == plant_id)) is None
+    ):
+        raise Invalid(MESSAGES["plant_id"])
+    return plant_id
+
+
+def clean_recurrence_days(value, user):
+    if is_blank(value):
+        return None
+    days = whole_number(value)
+    if days is None:
+        raise Invalid(MESSAGES["recurrence_type"])
+    if not RECURRENCE_MIN <= days <= RECURRENCE_MAX:
+        raise Invalid(MESSAGES["recurrence_range"])
+    return days
+
+
+CLEANERS = {
+    "title": clean_title,
+    "description": clean_description,
+    "due_date": clean_due_date,
+    "plant_id": clean_plant_id,
+    "recurrence_days": clean_recurrence_days,
+}
+
+
+def validate_fields(data, user, partial=False):
+    """Clean `data` for `user`; with `partial`, only the fields present are checked.
+
+    Returns the cleaned fields; raises ValidationError listing every bad field.
+    Unknown keys are ignored.
+    """
+    cleaned, errors = {}, []
+    for name in FIELDS:
+        if partial and name not in data:
+            continue
+        try:
+            cleaned[name] = CLEANERS[name](data.get(name), user)
+        except Invalid as problem:
+            errors.append({"field": name, "message": str(problem)})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def create_task(user, data, now=None, source="user", alert_id=None):
+    fields = validate_fields(data, user)
+    now = now or utcnow()
+    task = Task(user_id=user.id, source=source, alert_id=alert_id, created_at=now, updated_at=now, **fields)
+    db.session.add(task)
+    db.session.flush()
+    return task
+
+
+def update_task(task, data, now=None):
+    """Apply the fields present in `data` (a partial update; send all fields to replace)."""
+    fields = validate_fields(data, owner(task), partial=True)
+    for name, value in fields.items():
+        setattr(task, name, value)
+    task.updated_at = now or utcnow()
+    db.session.flush()
+    return task
+
+
+def set_completed(task, completed, now):
+    """Tick or untick `task`; returns the next occurrence when this call created one.
+
+    Completing a repeating task creates its next occurrence, due `recurrence_days`
+    after the completion date, once: the link in `next_task_id` stays when the task
+    is unticked, so ticking it again creates nothing new. The row is locked first
+    (FOR UPDATE on PostgreSQL; SQLite write transactions are already exclusive), so
+    two simultaneous ticks cannot both create one.
+    """
+    db.session.refresh(task, with_for_update=True)
+    created = None
+    if completed and not task.completed:
+        task.completed, task.completed_at = True, now
+        if task.recurrence_days and task.next_task_id is None:
+            created = next_occurrence(task, now)
+    elif not completed:
+        task.completed, task.completed_at = False, None
+    task.updated_at = now
+    db.session.flush()
+    return created
+
+
+def next_occurrence(task, now):
+    due = user_today(owner(task), now) + timedelta(days=task.recurrence_days)
+    following = Task(
+        user_id=task.user_id,
+        plant_id=task.plant_id,
+        alert_id=task.alert_id,
+        source=task.source,
+        title=task.title,
+        description=task.description,
+        due_date=due,
+        recurrence_days=task.recurrence_days,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(following)
+    db.session.flush()
+    task.next_task_id = following.id
+    return following
+
+
+def delete_task(task):
+    db.session.delete(task)
+    db.session.flush()
+
+
+def owner(task):
+    return db.session.get(User, task.user_id)

@@ -1,0 +1,136 @@
+"""Load the task list (page and htmx fragment) of a gardener with 5,000 tasks under gunicorn.
+
+.venv/bin/python -m bench.tasks [--tasks 5000] [--seconds 10] [--connections 8] [--workers 2] [--database-url URL]
+
+Goal: the list fragment's p95 under 30 ms with 8 concurrent clients.
+"""
+
+import argparse
+import random
+import re
+import shutil
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+
+import requests
+from sqlalchemy import insert
+
+from .load import bench_env, flask_cli, gunicorn, row, wrk
+
+EMAIL = "bench@example.com"
+PASSWORD = "bench-password-123"
+TITLES = ("Water", "Mist", "Feed", "Repot", "Prune", "Check the soil of", "Turn", "Wipe the leaves of")
+
+
+def seed(env, count):
+    """`count` tasks for the bench user: a third done, most dated within two months, some on plants."""
+    from app import create_app
+    from app.extensions import db
+    from app.models import Plant, Task, User
+
+    app = create_app({"ENV": env, "INSTANCE_PATH": env["PLANTOPS_INSTANCE_PATH"]})
+    rng = random.Random(4)
+    now = datetime.now(UTC)
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.email == EMAIL))
+        plants = [Plant(user_id=user_id, name=name) for name in ("Fern", "Basil", "Monstera", "Roses", "Tomatoes")]
+        db.session.add_all(plants)
+        db.session.flush()
+        rows = []
+        for n in range(count):
+            plant = rng.choice([None, *plants])
+            done = rng.random() < 0.33
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "plant_id": plant and plant.id,
+                    "source": "alert" if rng.random() < 0.05 else "user",
+                    "title": f"{rng.choice(TITLES)} the {plant.name if plant else 'garden'} #{n}",
+                    "description": "Use rain water, not too much." if rng.random() < 0.3 else "",
+                    "due_date": None if rng.random() < 0.1 else date.today() + timedelta(days=rng.randint(-30, 60)),
+                    "recurrence_days": rng.choice([None, None, None, 2, 3, 7]),
+                    "completed": done,
+                    "completed_at": now if done else None,
+                    "created_at": now - timedelta(minutes=count - n),
+                    "updated_at": now,
+                }
+            )
+        db.session.execute(insert(Task), rows)
+        db.session.commit()
+        db.engine.dispose()
+
+
+def session_cookie(base):
+    """Sign in like a browser (CSRF token from the form) and return the Cookie header."""
+    browser = requests.Session()
+    page = browser.get(base + "/auth/login", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    answer = browser.post(
+        base + "/auth/login",
+        data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    if answer.status_code != 303:
+        raise SystemExit(f"bench: sign-in failed with {answer.status_code}")
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
+
+
+def check(base, path, headers, expect):
+    answer = requests.get(base + path, headers=headers, allow_redirects=False, timeout=10)
+    if answer.status_code != 200 or expect not in answer.text:
+        raise SystemExit(f"bench: {path} answered {answer.status_code} without {expect!r}")
+    return len(answer.content)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=5000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="plantops-bench-tasks-")
+    try:
+        run(args, bench_env(args.database_url, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args, env):
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "users", "create", EMAIL, "--password", PASSWORD)
+    seed(env, args.tasks)
+
+    with gunicorn(env, workers=args.workers) as base:
+        cookie = {"Cookie": session_cookie(base)}
+        htmx = {**cookie, "HX-Request": "true"}
+        targets = [
+            ("GET /tasks (full page)", "/tasks", cookie, "<html"),
+            ("GET /tasks (htmx fragment)", "/tasks", htmx, 'id="task-tabs"'),
+            ("GET /tasks?status=pending (htmx fragment)", "/tasks?status=pending", htmx, 'id="task-tabs"'),
+            ("GET /tasks?page=40 (htmx, show more)", "/tasks?page=40", {**htmx, "HX-Target": "more-tasks"}, "task"),
+        ]
+        sizes = [check(base, path, headers, expect) for _, path, headers, expect in targets]
+        wrk(base + "/tasks", 4, 2, htmx)  # warm up every worker
+        results = [
+            (label, wrk(base + path, args.connections, args.seconds, headers)) for label, path, headers, _ in targets
+        ]
+        # One client: the latency is the service time, the figure the machine's load distorts least.
+        single = wrk(base + "/tasks", 1, args.seconds, htmx)
+
+    print(
+        f"{args.tasks} tasks, gunicorn {args.workers} workers, {args.connections} connections, "
+        f"{args.seconds} s each, {env['DATABASE_URL'].split(':')[0]}"
+    )
+    for (label, result), size in zip(results, sizes, strict=True):
+        print(row(label, result), f" {size / 1024:.0f} KiB")
+    print(row("GET /tasks (htmx fragment, 1 connection)", single))
+    fragment_p95 = results[1][1]["p95_ms"]
+    print(f"fragment p95 {fragment_p95:.1f} ms (goal: under 30 ms): {'met' if fragment_p95 < 30 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
