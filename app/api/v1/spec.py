@@ -6,13 +6,12 @@ here is a route, and schemathesis checks every response against it. So the
 document cannot drift from what the code does.
 """
 
+from ...tasks.service import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
+
 INT32_MAX = 2_147_483_647
 PER_PAGE_MAX = 100
 READINGS_LIMIT_MAX = 10_000
 READINGS_LIMIT_DEFAULT = 1_000
-TITLE_MAX = 200
-DESCRIPTION_MAX = 5_000
-RECURRENCE_DAYS_MAX = 365
 PLANT_TEXT_MAX = 100
 STALE_MINUTES_MAX = 7 * 24 * 60
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -108,8 +107,8 @@ SCHEMAS = {
             },
             "recurrence_days": {
                 "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": RECURRENCE_DAYS_MAX,
+                "minimum": RECURRENCE_MIN,
+                "maximum": RECURRENCE_MAX,
                 "description": "Completing the task creates the next one this many days later.",
             },
         },

@@ -81,7 +81,7 @@ def test_task_cannot_be_attached_to_someone_elses_plant(api, theirs, method, pat
         path.format(task_id=my_task["id"]), json={"title": "Mine", "plant_id": theirs["plant_id"]}
     )
     assert response.status_code == 422
-    assert response.get_json()["detail"] == [{"field": "plant_id", "message": "No such plant."}]
+    assert response.get_json()["detail"] == [{"field": "plant_id", "message": "Choose one of your plants."}]
 
 
 def test_creating_leaves_the_other_gardener_untouched(api, other_api, theirs):

@@ -19,8 +19,8 @@ from app.models import Plant, Task
 from .conftest import make_token
 
 MAX_EXAMPLES = 15
-# What the document cannot say: your own plant, a free device, min <= max, a date far enough from 9999.
-SEMANTIC_FIELDS = {"plant_id", "device_id", "due_date"} | {
+# What the document cannot say: your own plant, a free device, min <= max.
+SEMANTIC_FIELDS = {"plant_id", "device_id"} | {
     f"thresholds.{m}" for m in ("soil_moisture", "temperature", "humidity", "light")
 }
 
