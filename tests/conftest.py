@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import User
 
 from .fixtures.browser import browser, page  # noqa: F401  (fixtures)
+from .fixtures.readings import readings  # noqa: F401  (fixture)
 from .fixtures.services import live_server, mosquitto, recording_server  # noqa: F401  (fixtures)
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"

@@ -1,10 +1,242 @@
-from flask_login import login_required
+import csv
+import io
 
-from ..web import render
-from . import bp
+from flask import Response, flash, request, stream_with_context, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import METRICS, THRESHOLD_METRICS, Plant
+from ..ownership import get_owned_or_404
+from ..tasks.views import plant_tasks_context
+from ..web import is_htmx, render, see_other
+from . import bp, queries
+from .cards import STATUS_LABELS, render_cards
+from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
+from .forms import PlantForm
+from .presets import LABELS, UNITS, preset_thresholds
+from .status import STATUS_ORDER, plant_status
+
+DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id on the sensor."
+PLANT_FIELDS = ("name", "species", "location", "notes", "device_id", "stale_after_minutes") + tuple(
+    f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")
+)
+VERSION_HEADER = "X-Plants-Version"
+CSV_RANGES = {**RANGES, "all": None}
+
+
+@bp.context_processor
+def plant_labels():
+    return {"metric_labels": LABELS, "units": UNITS, "status_labels": STATUS_LABELS, "chart_box": BOX}
+
+
+def dashboard_filters():
+    """The valid filters in the query string; anything else is ignored."""
+    filters = {}
+    status = request.args.get("status", "")
+    if status in STATUS_ORDER:
+        filters["status"] = status
+    location = request.args.get("location", "").strip()[:100]
+    if location:
+        filters["location"] = location
+    return filters
+
+
+def dashboard_cards(filters, now):
+    """[(row, Status)] worst first, then by name."""
+    cards = [(row, plant_status(row, now)) for row in queries.card_rows(filters.get("location"))]
+    if "status" in filters:
+        cards = [card for card in cards if card[1].status == filters["status"]]
+    cards.sort(key=lambda card: (card[1].rank, card[0].name.lower(), card[0].id))
+    return cards
 
 
 @bp.get("")
 @login_required
 def list_plants():
-    return render("plants/list.html", "plants/_cards.html", plants=[])
+    """The dashboard. htmx polls it every 5 s sending the version it shows; an
+    unchanged version is answered 204 (htmx swaps nothing) without rendering."""
+    filters = dashboard_filters()
+    now = queries.utc_now()
+    version = queries.dashboard_version(current_user.id, filters, now)
+    if is_htmx() and request.headers.get(VERSION_HEADER) == version:
+        response = Response(status=204)
+        response.vary.add("HX-Request")
+        return response
+    cards = render_cards(dashboard_cards(filters, now), now)
+    context = {"cards": cards, "filters": filters, "version": version, "now": now}
+    if not is_htmx():
+        context["locations"] = queries.locations()
+    return render("plants/list.html", "plants/_cards.html", **context)
+
+
+def fill_plant(plant, form):
+    for name in PLANT_FIELDS:
+        setattr(plant, name, form[name].data)
+
+
+def validate_plant_form(form, plant=None):
+    """Validate, apply a preset to blank thresholds, check the device id is free."""
+    if form.preset.data and form.thresholds_blank():
+        form.apply_preset()
+    valid = form.validate()
+    device_id = form.device_id.data
+    if device_id and not form.device_id.errors and queries.device_taken(device_id, plant and plant.id):
+        form.device_id.errors.append(DEVICE_TAKEN)
+        valid = False
+    return valid
+
+
+def save_plant(plant, form):
+    """Commit, or put the device-taken error on the form when another request won the race."""
+    fill_plant(plant, form)
+    db.session.add(plant)
+    try:
+        if plant.device_id:
+            queries.forget_unclaimed(plant.device_id)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.device_id.errors.append(DEVICE_TAKEN)
+        return False
+    return True
+
+
+def render_form(form, plant=None, status=200):
+    page = "plants/edit.html" if plant else "plants/new.html"
+    unclaimed = [] if plant else queries.unclaimed_devices()
+    return render(page, "plants/_form.html", status, form=form, plant=plant, unclaimed=unclaimed)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_plant():
+    form = PlantForm()
+    if request.method == "GET":
+        form.device_id.data = request.args.get("device_id", "").strip()[:64] or None
+        return render_form(form)
+    if "apply_preset" in request.form:
+        form.apply_preset()
+        return render_form(form)
+    if validate_plant_form(form):
+        plant = Plant(user_id=current_user.id)
+        if save_plant(plant, form):
+            flash(f"Added {plant.name}.", "success")
+            return see_other(url_for("plants.show_plant", plant_id=plant.id))
+    return render_form(form, status=422)
+
+
+@bp.route("/<int:plant_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_plant(plant_id):
+    plant = get_owned_or_404(Plant, plant_id)
+    form = PlantForm(obj=plant)
+    if request.method == "GET":
+        return render_form(form, plant)
+    if "apply_preset" in request.form:
+        form.apply_preset()
+        return render_form(form, plant)
+    if validate_plant_form(form, plant) and save_plant(plant, form):
+        flash(f"Saved {plant.name}.", "success")
+        return see_other(url_for("plants.show_plant", plant_id=plant.id))
+    return render_form(form, plant, status=422)
+
+
+@bp.get("/thresholds")
+@login_required
+def show_preset_thresholds():
+    """The threshold inputs filled from a preset (htmx swaps them into the form).
+    "No preset" answers 204, so htmx keeps what was typed."""
+    values = preset_thresholds(request.args.get("preset", ""))
+    if not values:
+        return Response(status=204)
+    form = PlantForm(formdata=None, data=values)
+    return render("plants/_thresholds.html", "plants/_thresholds.html", form=form)
+
+
+@bp.route("/<int:plant_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_plant(plant_id):
+    plant = get_owned_or_404(Plant, plant_id)
+    if request.method == "GET":
+        return render("plants/delete.html", "plants/_delete.html", plant=plant)
+    name = plant.name
+    db.session.delete(plant)  # the database cascades to readings and alerts
+    db.session.commit()
+    flash(f"Deleted {name} with its readings and alerts.", "success")
+    return see_other(url_for("plants.list_plants"))
+
+
+def plant_charts(plant, range_key, now):
+    start = now - RANGES[range_key]
+    bucketed = queries.bucketed_readings(plant.id, start, now, MAX_POINTS)
+    return [
+        build_chart(
+            metric,
+            bucketed,
+            start,
+            now,
+            MAX_POINTS,
+            getattr(plant, f"{metric}_min", None),
+            getattr(plant, f"{metric}_max", None),
+        )
+        for metric in METRICS
+    ]
+
+
+@bp.get("/<int:plant_id>")
+@login_required
+def show_plant(plant_id):
+    plant = get_owned_or_404(Plant, plant_id)
+    range_key = request.args.get("range", DEFAULT_RANGE)
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    now = queries.utc_now()
+    context = {
+        "plant": plant,
+        "state": plant_status(plant, now),
+        "now": now,
+        "range_key": range_key,
+        "range_labels": RANGE_LABELS,
+        "charts": plant_charts(plant, range_key, now),
+    }
+    if not is_htmx():
+        context["alerts"] = queries.open_alerts(plant)
+        context.update(plant_tasks_context(plant))
+    return render("plants/show.html", "plants/_charts.html", **context)
+
+
+def csv_lines(rows, batch=1000):
+    """CSV text in chunks of `batch` rows, times as ISO 8601 UTC. Closes `rows` at the
+    end or when the client goes away."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(("ts", *METRICS))
+    try:
+        for count, row in enumerate(rows, start=1):
+            writer.writerow((row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *("" if v is None else v for v in row[1:])))
+            if count % batch == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    finally:
+        rows.close()
+
+
+@bp.get("/<int:plant_id>/readings.csv")
+@login_required
+def export_readings(plant_id):
+    plant = get_owned_or_404(Plant, plant_id)
+    range_key = request.args.get("range", "all")
+    if range_key not in CSV_RANGES:
+        range_key = "all"
+    now = queries.utc_now()
+    start = now - CSV_RANGES[range_key] if CSV_RANGES[range_key] else None
+    rows = queries.reading_rows(plant.id, start, None)
+    filename = f"plant-{plant.id}-readings-{range_key}.csv"
+    return Response(
+        stream_with_context(csv_lines(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

@@ -1,0 +1,158 @@
+"""The plants area's selects. User data always starts from `owned(...)`."""
+
+import hashlib
+from collections import namedtuple
+from datetime import UTC, datetime
+
+from sqlalchemy import Integer, cast, exists, func, literal, select
+
+from ..extensions import db
+from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
+from ..ownership import owned
+
+CARD_COLUMNS = (
+    Plant.id,
+    Plant.name,
+    Plant.species,
+    Plant.location,
+    Plant.device_id,
+    Plant.stale_after_minutes,
+    Plant.last_reading_at,
+    *(getattr(Plant, f"latest_{metric}") for metric in METRICS),
+    *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_METRICS for bound in ("min", "max")),
+)
+
+# Rows as plain named tuples: attribute access is several times cheaper than on a
+# SQLAlchemy Row, and they hash, so a card's markup can be cached by its row.
+CardRow = namedtuple("CardRow", [column.key for column in CARD_COLUMNS])
+
+# The dashboard's age texts and staleness move with the clock: a poll re-renders at
+# least once per bucket even when no data changed.
+CLOCK_BUCKET_SECONDS = 30
+
+
+def dialect():
+    return db.session.get_bind().dialect.name
+
+
+def epoch_seconds(column):
+    """Unix seconds of a UTC datetime column, in SQL."""
+    if dialect() == "sqlite":
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return func.extract("epoch", column)
+
+
+def floor_int(expression):
+    if dialect() == "sqlite":  # values here are never negative: CAST truncates, which is floor
+        return cast(expression, Integer)
+    return cast(func.floor(expression), Integer)
+
+
+def scoped_plants(location=None):
+    query = owned(Plant)
+    if location:
+        query = query.where(Plant.location == location)
+    return query
+
+
+def card_rows(location=None):
+    """Each plant's latest state: one query, no readings touched."""
+    # Core execution: plain tuples, without the ORM's per-row loading machinery.
+    result = db.session.connection().execute(scoped_plants(location).with_only_columns(*CARD_COLUMNS))
+    return [CardRow._make(row) for row in result]
+
+
+def dashboard_version(user_id, filters, now):
+    """A short fingerprint of everything the cards show, from one aggregate query.
+
+    The sum of the reading times changes whenever any plant gets a newer reading,
+    even an older one than another plant's latest; count and id sum catch deletes
+    and additions, max(updated_at) catches edits.
+    """
+    query = scoped_plants(filters.get("location")).with_only_columns(
+        func.count(Plant.id),
+        func.coalesce(func.sum(Plant.id), 0),
+        func.max(Plant.updated_at),
+        func.sum(epoch_seconds(Plant.last_reading_at)),
+    )
+    count, id_sum, updated, reading_sum = db.session.connection().execute(query).one()
+    bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
+    key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{bucket}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def locations():
+    query = owned(Plant).with_only_columns(Plant.location).where(Plant.location != "").distinct()
+    return sorted(db.session.scalars(query))
+
+
+def device_taken(device_id, plant_id=None):
+    """Whether another plant, of any gardener, claims `device_id`. Deliberately not
+    scoped to the user: a device belongs to at most one plant on the instance."""
+    query = select(Plant.id).where(Plant.device_id == device_id)
+    if plant_id is not None:
+        query = query.where(Plant.id != plant_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def unclaimed_devices(limit=20):
+    """Devices that sent readings no plant claims (instance-wide), newest first."""
+    claimed = exists().where(Plant.device_id == UnclaimedDevice.device_id)
+    query = select(UnclaimedDevice).where(~claimed).order_by(UnclaimedDevice.last_seen_at.desc()).limit(limit)
+    return db.session.scalars(query).all()
+
+
+def forget_unclaimed(device_id):
+    db.session.execute(UnclaimedDevice.__table__.delete().where(UnclaimedDevice.device_id == device_id))
+
+
+def open_alerts(plant):
+    query = owned(Alert).where(Alert.plant_id == plant.id, Alert.resolved_at.is_(None))
+    return db.session.scalars(query.order_by(Alert.opened_at.desc())).all()
+
+
+def bucketed_readings(plant_id, start, end, buckets):
+    """Min/avg/max of every metric per time bucket between `start` and `end`.
+
+    One grouped query over the (plant_id, ts) index: at most `buckets` rows come
+    back, whatever the number of readings in the window. Returns
+    [(bucket_index, {metric: (min, avg, max)})].
+    """
+    width = (end - start).total_seconds() / buckets
+    offset = epoch_seconds(Reading.ts) - literal(start.timestamp())
+    bucket = floor_int(offset / width).label("bucket")
+    aggregates = []
+    for metric in METRICS:
+        column = getattr(Reading, metric)
+        aggregates += [func.min(column), func.avg(column), func.max(column)]
+    query = (
+        select(bucket, *aggregates)
+        .where(Reading.plant_id == plant_id, Reading.ts >= start, Reading.ts < end)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    series = []
+    for row in db.session.execute(query):
+        index = min(int(row[0]), buckets - 1)
+        values = {metric: tuple(row[1 + 3 * i : 4 + 3 * i]) for i, metric in enumerate(METRICS)}
+        series.append((index, values))
+    return series
+
+
+def reading_rows(plant_id, start=None, end=None, batch=2000):
+    """Readings oldest first, fetched `batch` rows at a time (a server-side cursor on
+    PostgreSQL), so memory stays flat however many there are."""
+    query = select(Reading.ts, *(getattr(Reading, metric) for metric in METRICS)).where(Reading.plant_id == plant_id)
+    if start is not None:
+        query = query.where(Reading.ts >= start)
+    if end is not None:
+        query = query.where(Reading.ts < end)
+    result = db.session.execute(query.order_by(Reading.ts).execution_options(yield_per=batch))
+    try:
+        yield from result
+    finally:
+        result.close()  # also when the download is cut short: frees the server-side cursor
+
+
+def utc_now():
+    return datetime.now(UTC)

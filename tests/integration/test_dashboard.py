@@ -1,0 +1,228 @@
+import re
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, insert
+
+from app.extensions import db
+from app.models import Plant
+
+from ..fixtures.readings import seed_readings
+
+
+def now():
+    return datetime.now(UTC)
+
+
+def add_plant(app, user_id, **fields):
+    with app.app_context():
+        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
+        db.session.add(plant)
+        db.session.commit()
+        return plant.id
+
+
+def card_names(html):
+    return re.findall(r'<h2><a href="/plants/\d+">([^<]+)</a></h2>', html)
+
+
+def version_of(html):
+    return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
+
+
+@contextmanager
+def counted_statements(app):
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_empty_dashboard_invites_to_add_a_plant(client, user_id):
+    response = client.get("/plants")
+    assert response.status_code == 200
+    assert b"Add your first plant" in response.data
+
+
+def test_cards_show_worst_first_with_status_in_words(app, client, user_id):
+    ok = add_plant(app, user_id, name="Happy", soil_moisture_min=20.0)
+    dry = add_plant(app, user_id, name="Thirsty", soil_moisture_min=30.0)
+    stale = add_plant(app, user_id, name="Silent", stale_after_minutes=10)
+    add_plant(app, user_id, name="Brand new")
+    seed_readings(app, ok, [{"ts": now() - timedelta(minutes=3), "soil_moisture": 45.0, "battery": 80.0}])
+    seed_readings(app, dry, [{"ts": now(), "soil_moisture": 12.5, "temperature": 21.0}])
+    seed_readings(app, stale, [{"ts": now() - timedelta(hours=2), "soil_moisture": 40.0}])
+
+    html = client.get("/plants").get_data(as_text=True)
+
+    assert card_names(html) == ["Thirsty", "Silent", "Brand new", "Happy"]
+    assert "Needs care" in html
+    assert "No recent data" in html
+    assert "Waiting for data" in html
+    assert ">OK<" in html
+    assert "soil moisture low" in html
+    assert "12.5 %" in html
+    assert "21.0 °C" in html
+    assert "80.0 %" in html
+    assert "3 min ago" in html
+    assert "2 h ago" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=alert", ["Thirsty"]),
+        ("status=no_data", ["Kitchen new"]),
+        ("location=Kitchen", ["Thirsty", "Kitchen new"]),
+        ("location=Kitchen&status=ok", []),
+        ("status=bogus", ["Thirsty", "Kitchen new", "Happy"]),
+        ("location=Nowhere", []),
+    ],
+)
+def test_filters_by_status_and_location(app, client, user_id, query, expected):
+    ok = add_plant(app, user_id, name="Happy", location="Balcony")
+    dry = add_plant(app, user_id, name="Thirsty", location="Kitchen", soil_moisture_min=30.0)
+    add_plant(app, user_id, name="Kitchen new", location="Kitchen")
+    seed_readings(app, ok, [{"ts": now(), "soil_moisture": 45.0}])
+    seed_readings(app, dry, [{"ts": now(), "soil_moisture": 10.0}])
+
+    html = client.get(f"/plants?{query}").get_data(as_text=True)
+
+    assert card_names(html) == expected
+    if not expected:
+        assert "No plant matches these filters" in html
+
+
+def test_filter_form_lists_locations_and_keeps_choice(app, client, user_id):
+    add_plant(app, user_id, location="Kitchen")
+    add_plant(app, user_id, location="Balcony")
+    html = client.get("/plants?location=Kitchen&status=ok").get_data(as_text=True)
+    assert "<option selected>Kitchen</option>" in html
+    assert "<option >Balcony</option>" in html
+    assert '<option value="ok" selected>' in html
+
+
+def test_htmx_poll_gets_only_the_cards_fragment(app, htmx, user_id):
+    add_plant(app, user_id, name="Fern")
+    response = htmx.get("/plants")
+    html = response.get_data(as_text=True)
+    assert "<html" not in html
+    assert "plant-filters" not in html.split("hx-include")[0]
+    assert card_names(html) == ["Fern"]
+    assert 'hx-trigger="every 5s"' in html
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_unchanged_poll_is_204_and_a_new_reading_changes_it(app, htmx, user_id):
+    plant_id = add_plant(app, user_id, name="Fern", device_id="dev-1")
+    version = version_of(htmx.get("/plants").get_data(as_text=True))
+
+    unchanged = htmx.get("/plants", headers={"X-Plants-Version": version})
+    assert unchanged.status_code == 204
+    assert unchanged.data == b""
+
+    seed_readings(app, plant_id, [{"ts": now(), "soil_moisture": 33.3}])
+    changed = htmx.get("/plants", headers={"X-Plants-Version": version})
+    assert changed.status_code == 200
+    assert "33.3 %" in changed.get_data(as_text=True)
+
+
+def test_older_reading_of_another_plant_still_changes_the_version(app, htmx, user_id):
+    first = add_plant(app, user_id, name="A")
+    second = add_plant(app, user_id, name="B")
+    seed_readings(app, first, [{"ts": now(), "soil_moisture": 40.0}])
+    version = version_of(htmx.get("/plants").get_data(as_text=True))
+    seed_readings(app, second, [{"ts": now() - timedelta(minutes=10), "soil_moisture": 41.0}])
+    assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
+
+
+def test_edit_and_delete_change_the_version(app, client, htmx, user_id):
+    plant_id = add_plant(app, user_id, name="Fern")
+    version = version_of(htmx.get("/plants").get_data(as_text=True))
+    with app.app_context():
+        db.session.get(Plant, plant_id).name = "Renamed"
+        db.session.commit()
+    renamed = htmx.get("/plants", headers={"X-Plants-Version": version})
+    assert renamed.status_code == 200
+    version = version_of(renamed.get_data(as_text=True))
+    client.post(f"/plants/{plant_id}/delete")
+    assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
+
+
+def test_other_users_version_never_matches(app, htmx, other_client, user_id):
+    add_plant(app, user_id)
+    version = version_of(htmx.get("/plants").get_data(as_text=True))
+    other = other_client.get("/plants", headers={"HX-Request": "true", "X-Plants-Version": version})
+    assert other.status_code == 200
+
+
+def seed_many_plants(app, user_id, first, stop, readings_each=3):
+    """Plants number `first` to `stop - 1`, with a few readings each, in bulk."""
+    stamp = now()
+    with app.app_context():
+        db.session.execute(
+            insert(Plant),
+            [
+                {
+                    "user_id": user_id,
+                    "name": f"Plant {i:03d}",
+                    "device_id": f"dev-{i}",
+                    "location": "Kitchen" if i % 2 else "Balcony",
+                    "soil_moisture_min": 30.0,
+                    "last_reading_at": stamp - timedelta(minutes=i),
+                    "latest_soil_moisture": float(i % 60),
+                    "latest_battery": 50.0,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                for i in range(first, stop)
+            ],
+        )
+        db.session.commit()
+        ids = db.session.scalars(db.select(Plant.id).where(Plant.name >= f"Plant {first:03d}")).all()
+    for plant_id in ids:
+        rows = [{"ts": stamp - timedelta(minutes=m), "soil_moisture": 40.0} for m in range(readings_each)]
+        seed_readings(app, plant_id, rows)
+
+
+def test_dashboard_fragment_query_count_is_constant_from_1_to_200_plants(app, htmx, user_id):
+    counts = {}
+    seeded = 0
+    for total in (1, 200):
+        seed_many_plants(app, user_id, seeded, total, readings_each=2 if total == 1 else 5)
+        seeded = total
+        for query in ("", "?status=alert&location=Kitchen"):
+            with counted_statements(app) as statements:
+                response = htmx.get(f"/plants{query}")
+            assert response.status_code == 200
+            counts[(total, query)] = len(statements)
+        assert len(card_names(htmx.get("/plants").get_data(as_text=True))) == total
+
+    assert counts[(1, "")] == counts[(200, "")]
+    assert counts[(1, "?status=alert&location=Kitchen")] == counts[(200, "?status=alert&location=Kitchen")]
+    assert counts[(200, "")] <= 4  # user, version, cards (+ a transaction statement at most)
+
+
+def test_unchanged_poll_runs_fewer_queries_than_a_render(app, htmx, user_id):
+    seed_many_plants(app, user_id, 0, 20)
+    version = version_of(htmx.get("/plants").get_data(as_text=True))
+    with counted_statements(app) as statements:
+        assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 204
+    assert not any("latest_soil_moisture" in s for s in statements)
+
+
+def test_back_button_history_restore_gets_the_whole_page(app, htmx, user_id):
+    add_plant(app, user_id, name="Fern")
+    response = htmx.get("/plants?status=no_data", headers={"HX-History-Restore-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert "<html" in html
+    assert card_names(html) == ["Fern"]

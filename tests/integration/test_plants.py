@@ -1,0 +1,285 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Alert, Plant, Reading, Task, UnclaimedDevice
+
+from ..fixtures.readings import seed_readings
+
+VALID = {
+    "name": "Monstera",
+    "species": "Monstera deliciosa",
+    "location": "Living room",
+    "notes": "",
+    "device_id": "esp32-monstera",
+    "preset": "",
+    "soil_moisture_min": "30",
+    "soil_moisture_max": "70",
+    "temperature_min": "",
+    "temperature_max": "",
+    "humidity_min": "",
+    "humidity_max": "",
+    "light_min": "",
+    "light_max": "",
+    "stale_after_minutes": "60",
+}
+
+
+def create_plant(app, user_id, **fields):
+    with app.app_context():
+        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
+        db.session.add(plant)
+        db.session.commit()
+        return plant.id
+
+
+def get_plant(app, plant_id):
+    with app.app_context():
+        plant = db.session.get(Plant, plant_id)
+        if plant is not None:
+            db.session.expunge(plant)
+        return plant
+
+
+def now():
+    return datetime.now(UTC)
+
+
+# ---- create, edit, delete ------------------------------------------------------------
+
+
+def test_create_plant_stores_it_and_redirects_to_its_page(app, client, user_id):
+    response = client.post("/plants/new", data=VALID)
+
+    assert response.status_code == 303
+    with app.app_context():
+        plant = db.session.scalar(select(Plant))
+        assert (plant.user_id, plant.name, plant.device_id) == (user_id, "Monstera", "esp32-monstera")
+        assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.temperature_min) == (30.0, 70.0, None)
+        assert response.location.endswith(f"/plants/{plant.id}")
+    page = client.get(response.location)
+    assert b"Monstera" in page.data
+    assert b"Added Monstera." in page.data
+
+
+def test_htmx_create_answers_hx_redirect(htmx, user_id):
+    response = htmx.post("/plants/new", data=VALID)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/plants/")
+
+
+def test_new_plant_form_renders_with_defaults(client, user_id):
+    response = client.get("/plants/new")
+    assert response.status_code == 200
+    assert b'name="stale_after_minutes"' in response.data
+    assert b'value="60"' in response.data
+    assert b"Succulent" in response.data
+
+
+def test_edit_plant_changes_fields(app, client, user_id):
+    plant_id = create_plant(app, user_id, device_id="old-id")
+    form = client.get(f"/plants/{plant_id}/edit")
+    assert b'value="old-id"' in form.data
+
+    response = client.post(f"/plants/{plant_id}/edit", data={**VALID, "name": "Big fern", "device_id": "old-id"})
+
+    assert response.status_code == 303
+    plant = get_plant(app, plant_id)
+    assert (plant.name, plant.device_id, plant.soil_moisture_max) == ("Big fern", "old-id", 70.0)
+
+
+def test_edit_can_remove_device_and_thresholds(app, client, user_id):
+    plant_id = create_plant(app, user_id, device_id="dev-1", light_min=100.0)
+    blank = {**VALID, "device_id": "", "soil_moisture_min": "", "soil_moisture_max": ""}
+    assert client.post(f"/plants/{plant_id}/edit", data=blank).status_code == 303
+    plant = get_plant(app, plant_id)
+    assert (plant.device_id, plant.light_min, plant.soil_moisture_min) == (None, None, None)
+
+
+def test_delete_asks_first_and_says_readings_and_alerts_go_too(app, client, user_id):
+    plant_id = create_plant(app, user_id)
+    page = client.get(f"/plants/{plant_id}/delete")
+    assert page.status_code == 200
+    assert b"all its sensor readings and alerts" in page.data
+    assert get_plant(app, plant_id) is not None
+
+
+def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, user_id):
+    plant_id = create_plant(app, user_id, device_id="dev-del")
+    seed_readings(app, plant_id, [{"ts": now() - timedelta(minutes=i), "soil_moisture": 40.0} for i in range(5)])
+    with app.app_context():
+        db.session.add(Alert(user_id=user_id, plant_id=plant_id, problem="soil_moisture_low"))
+        db.session.add(Task(user_id=user_id, plant_id=plant_id, title="Water"))
+        db.session.commit()
+
+    response = client.post(f"/plants/{plant_id}/delete")
+
+    assert response.status_code == 303
+    assert response.location.endswith("/plants")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Reading)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
+        assert db.session.scalar(select(Task.plant_id)) is None
+    assert b"with its readings and alerts" in client.get("/plants").data
+
+
+# ---- validation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "", b"This field is required."),
+        ("name", "x" * 101, b"Field cannot be longer than 100 characters."),
+        ("device_id", "has space", b"Use 1 to 64 letters, digits"),
+        ("device_id", "a/b", b"Use 1 to 64 letters, digits"),
+        ("device_id", "d" * 65, b"Use 1 to 64 letters, digits"),
+        ("soil_moisture_min", "wet", b"Not a valid float value."),
+        ("soil_moisture_min", "nan", b"Enter a number."),
+        ("soil_moisture_min", "-1", b"Use a value from 0 to 100 %."),
+        ("temperature_max", "90", b"Use a value from -40 to 85"),
+        ("light_max", "250000", b"Use a value from 0 to 200000 lux."),
+        ("soil_moisture_max", "20", b"The maximum must be at least the minimum (30)."),
+        ("stale_after_minutes", "", b"Enter a number of minutes."),
+        ("stale_after_minutes", "0", b"Use 1 to 10080 minutes"),
+        ("stale_after_minutes", "99999", b"Use 1 to 10080 minutes"),
+        ("stale_after_minutes", "ten", b"Not a valid integer value."),
+        ("preset", "cactus-ish", b"Not a valid choice."),
+    ],
+)
+def test_invalid_plant_is_422_with_inline_error_keeping_input(app, htmx, user_id, field, value, message):
+    response = htmx.post("/plants/new", data={**VALID, field: value})
+
+    assert response.status_code == 422
+    assert message in response.data
+    assert b"<html" not in response.data  # the form fragment only
+    assert b'value="Monstera deliciosa"' in response.data  # what was typed stays
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
+
+
+def test_taken_device_id_is_inline_error_that_names_no_owner(app, client, other_client, user_id):
+    other_id = create_plant(app, user_id, name="Someone's secret plant", device_id="shared-dev")
+    response = other_client.post("/plants/new", data={**VALID, "device_id": "shared-dev"})
+
+    assert response.status_code == 422
+    assert b"already claimed by another plant" in response.data
+    assert b"secret" not in response.data
+    assert b"gardener@example.com" not in response.data
+    assert get_plant(app, other_id).device_id == "shared-dev"
+
+
+def test_editing_keeps_own_device_id_without_taken_error(app, client, user_id):
+    plant_id = create_plant(app, user_id, device_id="mine")
+    response = client.post(f"/plants/{plant_id}/edit", data={**VALID, "device_id": "mine"})
+    assert response.status_code == 303
+
+
+def test_failed_edit_changes_nothing(app, client, user_id):
+    plant_id = create_plant(app, user_id, name="Fern")
+    response = client.post(f"/plants/{plant_id}/edit", data={**VALID, "name": "New", "stale_after_minutes": "0"})
+    assert response.status_code == 422
+    assert get_plant(app, plant_id).name == "Fern"
+
+
+# ---- presets ------------------------------------------------------------------------------
+
+
+def test_preset_fills_blank_thresholds_on_save_without_javascript(app, client, user_id):
+    blank = {k: "" for k in VALID if k.endswith(("_min", "_max"))}
+    response = client.post("/plants/new", data={**VALID, **blank, "preset": "succulent"})
+
+    assert response.status_code == 303, response.data
+    with app.app_context():
+        plant = db.session.scalar(select(Plant))
+        assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.light_min) == (10.0, 40.0, 5000.0)
+
+
+def test_preset_does_not_override_typed_thresholds(app, client, user_id):
+    assert client.post("/plants/new", data={**VALID, "preset": "succulent"}).status_code == 303
+    with app.app_context():
+        plant = db.session.scalar(select(Plant))
+        assert (plant.soil_moisture_min, plant.temperature_min) == (30.0, None)
+
+
+def test_fill_in_button_shows_preset_values_without_saving(app, client, user_id):
+    response = client.post("/plants/new", data={**VALID, "preset": "tropical", "apply_preset": "1"})
+    assert response.status_code == 200
+    assert b'name="soil_moisture_min" step="any" type="number" value="40"' in response.data
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
+
+
+def test_preset_endpoint_returns_filled_threshold_fields(htmx, user_id):
+    response = htmx.get("/plants/thresholds?preset=herbs")
+    assert response.status_code == 200
+    assert b'name="soil_moisture_min"' in response.data
+    assert b'value="30"' in response.data
+    assert b"<html" not in response.data
+
+
+@pytest.mark.parametrize("preset", ["", "nope"])
+def test_no_preset_keeps_typed_thresholds(htmx, user_id, preset):
+    assert htmx.get(f"/plants/thresholds?preset={preset}").status_code == 204
+
+
+# ---- unclaimed devices -----------------------------------------------------------------------
+
+
+def test_new_plant_form_lists_unclaimed_devices_and_claim_prefills(app, client, user_id):
+    with app.app_context():
+        db.session.add(UnclaimedDevice(device_id="esp-new", message_count=7))
+        db.session.add(UnclaimedDevice(device_id="esp-claimed", message_count=1))
+        db.session.commit()
+    create_plant(app, user_id, device_id="esp-claimed")
+
+    form = client.get("/plants/new")
+    assert b"esp-new" in form.data
+    assert b"7 messages" in form.data
+    assert b"esp-claimed</code>" not in form.data
+
+    claim = client.get("/plants/new?device_id=esp-new")
+    assert b'value="esp-new"' in claim.data
+    assert client.post("/plants/new", data={**VALID, "device_id": "esp-new"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(UnclaimedDevice, "esp-new") is None
+
+
+# ---- isolation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/plants/{id}"),
+        ("get", "/plants/{id}?range=7d"),
+        ("get", "/plants/{id}/edit"),
+        ("post", "/plants/{id}/edit"),
+        ("get", "/plants/{id}/delete"),
+        ("post", "/plants/{id}/delete"),
+        ("get", "/plants/{id}/readings.csv"),
+    ],
+)
+def test_other_users_plant_is_404_on_every_route(app, client, other_client, user_id, method, path):
+    plant_id = create_plant(app, user_id, name="Private plant")
+    response = getattr(other_client, method)(path.format(id=plant_id), data=VALID if method == "post" else None)
+
+    assert response.status_code == 404
+    assert b"Private plant" not in response.data
+    assert get_plant(app, plant_id).name == "Private plant"
+    missing = getattr(other_client, method)(path.format(id=plant_id + 1000))
+    assert missing.status_code == 404
+
+
+def test_dashboard_shows_only_own_plants(app, client, other_client, user_id):
+    create_plant(app, user_id, name="Mine only")
+    assert b"Mine only" in client.get("/plants").data
+    assert b"Mine only" not in other_client.get("/plants").data
+
+
+def test_plant_pages_need_login(app, client):
+    assert client.get("/plants/new").status_code == 302
+    assert client.get("/plants/1").status_code == 302
