@@ -6,16 +6,19 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant, Reading
+from ...plants.queries import device_taken, forget_unclaimed
 from . import bp
 from .shapes import plant_json, reading_json
 from .spec import METRIC_RANGES, READING_QUERY
 from .validation import json_body, owned_or_404, query
 
 DEFAULT_WINDOW = timedelta(hours=24)
+DEVICE_TAKEN = {"field": "device_id", "message": "Another plant already uses this device."}
 FIRST_SECOND = datetime.min.replace(tzinfo=UTC).timestamp()
 LAST_SECOND = datetime.max.replace(tzinfo=UTC).timestamp() - 1
 LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?=[.,zZ+-]|$)")
@@ -83,8 +86,7 @@ def _next_status_change(rows, now):
 def create_plant():
     plant = Plant(user_id=current_user.id)
     _apply(plant, json_body("PlantInput"))
-    db.session.add(plant)
-    db.session.commit()
+    _save(plant)
     return plant_json(plant, datetime.now(UTC)), 201
 
 
@@ -97,7 +99,7 @@ def get_plant(plant_id):
 def update_plant(plant_id):
     plant = owned_or_404(Plant, plant_id)
     _apply(plant, json_body("PlantInput"))
-    db.session.commit()
+    _save(plant)
     return plant_json(plant, datetime.now(UTC))
 
 
@@ -159,16 +161,26 @@ def _is_number(raw):
         return False
 
 
+def _save(plant):
+    """Commit; a device claimed by a simultaneous request is a field error, not a 500."""
+    db.session.add(plant)
+    if plant.device_id:
+        forget_unclaimed(plant.device_id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationError([DEVICE_TAKEN]) from None
+
+
 def _apply(plant, body):
     """Set the plant's editable fields from a valid PlantInput; fields left out take defaults."""
     problems = []
     device_id = body.get("device_id")
     if device_id is not None and not DEVICE_ID.fullmatch(device_id):
         problems.append({"field": "device_id", "message": "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."})
-    elif device_id is not None:
-        taken = db.session.scalar(select(Plant.id).where(Plant.device_id == device_id, Plant.id != plant.id))
-        if taken is not None:
-            problems.append({"field": "device_id", "message": "Another plant already uses this device."})
+    elif device_id is not None and device_taken(device_id, plant.id):
+        problems.append({"field": "device_id", "message": "Another plant already uses this device."})
     thresholds = body.get("thresholds") or {}
     for metric in METRIC_RANGES:
         bounds = thresholds.get(metric) or {}

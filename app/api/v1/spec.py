@@ -6,6 +6,9 @@ here is a route, and schemathesis checks every response against it. So the
 document cannot drift from what the code does.
 """
 
+from ...models import THRESHOLD_METRICS
+from ...plants.forms import DEVICE_ID_PATTERN, STALE_MINUTES_RANGE
+from ...plants.presets import METRIC_RANGES as PLANT_METRIC_RANGES
 from ...tasks.service import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
 
 INT32_MAX = 2_147_483_647
@@ -13,17 +16,14 @@ PER_PAGE_MAX = 100
 READINGS_LIMIT_MAX = 10_000
 READINGS_LIMIT_DEFAULT = 1_000
 PLANT_TEXT_MAX = 100
-STALE_MINUTES_MAX = 7 * 24 * 60
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+STALE_MINUTES_MIN, STALE_MINUTES_MAX = STALE_MINUTES_RANGE
 # Text the database can store (no NUL characters); a title or name also needs a visible character.
 TEXT_PATTERN = r"^[^\u0000]*$"
 NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 # What a sensor can measure (DESIGN.md, MQTT telemetry); thresholds must lie inside.
 METRIC_RANGES = {
-    "soil_moisture": (0, 100),
-    "temperature": (-40, 85),
-    "humidity": (0, 100),
-    "light": (0, 200_000),
+    metric: tuple(int(bound) if float(bound).is_integer() else bound for bound in PLANT_METRIC_RANGES[metric])
+    for metric in THRESHOLD_METRICS
 }
 ALERT_STATES = ("open", "acknowledged", "resolved")
 TASK_STATUSES = ("all", "pending", "completed")
@@ -206,7 +206,12 @@ SCHEMAS = {
                 "description": "The sensor's id (1 to 64 of A-Z a-z 0-9 _ . -); one plant per device.",
             },
             "thresholds": {"$ref": "#/components/schemas/Thresholds"},
-            "stale_after_minutes": {"type": "integer", "minimum": 1, "maximum": STALE_MINUTES_MAX, "default": 60},
+            "stale_after_minutes": {
+                "type": "integer",
+                "minimum": STALE_MINUTES_MIN,
+                "maximum": STALE_MINUTES_MAX,
+                "default": 60,
+            },
         },
     },
     "PlantList": {

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Alert, Plant, Reading
+from app.models import Alert, Plant, Reading, UnclaimedDevice
 
 PLANT_KEYS = {
     "id",
@@ -326,3 +326,12 @@ class TestListCache:
         other_api.post("/api/v1/plants", json={"name": "Theirs"})
         assert [p["name"] for p in api.get("/api/v1/plants").get_json()["items"]] == ["Mine"]
         assert [p["name"] for p in other_api.get("/api/v1/plants").get_json()["items"]] == ["Theirs"]
+
+
+def test_claiming_a_device_clears_it_from_the_unclaimed_list(app, api):
+    with app.app_context():
+        db.session.add(UnclaimedDevice(device_id="stray-7", message_count=3))
+        db.session.commit()
+    assert api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).status_code == 201
+    with app.app_context():
+        assert db.session.get(UnclaimedDevice, "stray-7") is None
