@@ -5,6 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from .admin.commands import backup_command, retention_command
+from .api import cli as api_cli
 from .auth.passwords import password_problem
 from .auth.users import EmailTaken, create_user
 from .extensions import db
@@ -35,7 +36,7 @@ def register(app):
     app.cli.add_command(users)
     app.cli.add_command(ingest_command)
     app.cli.add_command(simulate_command)
-
     app.cli.add_command(retention_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(api_cli.tokens)
     app.cli.add_command(rotate_key_command)

@@ -53,6 +53,7 @@ def load_settings(environ, instance_path):
         "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
         "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "API_RATE_LIMIT": _int(environ, "API_RATE_LIMIT", 600, 1, 1_000_000),
         "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
         "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
         "RETENTION_DAYS": _int(environ, "RETENTION_DAYS", 400, 1, 36500),

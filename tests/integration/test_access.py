@@ -236,8 +236,10 @@ GET_WITH_IDS = [r for r in WITH_IDS if r[2] == "GET"]
 
 @pytest.mark.parametrize(("endpoint", "rule", "method"), GET_WITH_IDS, ids=ids(GET_WITH_IDS))
 def test_someone_elses_object_looks_exactly_like_a_missing_one(app, other_client, owner_ids, endpoint, rule, method):
-    theirs = other_client.get(fill(rule, owner_ids))
-    missing = other_client.get(fill(rule, dict.fromkeys(ID_PARAMS, 999_999)))
+    token = api_token_for(app, "other@example.com") if is_api(rule) else None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    theirs = other_client.get(fill(rule, owner_ids), headers=headers)
+    missing = other_client.get(fill(rule, dict.fromkeys(ID_PARAMS, 999_999)), headers=headers)
     assert theirs.status_code == missing.status_code == 404
     assert without_tokens(theirs) == without_tokens(missing)
 

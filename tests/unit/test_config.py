@@ -108,3 +108,16 @@ def test_defaults_match_the_contract(tmp_path):
     assert config["DISCORD_WEBHOOK_URL"] is None
     assert config["ALERT_MIN_READINGS"] == 2
     assert config["ALERT_HYSTERESIS_PERCENT"] == 5
+
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 600), ("30", 30)])
+def test_api_rate_limit_is_requests_per_minute_per_token(tmp_path, value, expected):
+    env = {} if value is None else {"API_RATE_LIMIT": value}
+    assert settings(tmp_path, **env)["API_RATE_LIMIT"] == expected
+
+
+@pytest.mark.parametrize("value", ["0", "many", "-5"])
+def test_malformed_api_rate_limit_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="API_RATE_LIMIT must be"):
+        settings(tmp_path, API_RATE_LIMIT=value)

@@ -1,0 +1,86 @@
+"""JSON API v1: bearer tokens only, the contract's errors, CORS for listed origins.
+
+The session cookie never authenticates here (so no CSRF token is needed), and a
+token never authenticates an HTML page: only this blueprint reads it.
+"""
+
+import hashlib
+
+from flask import Blueprint, current_app, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import TooManyRequests, Unauthorized
+
+from ...extensions import csrf
+from .. import tokens
+from .ratelimit import make_limiter
+
+bp = Blueprint("v1", __name__, url_prefix="/v1")
+csrf.exempt(bp)
+
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
+CORS_MAX_AGE = "600"
+
+
+@bp.record_once
+def set_up_rate_limit(state):
+    app = state.app
+    limit = app.config.get("API_RATE_LIMIT", 600)
+    app.extensions["plantops.api_rate_limit"] = make_limiter(limit, app.config["RATELIMIT_STORAGE_URI"])
+
+
+@bp.before_request
+def authenticate_request():
+    if request.method == "OPTIONS":
+        return
+    _throttle()
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if not header:
+        raise _unauthorized("Send `Authorization: Bearer <token>`; create a token on /settings.")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise _unauthorized("The Authorization header must be `Bearer <token>`.", "invalid_request")
+    try:
+        user = tokens.authenticate(raw.strip())
+    except tokens.InvalidToken as error:
+        raise _unauthorized(str(error), "invalid_token") from None
+    current_app.login_manager._update_request_context_with_user(user)
+
+
+@bp.after_request
+def allow_listed_origins(response):
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if origin and origin in current_app.config["CORS_ORIGINS"]:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After, WWW-Authenticate"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    return response
+
+
+def _throttle():
+    """A fixed window per token (per client address without one), before any database work."""
+    limiter = current_app.extensions["plantops.api_rate_limit"]
+    header = request.headers.get("Authorization", "")
+    if header:
+        key = "token:" + hashlib.sha256(header.partition(" ")[2].strip().encode()).hexdigest()
+    else:
+        key = "addr:" + (request.remote_addr or "-")
+    allowed, seconds_left = limiter.hit(key)
+    if not allowed:
+        raise TooManyRequests(
+            "Too many requests with this token; slow down.", retry_after=max(1, int(seconds_left) + 1)
+        )
+
+
+def _unauthorized(detail, error=None):
+    values = {"realm": "PlantOps API"}
+    if error:
+        values["error"] = error
+    return Unauthorized(detail, www_authenticate=WWWAuthenticate("bearer", values))
+
+
+from . import alerts, docs, plants, tasks  # noqa: E402,F401  (routes register on bp)

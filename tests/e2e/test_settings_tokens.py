@@ -1,0 +1,69 @@
+import os
+import re
+import shutil
+
+import pytest
+
+from ..conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(page, live_server):
+    page.goto(live_server + "/auth/login")
+    page.get_by_label("Email").fill("gardener@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/plants$"))
+
+
+def shot(page, tmp_path, name):
+    """A full-page screenshot, copied to $PLANTOPS_SHOTS when set, for a person to look at.
+
+    caret="initial": hiding the caret makes Playwright leave `style=""` on inputs,
+    which htmx then copies while settling, and the CSP rightly blocks that."""
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, caret="initial")
+    folder = os.environ.get("PLANTOPS_SHOTS")
+    if folder:
+        shutil.copy(path, os.path.join(folder, name + ".png"))
+    return path
+
+
+def test_create_copy_and_revoke_a_token_with_htmx(app, live_server, page, tmp_path):
+    make_user(app)
+    sign_in(page, live_server)
+    page.goto(live_server + "/settings")
+    page.get_by_label("Token name").fill("Home Assistant")
+    page.get_by_role("button", name="Create token").click()
+
+    token = page.locator("#new-token")
+    token.wait_for()
+    raw = token.text_content().strip()
+    assert re.fullmatch(r"po_[A-Za-z0-9_-]{43}", raw)
+    assert page.url.endswith("/settings")  # swapped in place
+    assert shot(page, tmp_path, "token-created-desktop").stat().st_size > 0
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, tmp_path, "token-created-phone")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke").click()
+    page.get_by_text("No tokens yet.").wait_for()
+    assert page.locator("#new-token").count() == 0
+    assert page.console_errors == []
+
+
+def test_create_and_revoke_without_javascript(app, live_server, browser):
+    make_user(app)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server)
+    page.goto(live_server + "/settings")
+    page.get_by_label("Token name").fill("cron")
+    page.get_by_role("button", name="Create token").click()
+    assert re.fullmatch(r"po_[A-Za-z0-9_-]{43}", page.locator("#new-token").text_content().strip())
+    page.get_by_role("button", name="Revoke").click()
+    page.wait_for_url(re.compile(r".*/settings#api-tokens$"))
+    assert page.get_by_text("No tokens yet.").is_visible()
+    context.close()

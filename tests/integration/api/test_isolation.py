@@ -1,0 +1,91 @@
+"""Two gardeners: every endpoint and method answers someone else's id exactly like a
+missing one (404), shows nothing of theirs, and changes nothing."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Alert, Plant, Reading, Task
+
+TASK_BODY = {"title": "Hijacked"}
+PLANT_BODY = {"name": "Hijacked"}
+
+
+@pytest.fixture
+def theirs(app, other_api):
+    """The other gardener's plant (with a reading and an alert) and task."""
+    plant = other_api.post("/api/v1/plants", json={"name": "Their rose", "device_id": "rose-1"}).get_json()
+    task = other_api.post("/api/v1/tasks", json={"title": "Their task", "plant_id": plant["id"]}).get_json()
+    with app.app_context():
+        db.session.add(Reading(plant_id=plant["id"], device_id="rose-1", ts=datetime.now(UTC), soil_moisture=10.0))
+        db.session.add(Alert(user_id=other_api.user_id, plant_id=plant["id"], problem="soil_moisture_low"))
+        db.session.commit()
+    return {"plant_id": plant["id"], "task_id": task["id"]}
+
+
+def snapshot(app):
+    with app.app_context():
+        rows = []
+        for model in (Plant, Task, Reading, Alert):
+            for row in db.session.scalars(select(model)):
+                rows.append({c.name: getattr(row, c.name) for c in model.__table__.columns})
+        return rows
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/tasks/{task_id}", None),
+        ("put", "/api/v1/tasks/{task_id}", TASK_BODY),
+        ("delete", "/api/v1/tasks/{task_id}", None),
+        ("patch", "/api/v1/tasks/{task_id}/complete", None),
+        ("get", "/api/v1/plants/{plant_id}", None),
+        ("put", "/api/v1/plants/{plant_id}", PLANT_BODY),
+        ("delete", "/api/v1/plants/{plant_id}", None),
+        ("get", "/api/v1/plants/{plant_id}/readings?since=0", None),
+    ],
+)
+def test_someone_elses_id_is_404_like_a_missing_one_and_changes_nothing(app, api, theirs, method, path, body):
+    before = snapshot(app)
+    response = getattr(api, method)(path.format(**theirs), json=body)
+    missing = getattr(api, method)(path.format(task_id=999_999, plant_id=999_999), json=body)
+    assert response.status_code == 404
+    assert response.get_json() == missing.get_json() == {"error": "not_found", "detail": "Not found."}
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tasks",
+        "/api/v1/tasks?status=pending",
+        "/api/v1/tasks?plant_id={plant_id}",
+        "/api/v1/plants",
+        "/api/v1/alerts",
+        "/api/v1/alerts?state=open",
+    ],
+)
+def test_lists_show_nothing_of_someone_else(api, other_api, theirs, path):
+    mine = api.get(path.format(**theirs)).get_json()
+    assert mine["items"] == []
+    assert mine.get("total", 0) == 0
+    assert other_api.get(path.format(**theirs)).get_json()["items"] != []
+
+
+@pytest.mark.parametrize(("method", "path"), [("post", "/api/v1/tasks"), ("put", "/api/v1/tasks/{task_id}")])
+def test_task_cannot_be_attached_to_someone_elses_plant(api, theirs, method, path):
+    my_task = api.post("/api/v1/tasks", json={"title": "Mine"}).get_json()
+    response = getattr(api, method)(
+        path.format(task_id=my_task["id"]), json={"title": "Mine", "plant_id": theirs["plant_id"]}
+    )
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == [{"field": "plant_id", "message": "Choose one of your plants."}]
+
+
+def test_creating_leaves_the_other_gardener_untouched(api, other_api, theirs):
+    api.post("/api/v1/tasks", json={"title": "Mine"})
+    api.post("/api/v1/plants", json={"name": "Mine"})
+    assert [t["title"] for t in other_api.get("/api/v1/tasks").get_json()["items"]] == ["Their task"]
+    assert [p["name"] for p in other_api.get("/api/v1/plants").get_json()["items"]] == ["Their rose"]

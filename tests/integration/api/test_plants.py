@@ -1,0 +1,337 @@
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Alert, Plant, Reading, UnclaimedDevice
+
+PLANT_KEYS = {
+    "id",
+    "name",
+    "species",
+    "location",
+    "device_id",
+    "thresholds",
+    "stale_after_minutes",
+    "status",
+    "problems",
+    "latest",
+    "created_at",
+    "updated_at",
+}
+FERN = {
+    "name": "Fern",
+    "species": "Nephrolepis",
+    "location": "Bathroom",
+    "device_id": "esp32-fern_1.a",
+    "thresholds": {"soil_moisture": {"min": 30, "max": 70}, "temperature": {"min": 12, "max": None}},
+    "stale_after_minutes": 30,
+}
+
+
+def test_create_answers_201_with_the_plant(api):
+    response = api.post("/api/v1/plants", json=FERN)
+    assert response.status_code == 201
+    plant = response.get_json()
+    assert set(plant) == PLANT_KEYS
+    assert plant["device_id"] == "esp32-fern_1.a"
+    assert plant["thresholds"] == {
+        "soil_moisture": {"min": 30, "max": 70},
+        "temperature": {"min": 12, "max": None},
+        "humidity": {"min": None, "max": None},
+        "light": {"min": None, "max": None},
+    }
+    assert (plant["status"], plant["problems"], plant["latest"]) == ("no_data", [], None)
+    assert plant["stale_after_minutes"] == 30
+    assert api.get(f"/api/v1/plants/{plant['id']}").get_json() == plant
+
+
+def test_create_with_only_a_name_uses_defaults(api):
+    plant = api.post("/api/v1/plants", json={"name": "Cactus"}).get_json()
+    assert (plant["species"], plant["location"], plant["device_id"], plant["stale_after_minutes"]) == ("", "", None, 60)
+
+
+def set_latest(app, plant_id, minutes_ago, **values):
+    with app.app_context():
+        plant = db.session.get(Plant, plant_id)
+        plant.last_reading_at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+        for metric, value in values.items():
+            setattr(plant, f"latest_{metric}", value)
+        db.session.commit()
+
+
+def test_list_shows_status_problems_and_latest_reading(app, api):
+    dry = api.post("/api/v1/plants", json={**FERN, "name": "Dry fern"}).get_json()
+    fine = api.post("/api/v1/plants", json={"name": "Aloe", "device_id": "aloe"}).get_json()
+    silent = api.post("/api/v1/plants", json={"name": "Basil", "stale_after_minutes": 10}).get_json()
+    api.post("/api/v1/plants", json={"name": "Cress"})
+    set_latest(app, dry["id"], 1, soil_moisture=12.5, temperature=20.0, battery=9)
+    set_latest(app, fine["id"], 1, soil_moisture=50.0)
+    set_latest(app, silent["id"], 30, soil_moisture=50.0)
+
+    items = {p["name"]: p for p in api.get("/api/v1/plants").get_json()["items"]}
+    assert list(items) == ["Aloe", "Basil", "Cress", "Dry fern"]
+    assert (items["Dry fern"]["status"], items["Dry fern"]["problems"]) == (
+        "alert",
+        ["soil_moisture_low", "battery_low"],
+    )
+    assert items["Dry fern"]["latest"]["soil_moisture"] == 12.5
+    assert items["Dry fern"]["latest"]["humidity"] is None
+    assert items["Dry fern"]["latest"]["ts"].endswith("Z")
+    assert (items["Aloe"]["status"], items["Aloe"]["problems"]) == ("ok", [])
+    assert (items["Basil"]["status"], items["Basil"]["problems"]) == ("stale", ["stale"])
+    assert (items["Cress"]["status"], items["Cress"]["latest"]) == ("no_data", None)
+    assert api.get(f"/api/v1/plants/{dry['id']}").get_json() == items["Dry fern"]
+
+
+def test_put_replaces_the_fields(api):
+    plant = api.post("/api/v1/plants", json=FERN).get_json()
+    response = api.put(f"/api/v1/plants/{plant['id']}", json={"name": "Big fern", "device_id": "esp32-fern_1.a"})
+    assert response.status_code == 200
+    updated = response.get_json()
+    assert (updated["name"], updated["species"], updated["device_id"]) == ("Big fern", "", "esp32-fern_1.a")
+    assert updated["thresholds"]["soil_moisture"] == {"min": None, "max": None}
+    assert api.get(f"/api/v1/plants/{plant['id']}").get_json() == updated
+
+
+def test_delete_answers_204_and_takes_the_readings(app, api):
+    plant = api.post("/api/v1/plants", json=FERN).get_json()
+    add_readings(app, plant["id"], [datetime.now(UTC)])
+    response = api.delete(f"/api/v1/plants/{plant['id']}")
+    assert response.status_code == 204
+    assert api.get(f"/api/v1/plants/{plant['id']}").status_code == 404
+    with app.app_context():
+        assert db.session.scalars(select(Reading)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "name", "This field is required."),
+        ({"name": ""}, "name", "Must not be empty."),
+        ({"name": " \t"}, "name", "Must not be empty or contain NUL characters."),
+        ({"name": "x" * 101}, "name", "Must be at most 100 characters."),
+        ({"name": "x", "species": "s" * 101}, "species", "Must be at most 100 characters."),
+        ({"name": "x", "location": 3}, "location", "Must be text."),
+        ({"name": "x", "device_id": ""}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": "has space"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": "a/b"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": "d" * 65}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": "abc\n"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": "plänt"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": 42}, "device_id", "Must be text."),
+        ({"name": "x", "stale_after_minutes": 0}, "stale_after_minutes", "Must be at least 1."),
+        ({"name": "x", "stale_after_minutes": 10081}, "stale_after_minutes", "Must be at most 10080."),
+        ({"name": "x", "stale_after_minutes": None}, "stale_after_minutes", "Must be a whole number."),
+        (
+            {"name": "x", "thresholds": {"soil_moisture": {"min": -1}}},
+            "thresholds.soil_moisture.min",
+            "Must be at least 0.",
+        ),
+        (
+            {"name": "x", "thresholds": {"temperature": {"max": 90}}},
+            "thresholds.temperature.max",
+            "Must be at most 85.",
+        ),
+        ({"name": "x", "thresholds": {"light": {"min": "low"}}}, "thresholds.light.min", "Must be a number or null."),
+        (
+            {"name": "x", "thresholds": {"humidity": {"min": 80, "max": 20}}},
+            "thresholds.humidity",
+            "The minimum must not exceed the maximum.",
+        ),
+        ({"name": "x", "thresholds": []}, "thresholds", "Must be an object."),
+    ],
+)
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_invalid_plant_is_422_and_nothing_changes(app, api, method, body, field, message):
+    existing = api.post("/api/v1/plants", json={"name": "Keep me"}).get_json()
+    path = "/api/v1/plants" if method == "post" else f"/api/v1/plants/{existing['id']}"
+    response = getattr(api, method)(path, json=body)
+    assert response.status_code == 422
+    assert {"field": field, "message": message} in response.get_json()["detail"]
+    assert api.get("/api/v1/plants").get_json()["items"] == [existing]
+
+
+def test_device_id_is_unique_across_the_instance(api, other_api):
+    assert other_api.post("/api/v1/plants", json={"name": "Theirs", "device_id": "shared-1"}).status_code == 201
+    response = api.post("/api/v1/plants", json={"name": "Mine", "device_id": "shared-1"})
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == [
+        {"field": "device_id", "message": "Another plant already uses this device."}
+    ]
+    assert "Theirs" not in response.get_data(as_text=True)
+
+
+def test_plant_keeps_its_own_device_on_put(api):
+    plant = api.post("/api/v1/plants", json={"name": "Mine", "device_id": "mine-1"}).get_json()
+    assert api.put(f"/api/v1/plants/{plant['id']}", json={"name": "Renamed", "device_id": "mine-1"}).status_code == 200
+
+
+def add_readings(app, plant_id, times, device_id="dev"):
+    with app.app_context():
+        for n, ts in enumerate(times):
+            db.session.add(Reading(plant_id=plant_id, device_id=device_id, ts=ts, soil_moisture=40.0 + n))
+        db.session.commit()
+
+
+class TestReadings:
+    START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+    @pytest.fixture
+    def plant_id(self, app, api):
+        plant = api.post("/api/v1/plants", json={"name": "Fern", "device_id": "dev"}).get_json()
+        add_readings(app, plant["id"], [self.START + timedelta(hours=h) for h in range(48)])
+        return plant["id"]
+
+    def test_window_is_oldest_first_with_iso_times(self, api, plant_id):
+        body = api.get(f"/api/v1/plants/{plant_id}/readings?since=2026-11-01T15:00:00Z&until=2026-11-01T17:00:00Z")
+        body = body.get_json()
+        assert body["count"] == 3
+        assert [r["ts"] for r in body["items"]] == [
+            "2026-11-01T15:00:00Z",
+            "2026-11-01T16:00:00Z",
+            "2026-11-01T17:00:00Z",
+        ]
+        assert body["items"][0] == {
+            "ts": "2026-11-01T15:00:00Z",
+            "soil_moisture": 43.0,
+            "temperature": None,
+            "humidity": None,
+            "light": None,
+            "battery": None,
+        }
+
+    @pytest.mark.parametrize(
+        ("since", "until"),
+        [
+            ("2026-11-01T15:00:00Z", "2026-11-01T17:00:00Z"),
+            ("2026-11-01T16:00:00+01:00", "2026-11-01T18:00:00+01:00"),
+            ("2026-11-01T15:00:00", "2026-11-01T17:00:00"),
+            (str(int(START.timestamp()) + 3 * 3600), str(int(START.timestamp()) + 5 * 3600)),
+            (f"{START.timestamp() + 3 * 3600:.1f}", f"{START.timestamp() + 5 * 3600 + 0.5:.1f}"),
+        ],
+    )
+    def test_since_and_until_take_iso_8601_or_unix_seconds(self, api, plant_id, since, until):
+        body = api.get(f"/api/v1/plants/{plant_id}/readings", query_string={"since": since, "until": until})
+        assert body.get_json()["count"] == 3
+
+    def test_limit_keeps_the_oldest(self, api, plant_id):
+        body = api.get(f"/api/v1/plants/{plant_id}/readings?since=0&limit=2").get_json()
+        assert [r["ts"] for r in body["items"]] == ["2026-11-01T12:00:00Z", "2026-11-01T13:00:00Z"]
+
+    def test_default_window_is_the_last_24_hours_before_until(self, api, plant_id):
+        body = api.get(f"/api/v1/plants/{plant_id}/readings?until=2026-11-02T12:00:00Z").get_json()
+        assert body["count"] == 25
+        assert api.get(f"/api/v1/plants/{plant_id}/readings").get_json()["count"] == 0
+
+    @pytest.mark.parametrize(
+        ("query", "field"),
+        [
+            ("limit=0", "limit"),
+            ("limit=10001", "limit"),
+            ("limit=many", "limit"),
+            ("since=yesterday", "since"),
+            ("until=2026-13-01", "until"),
+            ("since=", "since"),
+            ("since=nan", "since"),
+        ],
+    )
+    def test_bad_query_is_422(self, api, plant_id, query, field):
+        response = api.get(f"/api/v1/plants/{plant_id}/readings?{query}")
+        assert response.status_code == 422
+        assert response.get_json()["detail"][0]["field"] == field
+
+    def test_limit_may_be_ten_thousand(self, api, plant_id):
+        assert api.get(f"/api/v1/plants/{plant_id}/readings?since=0&limit=10000").get_json()["count"] == 48
+
+    @pytest.mark.parametrize("since", ["-99999999999999", "0001-01-01T00:00:00+23:59", "99999999999999"])
+    def test_times_beyond_the_calendar_are_clamped(self, api, plant_id, since):
+        assert api.get(f"/api/v1/plants/{plant_id}/readings", query_string={"since": since}).status_code == 200
+
+
+def add_alert(app, user_id, plant_id, state, minutes_ago):
+    with app.app_context():
+        alert = Alert(
+            user_id=user_id,
+            plant_id=plant_id,
+            problem=f"soil_moisture_low_{state}_{minutes_ago}"[:40],
+            metric="soil_moisture",
+            value=12.0,
+            threshold=30.0,
+            state=state,
+            opened_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+            resolved_at=datetime.now(UTC) if state == "resolved" else None,
+        )
+        db.session.add(alert)
+        db.session.commit()
+        return alert.id
+
+
+def test_alerts_list_newest_first_with_state_filter(app, api):
+    plant = api.post("/api/v1/plants", json={"name": "Fern"}).get_json()
+    old = add_alert(app, api.user_id, plant["id"], "resolved", 60)
+    new = add_alert(app, api.user_id, plant["id"], "open", 5)
+    acknowledged = add_alert(app, api.user_id, plant["id"], "acknowledged", 30)
+
+    body = api.get("/api/v1/alerts").get_json()
+    assert [a["id"] for a in body["items"]] == [new, acknowledged, old]
+    assert body["total"] == 3
+    first = body["items"][0]
+    assert (first["plant_id"], first["metric"], first["value"], first["threshold"]) == (
+        plant["id"],
+        "soil_moisture",
+        12.0,
+        30.0,
+    )
+    assert first["opened_at"].endswith("Z")
+    assert first["resolved_at"] is None
+    for state, expected in (("open", [new]), ("acknowledged", [acknowledged]), ("resolved", [old])):
+        assert [a["id"] for a in api.get(f"/api/v1/alerts?state={state}").get_json()["items"]] == expected
+    assert api.get("/api/v1/alerts?state=closed").status_code == 422
+
+
+class TestListCache:
+    """The list body is reused between requests; it must never show old data."""
+
+    def test_a_new_reading_shows_at_once(self, app, api):
+        plant = api.post("/api/v1/plants", json={"name": "Fern"}).get_json()
+        set_latest(app, plant["id"], 2, soil_moisture=40.0)
+        assert api.get("/api/v1/plants").get_json()["items"][0]["latest"]["soil_moisture"] == 40.0
+        set_latest(app, plant["id"], 1, soil_moisture=41.0)
+        assert api.get("/api/v1/plants").get_json()["items"][0]["latest"]["soil_moisture"] == 41.0
+
+    def test_edits_and_deletes_show_at_once(self, api):
+        first = api.post("/api/v1/plants", json={"name": "Fern"}).get_json()
+        api.get("/api/v1/plants")
+        api.put(f"/api/v1/plants/{first['id']}", json={"name": "Big fern"})
+        assert [p["name"] for p in api.get("/api/v1/plants").get_json()["items"]] == ["Big fern"]
+        api.delete(f"/api/v1/plants/{first['id']}")
+        assert api.get("/api/v1/plants").get_json()["items"] == []
+
+    def test_status_turns_stale_on_time_without_any_change(self, app, api):
+        plant = api.post("/api/v1/plants", json={"name": "Fern", "stale_after_minutes": 1}).get_json()
+        with app.app_context():
+            row = db.session.get(Plant, plant["id"])
+            row.last_reading_at = datetime.now(UTC) - timedelta(seconds=58.5)
+            row.latest_soil_moisture = 50.0
+            db.session.commit()
+        assert api.get("/api/v1/plants").get_json()["items"][0]["status"] == "ok"
+        time.sleep(2)
+        assert api.get("/api/v1/plants").get_json()["items"][0]["status"] == "stale"
+
+    def test_each_gardener_gets_their_own_list(self, api, other_api):
+        api.post("/api/v1/plants", json={"name": "Mine"})
+        other_api.post("/api/v1/plants", json={"name": "Theirs"})
+        assert [p["name"] for p in api.get("/api/v1/plants").get_json()["items"]] == ["Mine"]
+        assert [p["name"] for p in other_api.get("/api/v1/plants").get_json()["items"]] == ["Theirs"]
+
+
+def test_claiming_a_device_clears_it_from_the_unclaimed_list(app, api):
+    with app.app_context():
+        db.session.add(UnclaimedDevice(device_id="stray-7", message_count=3))
+        db.session.commit()
+    assert api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).status_code == 201
+    with app.app_context():
+        assert db.session.get(UnclaimedDevice, "stray-7") is None

@@ -1,0 +1,92 @@
+"""Schemathesis over the whole OpenAPI document, against the WSGI app with a real token.
+
+Every operation gets positive and negative data; every response must be one the
+document describes (status, headers, body schema) and none may be a 5xx.
+"""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, PositiveDataAcceptanceConfig
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import ignored_auth
+
+from app import __version__
+from app.api.v1.spec import document
+from app.extensions import db
+from app.models import Plant, Task
+
+from .conftest import make_token
+
+MAX_EXAMPLES = 15
+# What the document cannot say: your own plant, a free device, min <= max.
+SEMANTIC_FIELDS = {"plant_id", "device_id"} | {
+    f"thresholds.{m}" for m in ("soil_moisture", "temperature", "humidity", "light")
+}
+
+# The document the app serves (test_api_openapi checks they are the same); loaded
+# without an app, so the cases are built at collection time.
+schema = schemathesis.openapi.from_dict(document(__version__))
+# Unknown query parameters are ignored by design; the token is sent by the test, not generated.
+schema.config.generation.update(allow_extra_parameters=False, with_security_parameters=False)
+schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
+    expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "422"]
+)
+
+
+def refused_only_for_semantics(ctx, response, case):
+    if case.meta and case.meta.generation.mode == GenerationMode.POSITIVE and response.status_code == 422:
+        fields = {problem["field"] for problem in response.json()["detail"]}
+        assert fields <= SEMANTIC_FIELDS, f"schema-valid data refused for {fields - SEMANTIC_FIELDS}"
+
+
+@pytest.fixture
+def seeded(app, gardener):
+    """One plant and one task, so operations on an id also reach real objects."""
+    with app.app_context():
+        plant = Plant(user_id=gardener, name="Fern", device_id="fern-1")
+        db.session.add(plant)
+        db.session.flush()
+        task = Task(user_id=gardener, title="Water", plant_id=plant.id, recurrence_days=3)
+        db.session.add(task)
+        db.session.commit()
+        return {"plant_id": plant.id, "task_id": task.id}
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_operation_conforms_to_the_document(case, app, gardener, seeded):
+    token = make_token(app, gardener)
+    schema.app = case.operation.schema.app = app
+    if case.meta and case.meta.generation.mode == GenerationMode.POSITIVE:
+        for name in case.path_parameters or {}:
+            if name in seeded and hash(str(case.body)) % 2 == 0:
+                case.path_parameters[name] = seeded[name]
+    case.call_and_validate(
+        app=app,
+        headers={"Authorization": f"Bearer {token}"},
+        additional_checks=[refused_only_for_semantics],
+    )
+
+
+def test_stateful_sequences_follow_the_documents_links(app, gardener):
+    """Create, then read, change, toggle and delete what was created, following the links."""
+    token = make_token(app, gardener)
+    schema.app = app
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"app": app, "headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # Its probe would reuse our (valid) token; the parametrised run above covers auth.
+            case.validate_response(
+                response,
+                additional_checks=[refused_only_for_semantics],
+                excluded_checks=[ignored_auth],
+                transport_kwargs=kwargs,
+            )
+
+    Workflow.run(
+        settings=settings(max_examples=8, stateful_step_count=5, deadline=None, suppress_health_check=list(HealthCheck))
+    )
