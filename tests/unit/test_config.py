@@ -110,7 +110,6 @@ def test_defaults_match_the_contract(tmp_path):
     assert config["ALERT_HYSTERESIS_PERCENT"] == 5
 
 
-
 @pytest.mark.parametrize(("value", "expected"), [(None, 600), ("30", 30)])
 def test_api_rate_limit_is_requests_per_minute_per_token(tmp_path, value, expected):
     env = {} if value is None else {"API_RATE_LIMIT": value}
