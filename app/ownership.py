@@ -16,7 +16,7 @@ def owned(model, user=None):
     return select(model).where(model.user_id == user.id)
 
 
-MAX_ID = 2**63 - 1  # larger ids exist nowhere, and SQLite cannot even bind them
+MAX_ID = 2**31 - 1  # owned rows have INTEGER ids; PostgreSQL refuses to compare a larger number to one
 
 
 def get_owned_or_404(model, object_id, user=None):
