@@ -145,7 +145,10 @@ def test_500_is_retried_then_recorded_as_failed_on_the_alert(app, plant_id, disc
     assert (notification.attempts, notification.last_error) == (3, "HTTP 500")
     assert alerts(app)[0].notify_error == "Discord message (opened) failed after 3 attempts: HTTP 500"
     gaps = [b - a for a, b in zip(discord.requests.times, discord.requests.times[1:], strict=False)]
-    assert gaps[1] > gaps[0] * 1.2  # exponential: the second wait is longer than the first
+    # Never early: each wait is at least half its doubling ceiling (0.1 s, then 0.2 s). The doubling
+    # itself is tested with a seeded generator in tests/unit; jitter makes a ratio here flaky.
+    assert gaps[0] >= 0.05
+    assert gaps[1] >= 0.1
 
 
 def test_other_4xx_is_not_retried(app, plant_id, discord, notifier):
