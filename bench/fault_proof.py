@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from .load import BIN, ROOT, bench_env, flask_cli, free_port
+from .load import BIN, ROOT, bench_env, flask_cli, free_port, wait_for_port
 from .retention import scratch_database
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -132,19 +132,6 @@ class HealthProber(threading.Thread):
         figures.health_p50_ms = latencies[len(latencies) // 2]
         figures.health_p99_ms = latencies[max(0, int(len(latencies) * 0.99) - 1)]
         figures.health_max_ms = latencies[-1]
-
-
-def wait_for_port(port, timeout=15.0):
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
 
 
 def worker_pids(master_pid):

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .load import BIN, ROOT, bench_env, flask_cli, free_port
+from .load import BIN, ROOT, bench_env, flask_cli, free_port, wait_for_port
 
 TOPIC_PREFIX = "plantops"
 POLL_SECONDS = 0.02
@@ -64,19 +64,6 @@ def broker(workdir):
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def wait_for_port(port, timeout=10.0):
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
 
 
 def mqtt_client(client_id, **kwargs):

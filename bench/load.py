@@ -37,6 +37,17 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def wait_for_port(port, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
 def bench_env(database_url=None, workdir=None, **extra):
     workdir = workdir or tempfile.mkdtemp(prefix="plantops-bench-")
     env = {
