@@ -236,7 +236,11 @@ class Notification(db.Model):
 
 class Task(db.Model):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_user_due", "user_id", "completed", "due_date", "created_at"),)
+    # The list's order (app.tasks.queries.ORDER) for the "all" tab and for each status tab.
+    __table_args__ = (
+        Index("ix_tasks_user_order", "user_id", "due_date", "created_at", "id"),
+        Index("ix_tasks_user_completed_order", "user_id", "completed", "due_date", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
