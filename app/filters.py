@@ -14,10 +14,16 @@ def user_zone():
         return UTC
 
 
-def localtime(value, fmt="%Y-%m-%d %H:%M"):
+def localtime(value, fmt="%Y-%m-%d %H:%M", zone=None):
+    """`value` in the viewer's timezone; pass `zone` when rendering many (one lookup, not one each)."""
     if value is None:
         return ""
-    return value.astimezone(user_zone()).strftime(fmt)
+    return value.astimezone(zone or user_zone()).strftime(fmt)
+
+
+def day(value, today=None):
+    """A date as "Sun 1 Nov", with the year when it is not `today`'s."""
+    return value.strftime("%a %-d %b" if today is None or value.year == today.year else "%a %-d %b %Y")
 
 
 def ago(value, now=None):
@@ -37,4 +43,5 @@ def ago(value, now=None):
 
 def register(app):
     app.add_template_filter(localtime)
+    app.add_template_filter(day)
     app.add_template_filter(ago)
