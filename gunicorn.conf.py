@@ -11,6 +11,7 @@ Every setting comes from the environment, so one file serves every host:
 | `GUNICORN_TIMEOUT` | `30` | seconds a silent worker lives before the master kills it |
 | `GUNICORN_GRACEFUL_TIMEOUT` | `30` | seconds a worker has on SIGTERM to finish requests and flush ingestion |
 | `GUNICORN_MAX_REQUESTS` | `5000` | recycle a worker after this many requests (0: never), with jitter |
+| `GUNICORN_KEEPALIVE` | `0` | seconds an idle connection stays open; 0: one request per connection (see below) |
 | `LOG_FORMAT` | `text` | `json`: the app writes one JSON line per request instead of gunicorn's access log |
 
 The app is loaded in each worker after the fork, never in the master
@@ -40,14 +41,14 @@ threads = _int("GUNICORN_THREADS", 4)
 preload_app = False
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# A worker accepts only as many connections as it has threads. By default a gthread worker
-# accepts every connection it sees and queues them behind its own requests while another
-# worker idles; bounded, the rest wait in the kernel's queue for the first free thread
-# (bench.tasks, 2 workers, 8 clients: list fragment p95 50 ms -> 28 ms at the same req/s).
-# That leaves no thread for idle keep-alive connections, so none are kept: the load
-# balancer or proxy in front keeps its clients' connections alive.
-worker_connections = threads
-keepalive = 0
+# Without keep-alive a worker accepts only as many connections as it has threads. Otherwise
+# a gthread worker accepts every connection it sees and queues them behind its own requests
+# while another worker idles; bounded, the rest wait in the kernel's queue for the first free
+# thread (bench.tasks, 2 workers, 8 clients: list fragment p95 50 ms -> 28 ms at the same
+# req/s). With GUNICORN_KEEPALIVE > 0 connections stay open between requests, for a load
+# balancer that reuses them, and a worker takes up to 1,000.
+keepalive = _int("GUNICORN_KEEPALIVE", 0)
+worker_connections = 1000 if keepalive else threads
 max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
 max_requests_jitter = max_requests // 10
 # Heartbeat files in memory: a container's overlay filesystem can stall fsync-free writes.

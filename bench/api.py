@@ -1,6 +1,9 @@
 """Load GET /api/v1/tasks (5,000 tasks) and GET /api/v1/plants (500 plants) under gunicorn.
 
-.venv/bin/python -m bench.api [--seconds 10] [--workers 2] [--database-url URL]
+.venv/bin/python -m bench.api [--seconds 10] [--rounds 3] [--workers 2] [--threads 1] [--database-url URL]
+
+Serves with the shipped gunicorn.conf.py; each load runs --rounds times and the round with
+the median p95 is printed, with the range of p95 over the rounds.
 
 Goals (issue #8): /api/v1/tasks p95 under 30 ms at 8 clients; /api/v1/plants at least 200 requests/s.
 """
@@ -73,7 +76,9 @@ def seed(env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--database-url")
     args = parser.parse_args()
 
@@ -82,22 +87,26 @@ def main():
     token = seed(env)
     headers = {"Authorization": f"Bearer {token}"}
     results = []
-    with gunicorn(env, workers=args.workers) as base:
+    load = {"seconds": args.seconds, "rounds": args.rounds}
+    with gunicorn(env, workers=args.workers, threads=args.threads) as base:
         wrk(base + "/api/v1/plants", 4, 2, headers)  # warm up every worker
         # One client: the service time itself. The health probe at 8 clients is a yardstick
-        # for how busy the machine is (4,150 req/s at 32 clients on a quiet one).
-        results.append(("GET /api/health/live, 8 clients (yardstick)", wrk(base + "/api/health/live", 8, args.seconds)))
+        # for how busy the machine is.
+        results.append(("GET /api/health/live, 8 clients (yardstick)", wrk(base + "/api/health/live", 8, **load)))
         for path in ("/api/v1/tasks", "/api/v1/plants"):
-            results.append((f"GET {path}, 1 client (service time)", wrk(base + path, 1, args.seconds, headers)))
+            results.append((f"GET {path}, 1 client (service time)", wrk(base + path, 1, headers=headers, **load)))
         for path, label in (
             ("/api/v1/tasks", f"GET /api/v1/tasks ({TASKS} tasks)"),
             ("/api/v1/plants", f"GET /api/v1/plants ({PLANTS} plants)"),
         ):
             for clients in CLIENTS:
-                result = wrk(base + path, clients, args.seconds, headers)
+                result = wrk(base + path, clients, headers=headers, **load)
                 results.append((f"{label}, {clients} clients", result))
 
-    print(f"gunicorn {args.workers} workers, {args.seconds} s per run, {env['DATABASE_URL'].split(':')[0]}")
+    print(
+        f"gunicorn {args.workers} workers x {args.threads} threads, {args.rounds} rounds of {args.seconds} s, "
+        f"{env['DATABASE_URL'].split(':')[0]}"
+    )
     for label, result in results:
         print(row(label, result))
 
