@@ -1,22 +1,27 @@
 """Dashboard cards as HTML, memoised by what they show.
 
-A card's markup depends only on its plant row (latest state, thresholds,
-names), its status and its age text, so those are the cache key: polls that
-re-render the dashboard after one plant changed re-render only that card.
-The cache holds markup only, never a user's other data; the rows come from
-the user's own query.
+A card depends only on its plant row (latest state, thresholds, names),
+whether its reading is stale and its age text, so those are the cache key: a
+poll that re-renders the dashboard after one plant changed computes the status
+and markup of that card only. The cache holds markup only, never a user's
+other data; the rows come from the user's own query.
 """
 
+from collections import namedtuple
 from functools import lru_cache
+from operator import attrgetter
 
 from flask import current_app, url_for
 from markupsafe import Markup
 
 from ..filters import ago
 from .presets import LABELS, UNITS
+from .status import NO_DATA, is_stale, status_with_reading
 
 STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 CARD_CACHE_SIZE = 20_000
+
+Card = namedtuple("Card", "status sort_key html")
 
 
 def format_value(metric, value):
@@ -34,28 +39,32 @@ def card_values(row):
 
 
 @lru_cache(maxsize=CARD_CACHE_SIZE)
-def _card_html(row, status, age, show_url, edit_url):
-    template = current_app.jinja_env.get_template("plants/_card.html")
-    return Markup(  # noqa: S704  (autoescaped template output)
-        template.render(
-            plant=row,
-            status=status,
-            age=age,
-            values=card_values(row),
-            show_url=show_url,
-            edit_url=edit_url,
-            status_labels=STATUS_LABELS,
-        )
-    )
-
-
-def card_html(row, status, now, plants_url):
+def card(row, stale, age, plants_url):
     """One card. `plants_url` is url_for("plants.list_plants"): the plant pages live
     under it as /<id> and /<id>/edit, built here without one url_for per card."""
+    status = NO_DATA if row.last_reading_at is None else status_with_reading(row, stale)
     show_url = f"{plants_url}/{row.id}"
-    return _card_html(row, status, ago(row.last_reading_at, now), show_url, f"{show_url}/edit")
+    template = current_app.jinja_env.get_template("plants/_card.html")
+    html = template.render(
+        plant=row,
+        status=status,
+        age=age,
+        values=card_values(row),
+        show_url=show_url,
+        edit_url=f"{show_url}/edit",
+        status_labels=STATUS_LABELS,
+    )
+    return Card(status, (status.rank, row.name.lower(), row.id), html)
 
 
-def render_cards(cards, now):
+def dashboard_cards(rows, now, status=None):
+    """The cards' markup as one piece, worst first, then by name; only `status` ones if given."""
     plants_url = url_for("plants.list_plants")
-    return [card_html(row, status, now, plants_url) for row, status in cards]
+    cards = []
+    for row in rows:
+        stale = row.last_reading_at is not None and is_stale(row, now)
+        one = card(row, stale, ago(row.last_reading_at, now), plants_url)
+        if status is None or one.status.status == status:
+            cards.append(one)
+    cards.sort(key=attrgetter("sort_key"))
+    return Markup("".join(one.html for one in cards))  # noqa: S704  (autoescaped template output)

@@ -25,6 +25,9 @@ class Status:
         return STATUS_ORDER[self.status]
 
 
+NO_DATA = Status("no_data", ())
+
+
 def plant_status(plant, now):
     """`plant` needs `last_reading_at`, `stale_after_minutes`, `latest_<metric>` and
     `<metric>_min`/`<metric>_max`; anything with those attributes works.
@@ -34,7 +37,17 @@ def plant_status(plant, now):
     still say what is wrong, and `problems` lists both.
     """
     if plant.last_reading_at is None:
-        return Status("no_data", ())
+        return NO_DATA
+    return status_with_reading(plant, is_stale(plant, now))
+
+
+def is_stale(plant, now):
+    """No reading within the plant's window (`plant` has a reading)."""
+    return now - plant.last_reading_at > timedelta(minutes=plant.stale_after_minutes)
+
+
+def status_with_reading(plant, stale):
+    """`plant_status` of a plant that has a reading: the clock matters only through `stale`."""
     problems = []
     for metric in THRESHOLD_METRICS:
         value = getattr(plant, f"latest_{metric}")
@@ -47,7 +60,6 @@ def plant_status(plant, now):
             problems.append(f"{metric}_high")
     if plant.latest_battery is not None and plant.latest_battery < BATTERY_LOW_PERCENT:
         problems.append("battery_low")
-    stale = now - plant.last_reading_at > timedelta(minutes=plant.stale_after_minutes)
     if stale:
         problems.append("stale")
     if len(problems) > (1 if stale else 0):

@@ -11,7 +11,7 @@ from ..ownership import get_owned_or_404
 from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, render, see_other
 from . import bp, queries
-from .cards import STATUS_LABELS, render_cards
+from .cards import STATUS_LABELS, dashboard_cards
 from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
 from .forms import PlantForm
 from .presets import LABELS, UNITS, preset_thresholds
@@ -42,15 +42,6 @@ def dashboard_filters():
     return filters
 
 
-def dashboard_cards(filters, now):
-    """[(row, Status)] worst first, then by name."""
-    cards = [(row, plant_status(row, now)) for row in queries.card_rows(filters.get("location"))]
-    if "status" in filters:
-        cards = [card for card in cards if card[1].status == filters["status"]]
-    cards.sort(key=lambda card: (card[1].rank, card[0].name.lower(), card[0].id))
-    return cards
-
-
 @bp.get("")
 @login_required
 def list_plants():
@@ -63,7 +54,7 @@ def list_plants():
         response = Response(status=204)
         response.vary.add("HX-Request")
         return response
-    cards = render_cards(dashboard_cards(filters, now), now)
+    cards = dashboard_cards(queries.card_rows(filters.get("location")), now, filters.get("status"))
     context = {"cards": cards, "filters": filters, "version": version, "now": now}
     if not is_htmx():
         context["locations"] = queries.locations()
