@@ -63,7 +63,8 @@ def card_rows(location=None):
 
 
 def dashboard_version(user_id, filters, now):
-    """A short fingerprint of everything the cards show, from one aggregate query.
+    """A short fingerprint of everything the cards show, and the open-alert count, from one
+    aggregate query.
 
     The sum of the reading times changes whenever any plant gets a newer reading,
     even an older one than another plant's latest; count and id sum catch deletes
@@ -81,7 +82,7 @@ def dashboard_version(user_id, filters, now):
     count, id_sum, updated, reading_sum, alert_count = db.session.connection().execute(query).one()
     bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
     key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{alert_count}|{bucket}"
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), alert_count
 
 
 def locations():

@@ -49,13 +49,13 @@ def list_plants():
     unchanged version is answered 204 (htmx swaps nothing) without rendering."""
     filters = dashboard_filters()
     now = queries.utc_now()
-    version = queries.dashboard_version(current_user.id, filters, now)
+    version, open_alerts = queries.dashboard_version(current_user.id, filters, now)
     if is_htmx() and request.headers.get(VERSION_HEADER) == version:
         response = Response(status=204)
         response.vary.add("HX-Request")
         return response
     cards = dashboard_cards(queries.card_rows(filters.get("location")), now, filters.get("status"))
-    context = {"cards": cards, "filters": filters, "version": version, "now": now}
+    context = {"cards": cards, "filters": filters, "version": version, "now": now, "open_alert_total": open_alerts}
     if not is_htmx():
         context["locations"] = queries.locations()
     return render("plants/list.html", "plants/_cards.html", **context)
