@@ -165,6 +165,7 @@ def test_unknown_email_and_wrong_password_look_the_same(app, client):
     assert len({failed_login_body(a) for a in answers}) == 1
 
 
+@pytest.mark.slow  # compares timings: runs alone, not beside another test process
 def test_unknown_email_takes_about_as_long_as_a_wrong_password(app, client):
     make_user(app, email="known@example.com")
 
@@ -180,6 +181,7 @@ def test_unknown_email_takes_about_as_long_as_a_wrong_password(app, client):
     assert 0.5 < unknown / known < 2.0
 
 
+@pytest.mark.slow  # compares timings: runs alone, not beside another test process
 def test_registration_with_a_taken_email_takes_about_as_long_as_a_new_one(app):
     make_user(app, email="known@example.com")
 
