@@ -1,13 +1,14 @@
 """Dashboard and plant page under load: seed plants and readings, serve with gunicorn, load with wrk.
 
 .venv/bin/python -m bench.dashboard [--readings 5000000] [--small-readings 50000]
-    [--plants 500] [--seconds 6] [--database-url postgresql://...]
+    [--plants 500] [--seconds 6] [--rounds 3] [--database-url postgresql://...]
 
 Seeds 500 plants for one gardener (plus 50 for a second one) and the readings
 straight into the database (executemany on SQLite, COPY on PostgreSQL), then
 loads the dashboard fragment (50 and 500 plants), the no-change poll and a
 plant page with its 7-day charts at 8 and 32 connections under gunicorn
-(2 workers, 2 threads each). The same runs follow at --small-readings, to show
+(2 workers, 2 threads each, the shipped gunicorn.conf.py); each load runs --rounds
+times and the round with the median p95 is printed. The same runs follow at --small-readings, to show
 that the cost does not grow with history. The plant page's plant holds the same
 30 days of readings (every 5 minutes) in both runs; the rest of the readings
 are history of the other plants. With --database-url the bench empties that
@@ -217,6 +218,7 @@ def current_version(base, session, headers):
 def run(args, env, total):
     chart_plant = seed(env, total, args.plants, args.small_plants)
     results = []
+    load = {"seconds": args.seconds, "rounds": args.rounds}
     with gunicorn(env, workers=2, threads=2) as base:
         big, small = sign_in(base, "big@bench.example"), sign_in(base, "small@bench.example")
         htmx = {"HX-Request": "true"}
@@ -230,10 +232,11 @@ def run(args, env, total):
             headers = {**headers, "Cookie": cookie_header(session)}
             wrk(base + path, 2, 1, headers)
             for connections in (8, 32):
-                results.append((f"{label}, {connections} conn", wrk(base + path, connections, args.seconds, headers)))
+                result = wrk(base + path, connections, headers=headers, **load)
+                results.append((f"{label}, {connections} conn", result))
         poll = {**htmx, "Cookie": cookie_header(big), "X-Plants-Version": current_version(base, big, htmx)}
         results.append(
-            (f"no-change poll, {args.plants} plants, 32 conn", wrk(base + "/plants", 32, args.seconds, poll))
+            (f"no-change poll, {args.plants} plants, 32 conn", wrk(base + "/plants", 32, headers=poll, **load))
         )
 
     app = make_bench_app(env, WTF_CSRF_ENABLED=False)
@@ -264,6 +267,7 @@ def main():
     parser.add_argument("--plants", type=int, default=500)
     parser.add_argument("--small-plants", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url")
     args = parser.parse_args()
 
