@@ -77,6 +77,23 @@ def test_cards_show_worst_first_with_status_in_words(app, client, user_id):
     assert "2 h ago" in html
 
 
+def test_a_card_turns_stale_when_its_window_passes_without_new_data(app, client, user_id, monkeypatch):
+    """Cards are memoised by their row: the clock alone must still move one from OK to stale."""
+    from app.plants import queries
+
+    plant = add_plant(app, user_id, name="Quiet", stale_after_minutes=30)
+    seed_readings(app, plant, [{"ts": now() - timedelta(minutes=10), "soil_moisture": 40.0}])
+    assert 'class="badge badge-ok">OK<' in client.get("/plants").get_data(as_text=True)
+
+    later = now() + timedelta(hours=1)
+    monkeypatch.setattr(queries, "utc_now", lambda: later)
+    html = client.get("/plants").get_data(as_text=True)
+
+    assert 'class="badge badge-ok"' not in html
+    assert 'class="badge badge-stale">No recent data<' in html
+    assert "1 h ago" in html
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
