@@ -2,6 +2,7 @@
 compose specification, the Dockerfile with hadolint, the systemd units with systemd-analyze."""
 
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -136,3 +137,22 @@ def test_web_unit_runs_gunicorn_with_the_config_and_stops_it_gracefully():
     assert "User=plantops" in unit
     ingest = (DEPLOY / "systemd" / "plantops-ingest.service").read_text()
     assert "ExecStart=/opt/plantops/.venv/bin/flask --app wsgi ingest" in ingest
+
+
+def gunicorn_settings(monkeypatch, **env):
+    """gunicorn.conf.py's settings as gunicorn reads them, under `env`."""
+    for name in ("GUNICORN_KEEPALIVE", "GUNICORN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_workers_accept_only_what_their_threads_can_serve_by_default(monkeypatch):
+    settings = gunicorn_settings(monkeypatch, GUNICORN_THREADS="3")
+    assert (settings["keepalive"], settings["worker_connections"], settings["threads"]) == (0, 3, 3)
+
+
+def test_gunicorn_keepalive_setting_keeps_connections_open(monkeypatch):
+    settings = gunicorn_settings(monkeypatch, GUNICORN_KEEPALIVE="5")
+    assert (settings["keepalive"], settings["worker_connections"]) == (5, 1000)
