@@ -115,7 +115,7 @@ def list_readings(plant_id):
     plant = owned_or_404(Plant, plant_id)
     args = query([p for p in READING_QUERY if p["name"] == "limit"])
     until = _moment("until") or datetime.now(UTC)
-    since = _moment("since") or until - DEFAULT_WINDOW
+    since = _moment("since") or _window_start(until)
     readings = db.session.scalars(
         select(Reading)
         .where(Reading.plant_id == plant.id, Reading.ts >= since, Reading.ts <= until)
@@ -123,6 +123,14 @@ def list_readings(plant_id):
         .limit(args["limit"])
     ).all()
     return {"items": [reading_json(r) for r in readings], "count": len(readings)}
+
+
+def _window_start(until):
+    """DEFAULT_WINDOW before `until`, or the calendar's first moment when that is earlier."""
+    try:
+        return until - DEFAULT_WINDOW
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _moment(name):

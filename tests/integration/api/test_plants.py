@@ -250,6 +250,12 @@ class TestReadings:
     def test_times_beyond_the_calendar_are_clamped(self, api, plant_id, since):
         assert api.get(f"/api/v1/plants/{plant_id}/readings", query_string={"since": since}).status_code == 200
 
+    @pytest.mark.parametrize("until", ["-2.9840666291667544e+16", "-99999999999999", "0001-01-01T05:00:00Z"])
+    def test_an_until_near_the_start_of_the_calendar_has_an_empty_default_window(self, api, plant_id, until):
+        response = api.get(f"/api/v1/plants/{plant_id}/readings", query_string={"until": until})
+        assert response.status_code == 200
+        assert response.get_json() == {"items": [], "count": 0}
+
 
 def add_alert(app, user_id, plant_id, state, minutes_ago):
     with app.app_context():
