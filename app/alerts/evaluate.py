@@ -4,9 +4,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..models import Plant, Reading
+from ..plants.status import is_stale
 from .rules import (
     STALE,
-    is_stale,
     latest_value,
     opening_candidates,
     plant_rules,

@@ -8,7 +8,6 @@ newest reading is older than its window and resolves when data returns.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from ..models import THRESHOLD_METRICS
 from ..plants.status import BATTERY_LOW_PERCENT
@@ -87,11 +86,6 @@ def problems_to_resolve(plant, rules, open_problems):
         if rule is None or rule.recovered(latest_value(plant, rule)):
             resolved.append(problem)
     return resolved
-
-
-def is_stale(last_reading_at, stale_after_minutes, now):
-    """No reading within the window; a plant that never sent one is not stale (it has no data)."""
-    return last_reading_at is not None and now - last_reading_at > timedelta(minutes=stale_after_minutes)
 
 
 def minutes_silent(last_reading_at, now):

@@ -10,7 +10,8 @@ from sqlalchemy import and_, select
 from ..database import read_only
 from ..extensions import db
 from ..models import Alert, Plant
-from .rules import STALE, is_stale, minutes_silent
+from ..plants.status import is_stale
+from .rules import STALE, minutes_silent
 from .service import open_alert, resolve_alert
 
 log = logging.getLogger(__name__)

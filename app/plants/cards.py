@@ -62,7 +62,7 @@ def dashboard_cards(rows, now, status=None):
     plants_url = url_for("plants.list_plants")
     cards = []
     for row in rows:
-        stale = row.last_reading_at is not None and is_stale(row, now)
+        stale = is_stale(row.last_reading_at, row.stale_after_minutes, now)
         one = card(row, stale, ago(row.last_reading_at, now), plants_url)
         if status is None or one.status.status == status:
             cards.append(one)

@@ -38,12 +38,12 @@ def plant_status(plant, now):
     """
     if plant.last_reading_at is None:
         return NO_DATA
-    return status_with_reading(plant, is_stale(plant, now))
+    return status_with_reading(plant, is_stale(plant.last_reading_at, plant.stale_after_minutes, now))
 
 
-def is_stale(plant, now):
-    """No reading within the plant's window (`plant` has a reading)."""
-    return now - plant.last_reading_at > timedelta(minutes=plant.stale_after_minutes)
+def is_stale(last_reading_at, stale_after_minutes, now):
+    """No reading within the window; a plant that never sent one is not stale (it has no data)."""
+    return last_reading_at is not None and now - last_reading_at > timedelta(minutes=stale_after_minutes)
 
 
 def status_with_reading(plant, stale):

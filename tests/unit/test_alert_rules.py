@@ -8,7 +8,6 @@ from app.alerts.describe import format_value, problem_label
 from app.alerts.rules import (
     Rule,
     hysteresis_margin,
-    is_stale,
     opening_candidates,
     plant_rules,
     problems_to_resolve,
@@ -17,6 +16,7 @@ from app.alerts.rules import (
 from app.notify.delivery import classify
 from app.notify.discord import alert_message, escape_markdown
 from app.notify.retry import backoff_delay, parse_retry_after
+from app.plants.status import is_stale
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SOIL_LOW = Rule("soil_moisture_low", "soil_moisture", 30.0, True, 2.0)
