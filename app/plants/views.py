@@ -55,7 +55,13 @@ def list_plants():
         response.vary.add("HX-Request")
         return response
     cards = dashboard_cards(queries.card_rows(filters.get("location")), now, filters.get("status"))
-    context = {"cards": cards, "filters": filters, "version": version, "now": now, "open_alert_total": open_alerts}
+    context = {
+        "cards": cards,
+        "filters": filters,
+        "version": version,
+        "now": now,
+        "open_alert_count": lambda: open_alerts,  # the nav's count, already known from the version query
+    }
     if not is_htmx():
         context["locations"] = queries.locations()
     return render("plants/list.html", "plants/_cards.html", **context)

@@ -7,6 +7,7 @@ from sqlalchemy import event, insert
 
 from app.extensions import db
 from app.models import Alert, Plant
+from app.plants import queries
 
 from ..fixtures.readings import seed_readings
 
@@ -79,8 +80,6 @@ def test_cards_show_worst_first_with_status_in_words(app, client, user_id):
 
 def test_a_card_turns_stale_when_its_window_passes_without_new_data(app, client, user_id, monkeypatch):
     """Cards are memoised by their row: the clock alone must still move one from OK to stale."""
-    from app.plants import queries
-
     plant = add_plant(app, user_id, name="Quiet", stale_after_minutes=30)
     seed_readings(app, plant, [{"ts": now() - timedelta(minutes=10), "soil_moisture": 40.0}])
     assert 'class="badge badge-ok">OK<' in client.get("/plants").get_data(as_text=True)
