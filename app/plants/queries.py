@@ -3,12 +3,13 @@
 import hashlib
 from collections import namedtuple
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import Integer, cast, exists, func, literal, select
+from sqlalchemy import Integer, bindparam, cast, exists, func, literal, select
 
 from ..extensions import db
 from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
-from ..ownership import owned
+from ..ownership import owned, owned_statement, owner_params
 
 CARD_COLUMNS = (
     Plant.id,
@@ -35,9 +36,9 @@ def dialect():
     return db.session.get_bind().dialect.name
 
 
-def epoch_seconds(column):
+def epoch_seconds(column, dialect_name=None):
     """Unix seconds of a UTC datetime column, in SQL."""
-    if dialect() == "sqlite":
+    if (dialect_name or dialect()) == "sqlite":
         return (func.julianday(column) - 2440587.5) * 86400.0
     return func.extract("epoch", column)
 
@@ -48,17 +49,35 @@ def floor_int(expression):
     return cast(func.floor(expression), Integer)
 
 
-def scoped_plants(location=None):
-    query = owned(Plant)
-    if location:
-        query = query.where(Plant.location == location)
-    return query
+# The dashboard's two statements run on every poll: they are built once per backend
+# and filter, and run with the owner and location as parameters.
+@cache
+def card_statement(by_location):
+    query = owned_statement(Plant).with_only_columns(*CARD_COLUMNS)
+    return query.where(Plant.location == bindparam("location")) if by_location else query
+
+
+@cache
+def version_statement(dialect_name, by_location):
+    open_alerts = owned_statement(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open")
+    query = owned_statement(Plant).with_only_columns(
+        func.count(Plant.id),
+        func.coalesce(func.sum(Plant.id), 0),
+        func.max(Plant.updated_at),
+        func.sum(epoch_seconds(Plant.last_reading_at, dialect_name)),
+        open_alerts.scalar_subquery(),
+    )
+    return query.where(Plant.location == bindparam("location")) if by_location else query
+
+
+def filter_params(location):
+    return {**owner_params(), "location": location} if location else owner_params()
 
 
 def card_rows(location=None):
     """Each plant's latest state: one query, no readings touched."""
     # Core execution: plain tuples, without the ORM's per-row loading machinery.
-    result = db.session.connection().execute(scoped_plants(location).with_only_columns(*CARD_COLUMNS))
+    result = db.session.connection().execute(card_statement(bool(location)), filter_params(location))
     return [CardRow._make(row) for row in result.all()]  # all(): one fetch, cheaper than iterating
 
 
@@ -71,15 +90,10 @@ def dashboard_version(user_id, filters, now):
     and additions, max(updated_at) catches edits. The open-alert count is part of it
     because the fragment also swaps the nav's count.
     """
-    open_alerts = owned(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open").scalar_subquery()
-    query = scoped_plants(filters.get("location")).with_only_columns(
-        func.count(Plant.id),
-        func.coalesce(func.sum(Plant.id), 0),
-        func.max(Plant.updated_at),
-        func.sum(epoch_seconds(Plant.last_reading_at)),
-        open_alerts,
-    )
-    count, id_sum, updated, reading_sum, alert_count = db.session.connection().execute(query).one()
+    location = filters.get("location")
+    query = version_statement(dialect(), bool(location))
+    row = db.session.connection().execute(query, filter_params(location)).one()
+    count, id_sum, updated, reading_sum, alert_count = row
     bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
     key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{alert_count}|{bucket}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), alert_count
