@@ -1,6 +1,6 @@
 """Accounts without HTTP: creating users, checking passwords, ending sessions."""
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -59,12 +59,16 @@ def end_sessions(user):
     user.session_version += 1
 
 
+# Every signed-in request runs it: built once (session.get() builds its select each time).
+USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 def load_user(user_id):
     """Flask-Login loader: the id is `<user id>:<session version>`."""
     uid, _, version = user_id.partition(":")
     if not uid.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(uid))
+    user = db.session.scalar(USER_BY_ID, {"user_id": int(uid)})
     if user is None or user.session_version != int(version) or user.disabled:
         return None
     return user
