@@ -118,6 +118,19 @@ def test_filters_by_status_and_location(app, client, user_id, query, expected):
         assert "No plant matches these filters" in html
 
 
+@pytest.mark.parametrize("query", ["", "?location=Kitchen", "?status=no_data&location=Kitchen"])
+def test_cards_and_filters_show_only_the_gardeners_own_plants(app, client, other_client, user_id, query):
+    from app.models import User
+
+    with app.app_context():
+        other_id = db.session.scalar(db.select(User.id).where(User.email == "other@example.com"))
+    add_plant(app, user_id, name="Mine", location="Kitchen")
+    add_plant(app, other_id, name="Theirs", location="Kitchen")
+
+    assert card_names(client.get(f"/plants{query}").get_data(as_text=True)) == ["Mine"]
+    assert card_names(other_client.get(f"/plants{query}").get_data(as_text=True)) == ["Theirs"]
+
+
 def test_filter_form_lists_locations_and_keeps_choice(app, client, user_id):
     add_plant(app, user_id, location="Kitchen")
     add_plant(app, user_id, location="Balcony")
