@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from .load import bench_env, flask_cli, gunicorn, row, wrk
+from .load import bench_env, flask_cli, gunicorn, row, sign_in, wrk
 
 PASSWORD = "bench-password-123"
 STEP = timedelta(minutes=5)
@@ -161,26 +161,6 @@ def seed(env, total, plants, small_plants):
     return big[0][0]
 
 
-def sign_in(base, email):
-    session = requests.Session()
-    page = session.get(base + "/auth/login", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    response = session.post(
-        base + "/auth/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 303, response.status_code
-    return session
-
-
-def cookie_header(session):
-    return "; ".join(f"{name}={value}" for name, value in session.cookies.get_dict().items())
-
-
 def signed_in_client(app, email):
     client = app.test_client()
     assert client.post("/auth/login", data={"email": email, "password": PASSWORD}).status_code == 303
@@ -210,8 +190,8 @@ def unchanged_poll_times(client, headers):
     return times
 
 
-def current_version(base, session, headers):
-    html = session.get(base + "/plants", headers=headers, timeout=10).text
+def current_version(base, headers):
+    html = requests.get(base + "/plants", headers=headers, timeout=10).text
     return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
 
 
@@ -220,7 +200,7 @@ def run(args, env, total):
     results = []
     load = {"seconds": args.seconds, "rounds": args.rounds}
     with gunicorn(env, workers=2, threads=2) as base:
-        big, small = sign_in(base, "big@bench.example"), sign_in(base, "small@bench.example")
+        big, small = sign_in(base, "big@bench.example", PASSWORD), sign_in(base, "small@bench.example", PASSWORD)
         htmx = {"HX-Request": "true"}
         wrk(base + "/api/health/live", 4, 1)  # warm up both workers
         targets = [
@@ -228,13 +208,14 @@ def run(args, env, total):
             (f"fragment, {args.plants} plants", "/plants", big, htmx),
             ("plant page, 7-day charts", f"/plants/{chart_plant}?range=7d", big, {}),
         ]
-        for label, path, session, headers in targets:
-            headers = {**headers, "Cookie": cookie_header(session)}
+        for label, path, browser, headers in targets:
+            headers = {**headers, **browser}
             wrk(base + path, 2, 1, headers)
             for connections in (8, 32):
                 result = wrk(base + path, connections, headers=headers, **load)
                 results.append((f"{label}, {connections} conn", result))
-        poll = {**htmx, "Cookie": cookie_header(big), "X-Plants-Version": current_version(base, big, htmx)}
+        poll = {**htmx, **big}
+        poll["X-Plants-Version"] = current_version(base, poll)
         results.append(
             (f"no-change poll, {args.plants} plants, 32 conn", wrk(base + "/plants", 32, headers=poll, **load))
         )

@@ -6,6 +6,7 @@ generator does not compete with the server for the machine's two cores.
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,8 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -29,6 +32,34 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
 end
 """
+
+
+# wrk replays one browser's requests, so they carry the User-Agent it signed in with:
+# Flask-Login's session protection hashes it, and a different one (wrk sends none) marks
+# the session non-fresh on every request, which re-signs and re-sends the cookie each time.
+USER_AGENT = "PlantOps-bench"
+
+
+def sign_in(base, email, password):
+    """Sign in like a browser (CSRF token from the form); returns the headers that replay
+    that browser: its cookies and its User-Agent."""
+    browser = requests.Session()
+    browser.headers["User-Agent"] = USER_AGENT
+    page = browser.get(base + "/auth/login", timeout=10).text
+    token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', page).group(1)
+    answer = browser.post(
+        base + "/auth/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    if answer.status_code != 303:
+        raise SystemExit(f"bench: sign-in as {email} failed with {answer.status_code}")
+    browser.get(base + "/plants", timeout=10)  # the first page gives the session its CSRF token
+    headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.cookies), "User-Agent": USER_AGENT}
+    if "Set-Cookie" in requests.get(base + "/plants", headers=headers, timeout=10).headers:
+        raise SystemExit("bench: replaying the signed-in browser changes its session on every request")
+    return headers
 
 
 def free_port():

@@ -12,7 +12,6 @@ Goal: the list fragment's p95 under 30 ms with 8 concurrent clients.
 
 import argparse
 import random
-import re
 import shutil
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import requests
 from sqlalchemy import insert
 
-from .load import bench_env, flask_cli, gunicorn, row, wrk
+from .load import bench_env, flask_cli, gunicorn, row, sign_in, wrk
 
 EMAIL = "bench@example.com"
 PASSWORD = "bench-password-123"
@@ -65,22 +64,6 @@ def seed(env, count):
         db.engine.dispose()
 
 
-def session_cookie(base):
-    """Sign in like a browser (CSRF token from the form) and return the Cookie header."""
-    browser = requests.Session()
-    page = browser.get(base + "/auth/login", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    answer = browser.post(
-        base + "/auth/login",
-        data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=10,
-    )
-    if answer.status_code != 303:
-        raise SystemExit(f"bench: sign-in failed with {answer.status_code}")
-    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
-
-
 def check(base, path, headers, expect):
     answer = requests.get(base + path, headers=headers, allow_redirects=False, timeout=10)
     if answer.status_code != 200 or expect not in answer.text:
@@ -112,10 +95,10 @@ def run(args, env):
     seed(env, args.tasks)
 
     with gunicorn(env, workers=args.workers, threads=args.threads) as base:
-        cookie = {"Cookie": session_cookie(base)}
-        htmx = {**cookie, "HX-Request": "true"}
+        browser = sign_in(base, EMAIL, PASSWORD)
+        htmx = {**browser, "HX-Request": "true"}
         targets = [
-            ("GET /tasks (full page)", "/tasks", cookie, "<html"),
+            ("GET /tasks (full page)", "/tasks", browser, "<html"),
             ("GET /tasks (htmx fragment)", "/tasks", htmx, 'id="task-tabs"'),
             ("GET /tasks?status=pending (htmx fragment)", "/tasks?status=pending", htmx, 'id="task-tabs"'),
             ("GET /tasks?page=40 (htmx, show more)", "/tasks?page=40", {**htmx, "HX-Target": "more-tasks"}, "task"),
