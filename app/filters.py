@@ -30,7 +30,12 @@ def ago(value, now=None):
     """A short relative age: "just now", "3 min ago", "2 h ago", "4 days ago"."""
     if value is None:
         return "never"
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    return age_text(((now or datetime.now(UTC)) - value).total_seconds())
+
+
+def age_text(seconds):
+    """`ago` of an age in seconds."""
+    seconds = int(seconds)
     if seconds < 45:
         return "just now"
     if seconds < 3600:

@@ -8,15 +8,16 @@ other data; the rows come from the user's own query.
 """
 
 from collections import namedtuple
+from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
 
 from flask import current_app, url_for
 from markupsafe import Markup
 
-from ..filters import ago
+from ..filters import age_text
 from .presets import LABELS, UNITS
-from .status import NO_DATA, is_stale, status_with_reading
+from .status import NO_DATA, age_is_stale, status_with_reading
 
 STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 CARD_CACHE_SIZE = 20_000
@@ -42,11 +43,13 @@ def card_values(row):
 def card(row, stale, age, plants_url):
     """One card. `plants_url` is url_for("plants.list_plants"): the plant pages live
     under it as /<id> and /<id>/edit, built here without one url_for per card."""
-    status = NO_DATA if row.last_reading_at is None else status_with_reading(row, stale)
+    seen = row.last_reading_ts
+    status = NO_DATA if seen is None else status_with_reading(row, stale)
     show_url = f"{plants_url}/{row.id}"
     template = current_app.jinja_env.get_template("plants/_card.html")
     html = template.render(
         plant=row,
+        seen_at=None if seen is None else datetime.fromtimestamp(round(seen, 3), UTC),
         status=status,
         age=age,
         values=card_values(row),
@@ -60,10 +63,14 @@ def card(row, stale, age, plants_url):
 def dashboard_cards(rows, now, status=None):
     """The cards' markup as one piece, worst first, then by name; only `status` ones if given."""
     plants_url = url_for("plants.list_plants")
+    now_seconds = now.timestamp()
     cards = []
     for row in rows:
-        stale = is_stale(row.last_reading_at, row.stale_after_minutes, now)
-        one = card(row, stale, ago(row.last_reading_at, now), plants_url)
+        if row.last_reading_ts is None:
+            one = card(row, False, "never", plants_url)
+        else:
+            age = now_seconds - row.last_reading_ts
+            one = card(row, age_is_stale(age, row.stale_after_minutes), age_text(age), plants_url)
         if status is None or one.status.status == status:
             cards.append(one)
     cards.sort(key=attrgetter("sort_key"))

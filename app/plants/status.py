@@ -5,7 +5,6 @@ The dashboard cards, the plant page, the JSON API and the alert rules all use
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from ..models import THRESHOLD_METRICS
 
@@ -43,7 +42,12 @@ def plant_status(plant, now):
 
 def is_stale(last_reading_at, stale_after_minutes, now):
     """No reading within the window; a plant that never sent one is not stale (it has no data)."""
-    return last_reading_at is not None and now - last_reading_at > timedelta(minutes=stale_after_minutes)
+    return last_reading_at is not None and age_is_stale((now - last_reading_at).total_seconds(), stale_after_minutes)
+
+
+def age_is_stale(age_seconds, stale_after_minutes):
+    """The staleness rule, on the age of the last reading in seconds."""
+    return age_seconds > stale_after_minutes * 60
 
 
 def status_with_reading(plant, stale):

@@ -78,6 +78,16 @@ def test_cards_show_worst_first_with_status_in_words(app, client, user_id):
     assert "2 h ago" in html
 
 
+@pytest.mark.parametrize(
+    "ts", [datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC), datetime(2026, 5, 4, 3, 2, 1, 250000, tzinfo=UTC)]
+)
+def test_a_card_gives_its_reading_time_in_utc_for_machines(app, client, user_id, ts):
+    plant = add_plant(app, user_id)
+    seed_readings(app, plant, [{"ts": ts, "soil_moisture": 40.0}])
+    html = client.get("/plants").get_data(as_text=True)
+    assert f'Updated <time datetime="{ts.isoformat()}">' in html
+
+
 def test_a_card_turns_stale_when_its_window_passes_without_new_data(app, client, user_id, monkeypatch):
     """Cards are memoised by their row: the clock alone must still move one from OK to stale."""
     plant = add_plant(app, user_id, name="Quiet", stale_after_minutes=30)
