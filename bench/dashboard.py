@@ -16,6 +16,7 @@ database's PlantOps tables first: point it at a scratch database.
 """
 
 import argparse
+import multiprocessing
 import re
 import statistics
 import tempfile
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from .load import bench_env, flask_cli, gunicorn, row, sign_in, wrk
+from .load import access_log, bench_env, flask_cli, gunicorn, logged_times, row, sign_in, wrk
 
 PASSWORD = "bench-password-123"
 STEP = timedelta(minutes=5)
@@ -214,14 +215,29 @@ def run(args, env, total):
             for connections in (8, 32):
                 result = wrk(base + path, connections, headers=headers, **load)
                 results.append((f"{label}, {connections} conn", result))
-        poll = {**htmx, **big}
-        poll["X-Plants-Version"] = current_version(base, poll)
+        poll = {**htmx, **big, "X-Plants-Version": current_version(base, {**htmx, **big})}
         results.append(
             (f"no-change poll, {args.plants} plants, 32 conn", wrk(base + "/plants", 32, headers=poll, **load))
         )
+        # One client, so no request waits for another: gunicorn's own time for each poll.
+        poll["X-Plants-Version"] = current_version(base, {**htmx, **big})
+        since = access_log(env).stat().st_size
+        wrk(base + "/plants", 1, 3, headers=poll)
+        gunicorn_poll = logged_times(env, since, 204)
 
+    # In a new interpreter, as a gunicorn worker is: in this one, after seeding, every request
+    # ran a third slower (gc.freeze() after the seeding undid it).
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        server = pool.apply(in_process_times, (env, chart_plant))
+    server["gunicorn poll"] = gunicorn_poll
+    return results, server
+
+
+def in_process_times(env, chart_plant):
+    """Time spent in the app for the 500-plant poll and fragment and the plant page."""
     app = make_bench_app(env, WTF_CSRF_ENABLED=False)
     client = signed_in_client(app, "big@bench.example")
+    htmx = {"HX-Request": "true"}
     server = {"poll": unchanged_poll_times(client, htmx)}
     server["render"] = server_times(client, "/plants", htmx)
     server["chart"] = server_times(client, f"/plants/{chart_plant}?range=7d", {}, count=60)
@@ -229,7 +245,7 @@ def run(args, env, total):
         from app.extensions import db
 
         db.engine.dispose()
-    return results, server
+    return server
 
 
 def report(total, results, server):
@@ -239,6 +255,8 @@ def report(total, results, server):
     for name, label in (("render", "fragment render"), ("poll", "no-change poll"), ("chart", "plant page 7 d")):
         p50, p95, statuses = server[name]
         print(f"server time, {label:<22} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  statuses {sorted(statuses)}")
+    p50, p95, count = server["gunicorn poll"]
+    print(f"gunicorn's time, no-change poll, 1 conn  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  ({count} answers 204)")
 
 
 def main():
