@@ -1,4 +1,4 @@
-"""The plants area's selects. User data always starts from `owned(...)`."""
+"""The plants area's selects. User data always starts from `owned(...)` or `owned_statement(...)`."""
 
 import hashlib
 from collections import namedtuple
