@@ -52,7 +52,8 @@ def card_columns(dialect_name):
 
 
 # Rows as plain named tuples: attribute access is several times cheaper than on a
-# SQLAlchemy Row, and they hash, so a card's markup can be cached by its row.
+# SQLAlchemy Row, and they hash, so a card's markup can be cached by its row. The column
+# names are the same on every backend.
 CardRow = namedtuple("CardRow", [column.key for column in card_columns("sqlite")])
 
 
@@ -60,8 +61,7 @@ CardRow = namedtuple("CardRow", [column.key for column in card_columns("sqlite")
 # and filter, and run with the owner and location as parameters.
 @cache
 def card_statement(dialect_name, by_location):
-    query = owned_statement(Plant).with_only_columns(*card_columns(dialect_name))
-    return query.where(Plant.location == bindparam("location")) if by_location else query
+    return at_location(owned_statement(Plant).with_only_columns(*card_columns(dialect_name)), by_location)
 
 
 @cache
@@ -74,6 +74,12 @@ def version_statement(dialect_name, by_location):
         func.sum(epoch_seconds(Plant.last_reading_at, dialect_name)),
         open_alerts.scalar_subquery(),
     )
+    return at_location(query, by_location)
+
+
+def at_location(query, by_location):
+    """The plants `query` selects, narrowed to one location when the filter asks; its
+    value comes from filter_params()."""
     return query.where(Plant.location == bindparam("location")) if by_location else query
 
 

@@ -1,7 +1,9 @@
-"""A plant's status from its latest state, in one plain function.
+"""A plant's status from its latest state, in plain functions.
 
-The dashboard cards, the plant page, the JSON API and the alert rules all use
-`plant_status`, so they can never disagree.
+The plant page and the JSON API use `plant_status`. The dashboard cards call its two
+halves, `age_is_stale` and `status_with_reading`, so that a memoised card is keyed by
+staleness rather than by the clock. The alert rules use `is_stale`. All of them share
+one staleness rule and one threshold check, so they can never disagree.
 """
 
 from dataclasses import dataclass
