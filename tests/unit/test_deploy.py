@@ -141,7 +141,7 @@ def test_web_unit_runs_gunicorn_with_the_config_and_stops_it_gracefully():
 
 def gunicorn_settings(monkeypatch, **env):
     """gunicorn.conf.py's settings as gunicorn reads them, under `env`."""
-    for name in ("GUNICORN_KEEPALIVE", "GUNICORN_THREADS"):
+    for name in ("GUNICORN_KEEPALIVE", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -156,3 +156,13 @@ def test_gunicorn_workers_accept_only_what_their_threads_can_serve_by_default(mo
 def test_gunicorn_keepalive_setting_keeps_connections_open(monkeypatch):
     settings = gunicorn_settings(monkeypatch, GUNICORN_KEEPALIVE="5")
     assert (settings["keepalive"], settings["worker_connections"]) == (5, 1000)
+
+
+def test_gunicorn_recycles_no_worker_by_default(monkeypatch):
+    settings = gunicorn_settings(monkeypatch)
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (0, 0)
+
+
+def test_gunicorn_recycle_limit_is_spread_so_workers_started_together_stop_apart(monkeypatch):
+    settings = gunicorn_settings(monkeypatch, GUNICORN_MAX_REQUESTS="5000")
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (5000, 2500)
