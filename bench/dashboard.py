@@ -1,18 +1,19 @@
 """Dashboard and plant page under load: seed plants and readings, serve with gunicorn, load with wrk.
 
 .venv/bin/python -m bench.dashboard [--readings 5000000] [--small-readings 50000]
-    [--plants 500] [--seconds 6] [--rounds 3] [--database-url postgresql://...]
+    [--plants 500] [--seconds 4] [--rounds 3] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Seeds 500 plants for one gardener (plus 50 for a second one) and the readings
-straight into the database (executemany on SQLite, COPY on PostgreSQL), then
-loads the dashboard fragment (50 and 500 plants), the no-change poll and a
-plant page with its 7-day charts at 8 and 32 connections under gunicorn
-(2 workers, 2 threads each, the shipped gunicorn.conf.py); each load runs --rounds
-times and the round with the median p95 is printed. The same runs follow at --small-readings, to show
-that the cost does not grow with history. The plant page's plant holds the same
-30 days of readings (every 5 minutes) in both runs; the rest of the readings
-are history of the other plants. With --database-url the bench empties that
-database's PlantOps tables first: point it at a scratch database.
+Seeds two scratch databases (SQLite files, or with --database-url two new databases
+on that PostgreSQL server, dropped afterwards), one with --readings and one with
+--small-readings: 500 plants for one gardener (plus 50 for a second one) and the
+readings straight into the database (executemany on SQLite, COPY on PostgreSQL).
+The plant page's plant holds the same 30 days of readings (every 5 minutes) in
+both; the rest of the readings are history of the other plants. Each database is
+served by its own gunicorn (2 workers, 2 threads each, the shipped gunicorn.conf.py),
+and wrk loads the dashboard fragment (50 and 500 plants), a plant page with its
+7-day charts and the no-change poll at 8 and 32 connections. Each row runs --rounds
+rounds, the two databases taking turns round by round, so that the comparison of
+their costs is not the machine's drift; the round with the median p95 is printed.
 """
 
 import argparse
@@ -21,11 +22,24 @@ import re
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import requests
 
-from .load import access_log, bench_env, flask_cli, gunicorn, logged_times, row, sign_in, wrk
+from .load import (
+    access_log,
+    bench_env,
+    flask_cli,
+    gunicorn,
+    logged_times,
+    median_run,
+    row,
+    scratch_database,
+    sign_in,
+    wrk,
+    wrk_once,
+)
 
 PASSWORD = "bench-password-123"
 STEP = timedelta(minutes=5)
@@ -41,18 +55,6 @@ def make_bench_app(env, **config):
     from app import create_app
 
     return create_app({"ENV": env, "INSTANCE_PATH": env["PLANTOPS_INSTANCE_PATH"], **config})
-
-
-def empty_tables(db):
-    from sqlalchemy import text
-
-    tables = [t.name for t in db.metadata.sorted_tables]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-    db.session.commit()
 
 
 def seed_plants(db, now, plants, small_plants):
@@ -151,7 +153,6 @@ def seed(env, total, plants, small_plants):
     app = make_bench_app(env)
     now = datetime.now(UTC).replace(microsecond=0)
     with app.app_context():
-        empty_tables(db)
         big, small = seed_plants(db, now, plants, small_plants)
         started = time.perf_counter()
         bulk_insert(db, reading_rows(big + small, total, now))
@@ -196,41 +197,81 @@ def current_version(base, headers):
     return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
 
 
-def run(args, env, total):
-    chart_plant = seed(env, total, args.plants, args.small_plants)
-    results = []
-    load = {"seconds": args.seconds, "rounds": args.rounds}
-    with gunicorn(env, workers=2, threads=2) as base:
-        big, small = sign_in(base, "big@bench.example", PASSWORD), sign_in(base, "small@bench.example", PASSWORD)
-        htmx = {"HX-Request": "true"}
-        wrk(base + "/api/health/live", 4, 1)  # warm up both workers
-        targets = [
-            (f"fragment, {args.small_plants} plants", "/plants", small, htmx),
-            (f"fragment, {args.plants} plants", "/plants", big, htmx),
-            ("plant page, 7-day charts", f"/plants/{chart_plant}?range=7d", big, {}),
-        ]
-        for label, path, browser, headers in targets:
-            headers = {**headers, **browser}
-            wrk(base + path, 2, 1, headers)
-            for connections in (8, 32):
-                result = wrk(base + path, connections, headers=headers, **load)
-                results.append((f"{label}, {connections} conn", result))
-        poll = {**htmx, **big, "X-Plants-Version": current_version(base, {**htmx, **big})}
-        results.append(
-            (f"no-change poll, {args.plants} plants, 32 conn", wrk(base + "/plants", 32, headers=poll, **load))
-        )
-        # One client, so no request waits for another: gunicorn's own time for each poll.
-        poll["X-Plants-Version"] = current_version(base, {**htmx, **big})
-        since = access_log(env).stat().st_size
-        wrk(base + "/plants", 1, 3, headers=poll)
-        gunicorn_poll = logged_times(env, since, 204)
+def prepare(stack, args, total):
+    """A scratch database seeded with `total` readings: its bench env and the charted plant."""
+    database_url = stack.enter_context(scratch_database(args.database_url))
+    workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="plantops-bench-dashboard-"))
+    env = bench_env(database_url, workdir)
+    flask_cli(env, "db", "upgrade")
+    return env, seed(env, total, args.plants, args.small_plants)
 
-    # In a new interpreter, as a gunicorn worker is: in this one, after seeding, every request
+
+def server_loads(base, args, chart_plant):
+    """The rows' (label, url, headers) on one server, warmed up, and the poll's headers."""
+    big, small = sign_in(base, "big@bench.example", PASSWORD), sign_in(base, "small@bench.example", PASSWORD)
+    htmx = {"HX-Request": "true"}
+    wrk(base + "/api/health/live", 4, 1)  # warm up both workers
+    loads = [
+        (f"fragment, {args.small_plants} plants", base + "/plants", {**htmx, **small}),
+        (f"fragment, {args.plants} plants", base + "/plants", {**htmx, **big}),
+        ("plant page, 7-day charts", base + f"/plants/{chart_plant}?range=7d", big),
+    ]
+    for _, url, headers in loads:
+        wrk(url, 2, 1, headers)
+    return loads, {**htmx, **big}
+
+
+def alternate(targets, connections, args):
+    """Load each (url, headers) in turn, round after round; the median round of each."""
+    runs = [[] for _ in targets]
+    for _ in range(args.rounds):
+        for target_runs, (url, headers) in zip(runs, targets, strict=True):
+            target_runs.append(wrk_once(url, connections, args.seconds, headers, threads=2))
+    return [median_run(target_runs) for target_runs in runs]
+
+
+def measure(args, datasets):
+    """Every row for every dataset, the datasets taking turns: this machine's speed drifts by
+    up to 2x within minutes, and taking turns gives each dataset the same minutes."""
+    results = [[] for _ in datasets]
+    with ExitStack() as stack:
+        bases = [stack.enter_context(gunicorn(env, workers=2, threads=2)) for env, _ in datasets]
+        plans = [server_loads(base, args, chart) for base, (_, chart) in zip(bases, datasets, strict=True)]
+        for row_index, (label, _, _) in enumerate(plans[0][0]):
+            for connections in (8, 32):
+                targets = [loads[row_index][1:] for loads, _ in plans]
+                for dataset_results, result in zip(results, alternate(targets, connections, args), strict=True):
+                    dataset_results.append((f"{label}, {connections} conn", result))
+        targets = []
+        for base, (_, poll) in zip(bases, plans, strict=True):
+            targets.append((base + "/plants", {**poll, "X-Plants-Version": current_version(base, poll)}))
+        for dataset_results, result in zip(results, alternate(targets, 32, args), strict=True):
+            dataset_results.append((f"no-change poll, {args.plants} plants, 32 conn", result))
+        # One client, so no request waits for another: gunicorn's own time for each poll.
+        gunicorn_polls = [[] for _ in datasets]
+        for _ in range(args.rounds):
+            for times, base, (env, _), (_, poll) in zip(gunicorn_polls, bases, datasets, plans, strict=True):
+                poll = {**poll, "X-Plants-Version": current_version(base, poll)}  # the clock bucket may turn
+                since = access_log(env).stat().st_size
+                wrk(base + "/plants", 1, 3, headers=poll)
+                times += logged_times(env, since, 204)
+
+    # In a new interpreter, as a gunicorn worker is: in the one that seeded, every request
     # ran a third slower (gc.freeze() after the seeding undid it).
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        server = pool.apply(in_process_times, (env, chart_plant))
-    server["gunicorn poll"] = gunicorn_poll
-    return results, server
+    servers = []
+    for (env, chart), times in zip(datasets, gunicorn_polls, strict=True):
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            server = pool.apply(in_process_times, (env, chart))
+        server["gunicorn poll"] = (*percentiles(times), len(times))
+        servers.append(server)
+    return results, servers
+
+
+def percentiles(times):
+    times = sorted(times)
+    if not times:
+        return float("nan"), float("nan")
+    return times[len(times) // 2], times[int(len(times) * 0.95)]
 
 
 def in_process_times(env, chart_plant):
@@ -259,30 +300,36 @@ def report(total, results, server):
     print(f"gunicorn's time, no-change poll, 1 conn  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  ({count} answers 204)")
 
 
+def compare(totals, results, servers):
+    (big, small), (big_results, small_results), (big_server, small_server) = totals, results, servers
+    print(f"\n{big:,} against {small:,} readings (requests/s, p95):")
+    for (label, at_big), (_, at_small) in zip(big_results, small_results, strict=True):
+        rps, p95 = at_big["rps"] / at_small["rps"] - 1, at_big["p95_ms"] / at_small["p95_ms"] - 1
+        print(f"  {label:<44} {rps:+6.0%}  {p95:+6.0%}")
+    for name in ("render", "poll", "chart", "gunicorn poll"):
+        print(f"  server time, {name:<31} {big_server[name][0] / small_server[name][0] - 1:+6.0%} at p50")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=5_000_000)
     parser.add_argument("--small-readings", type=int, default=50_000)
     parser.add_argument("--plants", type=int, default=500)
     parser.add_argument("--small-plants", type=int, default=50)
-    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help="a PostgreSQL server to make the scratch databases on")
     args = parser.parse_args()
 
-    figures = []
-    for total in (args.readings, args.small_readings):
-        workdir = tempfile.mkdtemp(prefix="plantops-bench-dashboard-")
-        env = bench_env(args.database_url, workdir)
-        flask_cli(env, "db", "upgrade")
-        figures.append((total, *run(args, env, total)))
-    print(f"\ngunicorn 2 workers x 2 threads, wrk {args.seconds} s per row; {args.plants} + {args.small_plants} plants")
-    for total, results, server in figures:
-        report(total, results, server)
-    (big_total, big_results, _), (small_total, small_results, _) = figures
-    print(f"\nrequests/s at {big_total:,} vs {small_total:,} readings:")
-    for (label, big), (_, small) in zip(big_results, small_results, strict=True):
-        print(f"  {label:<44} {big['rps'] / small['rps'] - 1:+.0%}")
+    totals = (args.readings, args.small_readings)
+    with ExitStack() as stack:
+        datasets = [prepare(stack, args, total) for total in totals]
+        results, servers = measure(args, datasets)
+    print(f"\ngunicorn 2 workers x 2 threads, wrk {args.seconds} s per round, {args.rounds} rounds per row")
+    print(f"{args.plants} + {args.small_plants} plants")
+    for total, dataset_results, server in zip(totals, results, servers, strict=True):
+        report(total, dataset_results, server)
+    compare(totals, results, servers)
 
 
 if __name__ == "__main__":

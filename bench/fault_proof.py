@@ -30,8 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from .load import BIN, ROOT, bench_env, flask_cli, free_port, wait_for_port
-from .retention import scratch_database
+from .load import BIN, ROOT, bench_env, flask_cli, free_port, scratch_database, wait_for_port
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,7 +95,35 @@ def bench_env(database_url=None, workdir=None, **extra):
 
 
 def flask_cli(env, *args):
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    command = [str(BIN / "flask"), "--app", "wsgi", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"bench: flask {' '.join(args)} failed:\n{done.stderr.strip()}")
+
+
+@contextmanager
+def scratch_database(server_url=None):
+    """A new, empty database for one bench run, removed afterwards: a SQLite file in a
+    temporary folder, or with a PostgreSQL server URL a database of its own on that server."""
+    if not server_url:
+        with tempfile.TemporaryDirectory(prefix="plantops-bench-db-") as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    from app.config import database_url
+
+    server = make_url(database_url(server_url))
+    name = f"plantops_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # Status, then gunicorn's own time for the request in microseconds (from the parsed
@@ -107,13 +136,10 @@ def access_log(env):
 
 
 def logged_times(env, since, status):
-    """p50 and p95 in ms, by gunicorn's timer, of the `status` answers logged after byte `since`."""
+    """gunicorn's times in ms of the `status` answers logged after byte `since`."""
     with access_log(env).open() as log:
         log.seek(since)
-        times = sorted(int(line.split()[1]) / 1000 for line in log if line.startswith(f"{status} "))
-    if not times:
-        return float("nan"), float("nan"), 0
-    return times[len(times) // 2], times[int(len(times) * 0.95)], len(times)
+        return [int(line.split()[1]) / 1000 for line in log if line.startswith(f"{status} ")]
 
 
 @contextmanager
@@ -174,9 +200,14 @@ def wrk(url, connections, seconds, headers=None, threads=2, rounds=1):
     is returned, with the lowest and highest p95 seen: this machine is a VM whose
     speed swings by up to a factor of two from one minute to the next.
     """
-    runs = sorted((wrk_once(url, connections, seconds, headers, threads) for _ in range(rounds)), key=p95)
+    return median_run([wrk_once(url, connections, seconds, headers, threads) for _ in range(rounds)])
+
+
+def median_run(runs):
+    """The run with the median p95; with several, also the lowest and highest p95 seen."""
+    runs = sorted(runs, key=p95)
     result = runs[len(runs) // 2]
-    if rounds > 1:
+    if len(runs) > 1:
         result["p95_range"] = (p95(runs[0]), p95(runs[-1]))
     return result
 

@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 from .fault_proof import Figures, HealthProber
-from .load import BIN, ROOT, bench_env, flask_cli, free_port, wait_until_up
-from .retention import scratch_database
+from .load import BIN, ROOT, bench_env, flask_cli, free_port, scratch_database, wait_until_up
 
 BASELINE_SECONDS = 5.0
 

@@ -19,12 +19,11 @@ import os
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
-from .load import bench_env
+from .load import bench_env, scratch_database
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BASELINE_SECONDS = 3.0
@@ -61,33 +60,6 @@ def main():
                 run(app, db, label, args.retention_days, NOW + timedelta(days=number))
             chart(db, args)
             db.engine.dispose()
-
-
-def scratch_database(server_url):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def sqlite():
-        env = bench_env()
-        yield env["DATABASE_URL"]
-
-    @contextmanager
-    def postgres():
-        from app.config import database_url
-
-        server = make_url(database_url(server_url))
-        name = f"plantops_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-    return postgres() if server_url else sqlite()
 
 
 def fill(engine, args):
