@@ -21,7 +21,7 @@ def create_app(test_config=None):
     from .auth.users import load_user
     from .auth.views import unauthorized
     from .config import load_settings
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import compress, csrf, db, login_manager, migrate
     from .ingest.state import ConsumerState
 
     test_config = dict(test_config or {})
@@ -50,6 +50,7 @@ def create_app(test_config=None):
         app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.user_loader(load_user)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from .load import (
+    ACCEPT_ENCODING,
     access_log,
     bench_env,
     flask_cli,
@@ -278,7 +279,7 @@ def in_process_times(env, chart_plant):
     """Time spent in the app for the 500-plant poll and fragment and the plant page."""
     app = make_bench_app(env, WTF_CSRF_ENABLED=False)
     client = signed_in_client(app, "big@bench.example")
-    htmx = {"HX-Request": "true"}
+    htmx = {"HX-Request": "true", "Accept-Encoding": ACCEPT_ENCODING}
     server = {"poll": unchanged_poll_times(client, htmx)}
     server["render"] = server_times(client, "/plants", htmx)
     server["chart"] = server_times(client, f"/plants/{chart_plant}?range=7d", {}, count=60)

@@ -25,9 +25,9 @@ BIN = Path(sys.executable).parent
 
 WRK_REPORT = """
 done = function(summary, latency, requests)
-  io.write(string.format('{"requests": %d, "seconds": %f, "errors": %d, "non2xx": %d, '
+  io.write(string.format('{"requests": %d, "seconds": %f, "bytes": %d, "errors": %d, "non2xx": %d, '
     .. '"p50_ms": %f, "p95_ms": %f, "p99_ms": %f}\\n',
-    summary.requests, summary.duration / 1e6,
+    summary.requests, summary.duration / 1e6, summary.bytes,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     summary.errors.status,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
@@ -38,7 +38,9 @@ end
 # wrk replays one browser's requests, so they carry the User-Agent it signed in with:
 # Flask-Login's session protection hashes it, and a different one (wrk sends none) marks
 # the session non-fresh on every request, which re-signs and re-sends the cookie each time.
+# They also accept what Chromium accepts over plain HTTP (br and zstd only over HTTPS).
 USER_AGENT = "PlantOps-bench"
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 def sign_in(base, email, password):
@@ -57,7 +59,8 @@ def sign_in(base, email, password):
     if answer.status_code != 303:
         raise SystemExit(f"bench: sign-in as {email} failed with {answer.status_code}")
     browser.get(base + "/plants", timeout=10)  # the first page gives the session its CSRF token
-    headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.cookies), "User-Agent": USER_AGENT}
+    cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    headers = {"Cookie": cookie, "User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
     if "Set-Cookie" in requests.get(base + "/plants", headers=headers, timeout=10).headers:
         raise SystemExit("bench: replaying the signed-in browser changes its session on every request")
     return headers
@@ -237,7 +240,8 @@ def row(label, result):
     if "p95_range" in result:
         spread = "  (p95 of the rounds: {:.1f} to {:.1f} ms)".format(*result["p95_range"])
     return (
-        f"{label:<44} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+        f"{label:<44} {result['rps']:>9.0f} req/s  {result['bytes'] / max(result['requests'], 1) / 1000:6.1f} kB  "
+        f"p50 {result['p50_ms']:6.2f} ms  "
         f"p95 {result['p95_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  errors {result['errors'] + result['non2xx']}"
         + spread
     )
