@@ -40,6 +40,7 @@ from .load import (
     sign_in,
     wrk,
     wrk_once,
+    yardstick,
 )
 
 PASSWORD = "bench-password-123"
@@ -185,7 +186,7 @@ def server_times(client, url, headers, count=300):
 def unchanged_poll_times(client, headers):
     """The no-change poll; measured again if the 30 s clock bucket turned meanwhile."""
     for _ in range(3):
-        html = client.get("/plants", headers=headers).text
+        html = client.get("/plants", headers={**headers, "Accept-Encoding": "identity"}).text
         version = re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
         times = server_times(client, "/plants", {**headers, "X-Plants-Version": version})
         if times[2] == {204}:
@@ -193,9 +194,15 @@ def unchanged_poll_times(client, headers):
     return times
 
 
-def current_version(base, headers):
-    html = requests.get(base + "/plants", headers=headers, timeout=10).text
+def current_version(url, headers):
+    html = requests.get(url, headers=headers, timeout=10).text
     return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
+
+
+def with_version(url, headers):
+    """The poll's headers with the version the page shows now: the 30 s clock bucket turns
+    during a row, and a poll sending the last bucket's version gets a render."""
+    return {**headers, "X-Plants-Version": current_version(url, headers)}
 
 
 def prepare(stack, args, total):
@@ -222,12 +229,13 @@ def server_loads(base, args, chart_plant):
     return loads, {**htmx, **big}
 
 
-def alternate(targets, connections, args):
-    """Load each (url, headers) in turn, round after round; the median round of each."""
+def alternate(targets, connections, args, fresh=lambda url, headers: headers):
+    """Load each (url, headers) in turn, round after round; the median round of each.
+    `fresh(url, headers)` gives a round's headers."""
     runs = [[] for _ in targets]
     for _ in range(args.rounds):
         for target_runs, (url, headers) in zip(runs, targets, strict=True):
-            target_runs.append(wrk_once(url, connections, args.seconds, headers, threads=2))
+            target_runs.append(wrk_once(url, connections, args.seconds, fresh(url, headers), threads=2))
     return [median_run(target_runs) for target_runs in runs]
 
 
@@ -243,18 +251,15 @@ def measure(args, datasets):
                 targets = [loads[row_index][1:] for loads, _ in plans]
                 for dataset_results, result in zip(results, alternate(targets, connections, args), strict=True):
                     dataset_results.append((f"{label}, {connections} conn", result))
-        targets = []
-        for base, (_, poll) in zip(bases, plans, strict=True):
-            targets.append((base + "/plants", {**poll, "X-Plants-Version": current_version(base, poll)}))
-        for dataset_results, result in zip(results, alternate(targets, 32, args), strict=True):
+        targets = [(base + "/plants", poll) for base, (_, poll) in zip(bases, plans, strict=True)]
+        for dataset_results, result in zip(results, alternate(targets, 32, args, with_version), strict=True):
             dataset_results.append((f"no-change poll, {args.plants} plants, 32 conn", result))
         # One client, so no request waits for another: gunicorn's own time for each poll.
         gunicorn_polls = [[] for _ in datasets]
         for _ in range(args.rounds):
             for times, base, (env, _), (_, poll) in zip(gunicorn_polls, bases, datasets, plans, strict=True):
-                poll = {**poll, "X-Plants-Version": current_version(base, poll)}  # the clock bucket may turn
                 since = access_log(env).stat().st_size
-                wrk(base + "/plants", 1, 3, headers=poll)
+                wrk(base + "/plants", 1, 3, headers=with_version(base + "/plants", poll))
                 times += logged_times(env, since, 204)
 
     # In a new interpreter, as a gunicorn worker is: in the one that seeded, every request
@@ -325,8 +330,11 @@ def main():
     totals = (args.readings, args.small_readings)
     with ExitStack() as stack:
         datasets = [prepare(stack, args, total) for total in totals]
+        before = yardstick()
         results, servers = measure(args, datasets)
+        after = yardstick()
     print(f"\ngunicorn 2 workers x 2 threads, wrk {args.seconds} s per round, {args.rounds} rounds per row")
+    print(f"yardstick (pure Python, lower is faster): {before:.0f} ms before the loads, {after:.0f} ms after")
     print(f"{args.plants} + {args.small_plants} plants")
     for total, dataset_results, server in zip(totals, results, servers, strict=True):
         report(total, dataset_results, server)

@@ -66,6 +66,17 @@ def sign_in(base, email, password):
     return headers
 
 
+def yardstick():
+    """This machine's speed right now: ms for a fixed piece of pure Python, best of 5. The
+    VM's speed moves by 2x and more between runs; figures of two runs compare at equal ones."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times)
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
