@@ -1,7 +1,5 @@
 import math
-import os
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,15 +14,6 @@ from ..fixtures.readings import seed_readings
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-
-
-def keep(path):
-    """Copy a screenshot to $PLANTOPS_SCREENSHOTS (when set) to look at it after the run."""
-    target = os.environ.get("PLANTOPS_SCREENSHOTS")
-    if target:
-        os.makedirs(target, exist_ok=True)
-        shutil.copy(path, target)
-    return path
 
 
 def sign_in(page, base):
@@ -71,7 +60,7 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     page.get_by_role("button", name="Add plant").click()
     page.get_by_text("The maximum must be at least the minimum (40).").wait_for()
     assert page.get_by_label("Location").input_value() == "Living room"
-    keep(page.shot("plant-form-error-desktop"))
+    page.shot("plant-form-error-desktop")
     page.get_by_label("Soil moisture max (%)").fill("80")
     page.get_by_role("button", name="Add plant").click()
     page.wait_for_url(re.compile(r"/plants/\d+$"))
@@ -99,7 +88,7 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     assert page.evaluate("() => document.activeElement.id") == "filter-status"
 
     seed_readings(app, plant_id, history(plant_id, datetime.now(UTC)))
-    keep(page.shot("dashboard-desktop"))
+    page.shot("dashboard-desktop")
 
     card.get_by_role("link", name="Monstera").click()
     page.wait_for_url(f"{live_server}/plants/{plant_id}")
@@ -108,15 +97,15 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     assert page.url.endswith("range=7d")
     assert page.locator("svg.chart").count() == 5
     assert page.locator("svg.chart .chart-band").count() >= 3
-    keep(page.shot("plant-desktop"))
+    page.shot("plant-desktop")
 
     page.set_viewport_size(PHONE)
-    keep(page.shot("plant-phone"))
+    page.shot("plant-phone")
     page.goto(live_server + "/plants")
-    keep(page.shot("dashboard-phone"))
+    page.shot("dashboard-phone")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     page.goto(live_server + "/plants/new")
-    keep(page.shot("plant-form-phone"))
+    page.shot("plant-form-phone")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     # Chromium logs every 4xx response; the 422 of the invalid form was expected.
     assert [e for e in page.console_errors if "status of 422" not in e] == []

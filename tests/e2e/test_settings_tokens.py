@@ -1,10 +1,9 @@
-import os
 import re
-import shutil
 
 import pytest
 
 from ..conftest import PASSWORD, make_user
+from ..fixtures.browser import screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -15,19 +14,6 @@ def sign_in(page, live_server):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r".*/plants$"))
-
-
-def shot(page, tmp_path, name):
-    """A full-page screenshot, copied to $PLANTOPS_SHOTS when set, for a person to look at.
-
-    caret="initial": hiding the caret makes Playwright leave `style=""` on inputs,
-    which htmx then copies while settling, and the CSP rightly blocks that."""
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, caret="initial")
-    folder = os.environ.get("PLANTOPS_SHOTS")
-    if folder:
-        shutil.copy(path, os.path.join(folder, name + ".png"))
-    return path
 
 
 def test_create_copy_and_revoke_a_token_with_htmx(app, live_server, page, tmp_path):
@@ -42,9 +28,9 @@ def test_create_copy_and_revoke_a_token_with_htmx(app, live_server, page, tmp_pa
     raw = token.text_content().strip()
     assert re.fullmatch(r"po_[A-Za-z0-9_-]{43}", raw)
     assert page.url.endswith("/settings")  # swapped in place
-    assert shot(page, tmp_path, "token-created-desktop").stat().st_size > 0
+    assert screenshot(page, tmp_path / "token-created-desktop.png").stat().st_size > 0
     page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, tmp_path, "token-created-phone")
+    screenshot(page, tmp_path / "token-created-phone.png")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     page.once("dialog", lambda dialog: dialog.accept())

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Plant, Task
 
 from ..conftest import PASSWORD, make_user
+from ..fixtures.browser import screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -36,13 +37,6 @@ def sign_in(page, base):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Care tasks")).to_be_visible()
-
-
-def shot(page, path):
-    """A full-page screenshot that leaves the page alone: Playwright's default caret hiding
-    leaves an empty style="" on inputs, which htmx then copies when it settles a swap and
-    the CSP (no inline styles) reports."""
-    page.screenshot(path=str(path), full_page=True, caret="initial")
 
 
 def console_errors(page):
@@ -81,7 +75,7 @@ def test_create_edit_complete_filter_and_delete_a_task(live_server, page, garden
     expect(new_row).to_contain_text("Plant: Fern")
     expect(tab(page, "All")).to_contain_text("1")
     expect(page.get_by_label("Title")).to_have_value("")
-    shot(page, tmp_path / "tasks-created.png")
+    screenshot(page, tmp_path / "tasks-created.png")
 
     # Edit in place: the row becomes a form, saving swaps the row back.
     new_row.get_by_role("link", name="Edit").click()
@@ -103,7 +97,7 @@ def test_create_edit_complete_filter_and_delete_a_task(live_server, page, garden
     expect(tab(page, "All")).to_contain_text("2")
     page.reload()
     expect(row(page, "Water the ferns")).to_have_count(2)
-    shot(page, tmp_path / "tasks-completed.png")
+    screenshot(page, tmp_path / "tasks-completed.png")
 
     # Filter: the tab swaps the list and pushes the URL; reload and back keep the filter.
     tab(page, "Completed").click()
@@ -129,7 +123,7 @@ def test_create_edit_complete_filter_and_delete_a_task(live_server, page, garden
     expect(page.get_by_text("All done. Your plants are looked after.")).to_be_visible()
     expect(tab(page, "All")).to_contain_text("1")
     expect(tab(page, "Pending")).to_contain_text("0")
-    shot(page, tmp_path / "tasks-deleted.png")
+    screenshot(page, tmp_path / "tasks-deleted.png")
 
     assert console_errors(page) == []
 
@@ -155,12 +149,12 @@ def test_task_list_at_phone_size(live_server, browser, app, gardener, tmp_path):
         expect(row(page, "Water the fern")).to_contain_text("Due today")
         expect(row(page, "Check the soil")).to_contain_text("From an alert")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        shot(page, tmp_path / "tasks-phone.png")
+        screenshot(page, tmp_path / "tasks-phone.png")
 
         row(page, "Water the fern").get_by_role("link", name="Edit").click()
         expect(page.locator("li.task.is-editing")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        shot(page, tmp_path / "tasks-phone-edit.png")
+        screenshot(page, tmp_path / "tasks-phone-edit.png")
     finally:
         context.close()
 
