@@ -29,12 +29,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .load import BIN, ROOT, bench_env, flask_cli, free_port, wait_for_port
+from .load import BIN, ROOT, bench_env, flask_cli, free_port, scratch_database, wait_for_port
 
 TOPIC_PREFIX = "plantops"
 POLL_SECONDS = 0.02
@@ -303,28 +302,13 @@ class Database:
 
 @contextmanager
 def database(url):
-    """A fresh database: SQLite in the work folder, or a new database on the PostgreSQL server."""
-    workdir = tempfile.mkdtemp(prefix="plantops-bench-ingest-")
-    if not url or url.startswith("sqlite"):
-        yield bench_env(None, workdir), workdir
-        shutil.rmtree(workdir, ignore_errors=True)
-        return
-    from sqlalchemy import create_engine, make_url, text
-
-    from app.config import database_url
-
-    server = make_url(database_url(url))
-    name = f"plantops_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield bench_env(server.set(database=name).render_as_string(hide_password=False), workdir), workdir
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
+    """A fresh database (SQLite, or a new database on the PostgreSQL server) and a work folder."""
+    postgres = url if url and not url.startswith("sqlite") else None
+    with (
+        scratch_database(postgres) as database_url,
+        tempfile.TemporaryDirectory(prefix="plantops-bench-ingest-", ignore_cleanup_errors=True) as workdir,
+    ):
+        yield bench_env(database_url, workdir), workdir
 
 
 # -- runs ---------------------------------------------------------------------------------------
