@@ -230,12 +230,15 @@ def server_loads(base, args, chart_plant):
 
 
 def alternate(targets, connections, args, fresh=lambda url, headers: headers):
-    """Load each (url, headers) in turn, round after round; the median round of each.
+    """Load each (url, headers) in turn, round after round, the order reversed every other
+    round (each run inherits the last one's TIME_WAIT ports); the median round of each.
     `fresh(url, headers)` gives a round's headers."""
     runs = [[] for _ in targets]
-    for _ in range(args.rounds):
-        for target_runs, (url, headers) in zip(runs, targets, strict=True):
-            target_runs.append(wrk_once(url, connections, args.seconds, fresh(url, headers), threads=2))
+    for number in range(args.rounds):
+        order = range(len(targets)) if number % 2 == 0 else reversed(range(len(targets)))
+        for index in order:
+            url, headers = targets[index]
+            runs[index].append(wrk_once(url, connections, args.seconds, fresh(url, headers), threads=2))
     return [median_run(target_runs) for target_runs in runs]
 
 

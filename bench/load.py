@@ -119,6 +119,8 @@ def flask_cli(env, *args):
 def scratch_database(server_url=None):
     """A new, empty database for one bench run, removed afterwards: a SQLite file in a
     temporary folder, or with a PostgreSQL server URL a database of its own on that server."""
+    if server_url and not server_url.startswith(("postgres://", "postgresql")):
+        raise SystemExit("bench: --database-url names a PostgreSQL server; leave it out for SQLite")
     if not server_url:
         with tempfile.TemporaryDirectory(prefix="plantops-bench-db-") as folder:
             yield f"sqlite:///{folder}/bench.db"
