@@ -51,6 +51,8 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
         db.session.commit()
     page.get_by_role("link", name="Add a plant").click()
     page.get_by_role("link", name="Claim").click()
+    # The click returns once the navigation starts; htmx binds the preset select on load.
+    page.wait_for_url(f"{live_server}/plants/new?device_id=esp32-monstera")
     assert page.get_by_label("Sensor device id").input_value() == "esp32-monstera"
     page.get_by_label("Name").fill("Monstera")
     page.get_by_label("Location").fill("Living room")
