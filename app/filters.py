@@ -28,13 +28,13 @@ def day(value, today=None):
 
 def ago(value, now=None):
     """A short relative age: "just now", "3 min ago", "2 h ago", "4 days ago"."""
-    if value is None:
-        return "never"
-    return age_text(((now or datetime.now(UTC)) - value).total_seconds())
+    return age_text(None if value is None else ((now or datetime.now(UTC)) - value).total_seconds())
 
 
 def age_text(seconds):
-    """`ago` of an age in seconds."""
+    """`ago` of an age in seconds (None: there never was a reading)."""
+    if seconds is None:
+        return "never"
     seconds = int(seconds)
     if seconds < 45:
         return "just now"

@@ -66,11 +66,8 @@ def dashboard_cards(rows, now, status=None):
     now_seconds = now.timestamp()
     cards = []
     for row in rows:
-        if row.last_reading_ts is None:
-            one = card(row, False, "never", plants_url)
-        else:
-            age = now_seconds - row.last_reading_ts
-            one = card(row, age_is_stale(age, row.stale_after_minutes), age_text(age), plants_url)
+        age = None if row.last_reading_ts is None else now_seconds - row.last_reading_ts
+        one = card(row, age_is_stale(age, row.stale_after_minutes), age_text(age), plants_url)
         if status is None or one.status.status == status:
             cards.append(one)
     cards.sort(key=attrgetter("sort_key"))

@@ -43,13 +43,15 @@ def plant_status(plant, now):
 
 
 def is_stale(last_reading_at, stale_after_minutes, now):
-    """No reading within the window; a plant that never sent one is not stale (it has no data)."""
-    return last_reading_at is not None and age_is_stale((now - last_reading_at).total_seconds(), stale_after_minutes)
+    """No reading within the window."""
+    age = None if last_reading_at is None else (now - last_reading_at).total_seconds()
+    return age_is_stale(age, stale_after_minutes)
 
 
 def age_is_stale(age_seconds, stale_after_minutes):
-    """The staleness rule, on the age of the last reading in seconds."""
-    return age_seconds > stale_after_minutes * 60
+    """The staleness rule, on the age of the last reading in seconds; a plant that never
+    sent one (None) is not stale: it has no data."""
+    return age_seconds is not None and age_seconds > stale_after_minutes * 60
 
 
 def status_with_reading(plant, stale):
