@@ -19,7 +19,6 @@ their costs is not the machine's drift; the round with the median p95 is printed
 import argparse
 import multiprocessing
 import re
-import statistics
 import tempfile
 import time
 from contextlib import ExitStack
@@ -171,6 +170,14 @@ def signed_in_client(app, email):
     return client
 
 
+def percentiles(times):
+    """p50 and p95 of `times`."""
+    times = sorted(times)
+    if not times:
+        return float("nan"), float("nan")
+    return times[len(times) // 2], times[int(len(times) * 0.95)]
+
+
 def server_times(client, url, headers, count=300):
     """Time spent serving `url` in the app (Flask test client, no network): p50, p95 in ms."""
     times, statuses = [], set()
@@ -179,24 +186,26 @@ def server_times(client, url, headers, count=300):
         response = client.get(url, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
         statuses.add(response.status_code)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95)], statuses
+    return *percentiles(times), statuses
 
 
 def unchanged_poll_times(client, headers):
     """The no-change poll; measured again if the 30 s clock bucket turned meanwhile."""
     for _ in range(3):
-        html = client.get("/plants", headers={**headers, "Accept-Encoding": "identity"}).text
-        version = re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
+        version = version_in(client.get("/plants", headers={**headers, "Accept-Encoding": "identity"}).text)
         times = server_times(client, "/plants", {**headers, "X-Plants-Version": version})
         if times[2] == {204}:
             break
     return times
 
 
-def current_version(url, headers):
-    html = requests.get(url, headers=headers, timeout=10).text
+def version_in(html):
+    """The version the dashboard's poller sends back."""
     return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
+
+
+def current_version(url, headers):
+    return version_in(requests.get(url, headers=headers, timeout=10).text)
 
 
 def with_version(url, headers):
@@ -274,13 +283,6 @@ def measure(args, datasets):
         server["gunicorn poll"] = (*percentiles(times), len(times))
         servers.append(server)
     return results, servers
-
-
-def percentiles(times):
-    times = sorted(times)
-    if not times:
-        return float("nan"), float("nan")
-    return times[len(times) // 2], times[int(len(times) * 0.95)]
 
 
 def in_process_times(env, chart_plant):
