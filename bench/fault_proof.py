@@ -79,7 +79,7 @@ class Figures:
 
 
 class Broker:
-    """Mosquitto on a free port, with the queue bound raised as DESIGN.md requires."""
+    """Mosquitto on a free port, with the queue bound raised as docs/contracts.md requires."""
 
     def __init__(self, workdir):
         self.port = free_port()

@@ -1,4 +1,4 @@
-"""The MQTT telemetry contract (DESIGN.md, "MQTT telemetry") as plain functions.
+"""The MQTT telemetry contract (docs/contracts.md, "MQTT telemetry") as plain functions.
 
 No Flask and no I/O: `parse_message(topic, payload, prefix, now)` turns one MQTT
 message into the readings worth storing plus a count of what was dropped, by

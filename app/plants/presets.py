@@ -2,7 +2,7 @@
 
 from ..models import THRESHOLD_METRICS
 
-# The contract's accepted range per metric (DESIGN.md, MQTT telemetry), with its unit.
+# The contract's accepted range per metric (docs/contracts.md, MQTT telemetry), with its unit.
 METRIC_RANGES = {
     "soil_moisture": (0.0, 100.0),
     "temperature": (-40.0, 85.0),

@@ -1,4 +1,4 @@
-"""The JSON shapes of the contract (DESIGN.md, JSON API v1), one function per object."""
+"""The JSON shapes of the contract (docs/contracts.md, JSON API v1), one function per object."""
 
 from datetime import UTC
 

@@ -20,7 +20,7 @@ STALE_MINUTES_MIN, STALE_MINUTES_MAX = STALE_MINUTES_RANGE
 # Text the database can store (no NUL characters); a title or name also needs a visible character.
 TEXT_PATTERN = r"^[^\u0000]*$"
 NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
-# What a sensor can measure (DESIGN.md, MQTT telemetry); thresholds must lie inside.
+# What a sensor can measure (docs/contracts.md, MQTT telemetry); thresholds must lie inside.
 METRIC_RANGES = {
     metric: tuple(int(bound) if float(bound).is_integer() else bound for bound in PLANT_METRIC_RANGES[metric])
     for metric in THRESHOLD_METRICS
