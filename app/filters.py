@@ -1,9 +1,11 @@
 """Jinja filters: times in the viewer's timezone, and "3 min ago"."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_login import current_user
+
+from .clock import utcnow
 
 
 def user_zone():
@@ -28,7 +30,7 @@ def day(value, today=None):
 
 def ago(value, now=None):
     """A short relative age: "just now", "3 min ago", "2 h ago", "4 days ago"."""
-    return age_text(None if value is None else ((now or datetime.now(UTC)) - value).total_seconds())
+    return age_text(None if value is None else ((now or utcnow()) - value).total_seconds())
 
 
 def age_text(seconds):

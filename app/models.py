@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .clock import utcnow
 from .extensions import db
 
 METRICS = ("soil_moisture", "temperature", "humidity", "light", "battery")
@@ -28,10 +29,6 @@ THRESHOLD_METRICS = ("soil_moisture", "temperature", "humidity", "light")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
-
-
-def utcnow():
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):

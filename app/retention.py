@@ -32,6 +32,7 @@ from sqlalchemy import JSON, Numeric, case, delete, func, literal, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .clock import utcnow
 from .database import read_only
 from .models import METRICS, Plant, Reading, ReadingHourly
 
@@ -70,7 +71,7 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
         pause = SQLITE_PAUSE if on_sqlite else 0.0
     if batch_size is None:
         batch_size = SQLITE_BATCH_SIZE if on_sqlite else BATCH_SIZE
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     report = RetentionReport(cutoff=now - timedelta(days=retention_days))
     plant_ids = session.scalars(select(Plant.id).order_by(Plant.id)).all()
     session.rollback()

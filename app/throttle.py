@@ -1,12 +1,13 @@
 """Fixed-window counters in the database, so a limit holds across every process and host."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .clock import utcnow
 from .extensions import db
 from .models import Throttle
 
@@ -27,7 +28,7 @@ def hit(key, limit, window_seconds, now=None):
 
     One atomic upsert: concurrent processes never lose a count.
     """
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     ends = now + timedelta(seconds=window_seconds)
     statement = _insert().values(key=key, count=1, window_ends_at=ends)
     expired = Throttle.window_ends_at <= now
@@ -44,7 +45,7 @@ def hit(key, limit, window_seconds, now=None):
 
 def peek(key, limit, now=None):
     """Whether `key` is over `limit` right now, without counting."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     row = db.session.scalar(select(Throttle).where(Throttle.key == key))
     if row is None or row.window_ends_at <= now:
         return Decision(True, 0, 0)

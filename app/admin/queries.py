@@ -2,10 +2,10 @@
 
 import queue
 import threading
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from ..clock import utcnow
 from ..models import IngestRejection, Notification, Plant, UnclaimedDevice, User
 
 UNCLAIMED_SHOWN = 50
@@ -37,7 +37,7 @@ def unclaimed_devices(session, limit=UNCLAIMED_SHOWN):
 
 def outbox(session, now=None):
     """Notification outbox by status, and the age of the oldest undelivered message."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     by_status = dict(session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
     oldest = session.scalar(select(func.min(Notification.created_at)).where(Notification.status == "pending"))
     return {"by_status": by_status, "oldest_pending_age_s": round((now - oldest).total_seconds()) if oldest else None}

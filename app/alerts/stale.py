@@ -3,10 +3,10 @@ thread looks for silent plants every STALE_CHECK_SECONDS, with one query over pl
 
 import logging
 import threading
-from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
 
+from ..clock import utcnow
 from ..database import read_only
 from ..extensions import db
 from ..models import Alert, Plant
@@ -64,7 +64,7 @@ class StaleCheck:
 
     def run_once(self):
         """Read first; take the write lock only when something changes."""
-        now = datetime.now(UTC)
+        now = utcnow()
         with self.app.app_context():
             with read_only():
                 changes = stale_changes(db.session, now)

@@ -1,9 +1,8 @@
-from datetime import UTC, datetime
-
 from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..clock import utcnow
 from ..extensions import db
 from ..models import Alert
 from ..ownership import get_owned_or_404
@@ -55,7 +54,7 @@ def list_alerts():
 @login_required
 def acknowledge_alert(alert_id):
     alert = get_owned_or_404(Alert, alert_id)
-    acknowledge(alert, datetime.now(UTC))
+    acknowledge(alert, utcnow())
     db.session.commit()
     if is_htmx():
         return render_template("alerts/_acknowledged.html", alert=alert)

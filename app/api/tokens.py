@@ -9,11 +9,12 @@ takes says nothing about how close a guess was.
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
 from .. import database
+from ..clock import utcnow
 from ..extensions import db
 from ..models import ApiToken, User
 
@@ -59,7 +60,7 @@ def list_tokens(user):
 
 def revoke_token(token, now=None):
     if token.revoked_at is None:
-        token.revoked_at = now or datetime.now(UTC)
+        token.revoked_at = now or utcnow()
 
 
 def authenticate(raw, now=None):
@@ -70,7 +71,7 @@ def authenticate(raw, now=None):
     """
     if not raw or not TOKEN_PATTERN.fullmatch(raw):
         raise InvalidToken("The token is malformed.")
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     row = db.session.execute(
         select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)

@@ -21,12 +21,12 @@ import re
 import socket
 import threading
 import time
-from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ..clock import utcnow
 from .payload import parse_message
 from .writer import BatchWriter, Delivery
 
@@ -127,7 +127,7 @@ class Consumer:
         try:
             if self.closing.is_set():
                 return  # not acknowledged: the broker redelivers it to this session later
-            result = parse_message(message.topic, message.payload, self.prefix, datetime.now(UTC))
+            result = parse_message(message.topic, message.payload, self.prefix, utcnow())
             now = time.monotonic()
             with self.state.lock:
                 self.state.received += 1

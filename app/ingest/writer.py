@@ -16,12 +16,13 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import ARRAY, Float, String, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts.evaluate import evaluate_plants
+from ..clock import utcnow
 from ..extensions import db
 from ..models import METRICS, IngestRejection, Plant, Reading, UnclaimedDevice
 
@@ -307,7 +308,7 @@ class BatchWriter(threading.Thread):
             return
 
     def write(self, batch):
-        now = datetime.now(UTC)
+        now = utcnow()
         try:
             outcome = store_batch(db.session, batch, now)
             db.session.commit()

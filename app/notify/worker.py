@@ -5,11 +5,11 @@ ever slows these two threads."""
 import logging
 import queue
 import threading
-from datetime import UTC, datetime
 
 import requests
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..clock import utcnow
 from ..database import read_only
 from ..extensions import db
 from ..models import Notification, User
@@ -58,7 +58,7 @@ class Notifier:
         free = QUEUE_SIZE - self.queue.qsize()
         if free <= 0:
             return []
-        now = datetime.now(UTC)
+        now = utcnow()
         with self.app.app_context():
             try:
                 with read_only():
@@ -101,7 +101,7 @@ class Notifier:
             else:
                 outcome = Outcome(False, error="no Discord webhook is set")
             notification = db.session.get(Notification, notification_id)
-            record_outcome(db.session, notification, outcome, datetime.now(UTC), self.policy)
+            record_outcome(db.session, notification, outcome, utcnow(), self.policy)
             db.session.commit()
             log.info("notification %s %s: %s", notification_id, notification.status, outcome.error or "sent")
 
@@ -115,7 +115,7 @@ class Notifier:
         if not ids:
             return
         with self.app.app_context():
-            release(db.session, ids, datetime.now(UTC))
+            release(db.session, ids, utcnow())
             db.session.commit()
 
 

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
 from .. import throttle
+from ..clock import utcnow
 from ..crypto import DecryptionError
 from ..extensions import db
 from ..models import METRICS, Advice, Alert, Plant, Reading, Task
@@ -67,7 +68,7 @@ def ask_advice(plant_id):
         minutes = -(-decision.retry_after // 60)
         return advice_section(plant, f"You asked for advice {limit} times this hour. Try again in {minutes} min.", 429)
 
-    now = datetime.now(UTC)
+    now = utcnow()
     messages = prompt_for(plant, user, now)
     plant_id, user_id = plant.id, user.id
     db.session.commit()  # the throttle count holds even if the provider fails; no lock while we wait

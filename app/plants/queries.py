@@ -2,11 +2,11 @@
 
 import hashlib
 from collections import namedtuple
-from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import Integer, bindparam, cast, exists, func, literal, select
 
+from ..clock import utcnow
 from ..extensions import db
 from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
 from ..ownership import owned, owned_statement, owner_params
@@ -186,4 +186,4 @@ def reading_rows(plant_id, start=None, end=None, batch=2000):
 
 
 def utc_now():
-    return datetime.now(UTC)
+    return utcnow()
