@@ -1,12 +1,13 @@
-"""Helpers for alert tests: plants with thresholds, and readings stored the way the ingest
-writer stores them (readings + latest state + evaluate_plants, one transaction per batch)."""
+"""Helpers for alert tests: plants with thresholds, readings stored by the ingest writer
+(tests/fixtures/readings.py), and the alerts, notifications and tasks they led to."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from app.alerts.evaluate import evaluate_plants
-from app.database import set_read_only
+from app.clock import utcnow
 from app.extensions import db
-from app.models import METRICS, Alert, Notification, Plant, Reading, Task
+from app.models import Alert, Notification, Plant, Task
+
+from ..fixtures.readings import device_of, ingest
 
 THRESHOLDS = {
     "soil_moisture_min": 30.0,
@@ -18,7 +19,8 @@ THRESHOLDS = {
 
 def add_plant(app, user_id, name="Basil", device_id=None, **fields):
     with app.app_context():
-        plant = Plant(user_id=user_id, name=name, device_id=device_id or f"dev-{name.lower()}-{user_id}")
+        device_id = device_id or f"dev-{name.lower().replace(' ', '-')}-{user_id}"
+        plant = Plant(user_id=user_id, name=name, device_id=device_id)
         for key, value in {**THRESHOLDS, **fields}.items():
             setattr(plant, key, value)
         db.session.add(plant)
@@ -27,39 +29,14 @@ def add_plant(app, user_id, name="Basil", device_id=None, **fields):
 
 
 def store(app, plant_id, *readings, step=timedelta(seconds=10), now=None):
-    """Store each reading as its own batch; a reading is a soil moisture number or a dict of metrics."""
-    now = now or datetime.now(UTC)
+    """Store each reading as its own batch through the ingest writer, `step` apart and ending at
+    `now`; a reading is a soil moisture number or a dict of metrics."""
+    now = now or utcnow()
     start = now - step * len(readings)
-    writable()
-    with app.app_context():
-        for index, reading in enumerate(readings):
-            values = reading if isinstance(reading, dict) else {"soil_moisture": reading}
-            store_batch(plant_id, start + step * (index + 1), values, now)
-            db.session.commit()
-
-
-def store_batch(plant_id, ts, values, now):
-    store_readings({plant_id: values}, ts, now)
-
-
-def store_readings(values_by_plant, ts, now):
-    """One batch as the writer stores it: readings, each plant's latest state, then evaluation."""
-    plants = db.session.scalars(db.select(Plant).where(Plant.id.in_(values_by_plant))).all()
-    for plant in plants:
-        values = values_by_plant[plant.id]
-        db.session.add(Reading(plant_id=plant.id, device_id=plant.device_id, ts=ts, **values))
-        plant.last_reading_at = ts
-        for metric in METRICS:
-            if values.get(metric) is not None:
-                setattr(plant, f"latest_{metric}", values[metric])
-    evaluate_plants(db.session, list(values_by_plant), now)
-
-
-def writable():
-    """Write like the writer thread does (BEGIN IMMEDIATE). A GET through the test client runs in
-    this thread and leaves its read-only mark behind, which would make a later write here start
-    with a plain BEGIN and fail with "database is locked" when a worker thread writes too."""
-    set_read_only(False)
+    device_id = device_of(app, plant_id)
+    for index, reading in enumerate(readings):
+        values = reading if isinstance(reading, dict) else {"soil_moisture": reading}
+        ingest(app, {device_id: [{"ts": start + step * (index + 1), **values}]}, now)
 
 
 def alerts(app, **where):

@@ -1,3 +1,4 @@
+import itertools
 import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,13 @@ def now():
     return datetime.now(UTC)
 
 
+DEVICES = itertools.count(1000)
+
+
 def add_plant(app, user_id, **fields):
+    """A plant with its own sensor, so the writer stores its readings."""
     with app.app_context():
-        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
+        plant = Plant(user_id=user_id, **{"name": "Fern", "device_id": f"dev-{next(DEVICES)}", **fields})
         db.session.add(plant)
         db.session.commit()
         return plant.id

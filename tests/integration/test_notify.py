@@ -1,6 +1,7 @@
 """Discord delivery against a real local HTTP server standing in for Discord."""
 
 import itertools
+import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,9 @@ from app.notify.worker import Notifier, start_notifier, stop_notifier
 from app.settings.secrets import store_secret
 
 from ..conftest import make_user
+from ..fixtures.readings import device_of, write_batch
 from ..fixtures.services import Reply
-from .alerting import add_plant, alerts, notifications, store, store_batch, store_readings, writable
+from .alerting import add_plant, alerts, notifications, store
 
 FAST = {
     "NOTIFY_POLL_SECONDS": 0.05,
@@ -34,11 +36,6 @@ class TimedRequests(list):
     def append(self, request):
         self.times.append(time.monotonic())
         super().append(request)
-
-
-@pytest.fixture(autouse=True)
-def write_mode():
-    writable()
 
 
 @pytest.fixture
@@ -104,10 +101,13 @@ def test_resolve_sends_one_more_message(app, plant_id, discord, notifier):
     assert resolved.json()["embeds"][0]["color"] == 0x1F7A35
 
 
-def test_flapping_sends_at_most_one_message(app, plant_id, discord, notifier):
-    store(app, plant_id, *[29.0 + (index % 3) for index in range(50)])
-    time.sleep(1.0)
-    assert len(discord.requests) <= 1
+def test_flapping_sends_exactly_one_message(app, plant_id, discord, notifier):
+    # Dry twice in a row, then wobbling around the 30 % threshold inside the 2-point margin.
+    rng = random.Random(7)
+    store(app, plant_id, 29.0, 28.5, *[30.0 + rng.uniform(-1.5, 1.5) for _ in range(48)])
+
+    [request] = settle(discord, 1)
+    assert request.json()["content"].startswith("🚨 Basil: soil moisture low")
 
 
 def test_429_is_retried_after_discords_retry_after(app, plant_id, discord, notifier):
@@ -197,15 +197,7 @@ def test_pending_messages_survive_a_restart(app, plant_id, discord):
 
 def test_two_workers_send_each_message_once(app, plant_id, discord):
     discord.default = Reply(204, delay=0.05)
-    with app.app_context():
-        for index in range(10):
-            store_batch(
-                plant_id,
-                datetime.now(UTC) - timedelta(seconds=30 - index),
-                {"soil_moisture": 25.0 if index % 4 < 2 else 50.0},
-                datetime.now(UTC),
-            )
-            db.session.commit()
+    store(app, plant_id, *[25.0 if index % 4 < 2 else 50.0 for index in range(10)], step=timedelta(seconds=1))
     expected = len(notifications(app))
     assert expected >= 4
     workers = [Notifier(app), Notifier(app)]
@@ -256,14 +248,16 @@ def ingest_rate(app, plant_ids, dry, batches=40):
     state, evaluate_plants). With `dry`, every fifth plant is dry: alternating runs open and
     resolve alerts and queue their messages, while most readings are ordinary."""
     base = datetime.now(UTC) - timedelta(hours=1) + timedelta(seconds=next(RUNS))
+    devices = [device_of(app, plant_id) for plant_id in plant_ids]
     started = time.perf_counter()
     with app.app_context():
         for batch in range(batches):
-            values = {}
-            for index, plant_id in enumerate(plant_ids):
+            ts = base + timedelta(milliseconds=batch)
+            rows = {}
+            for index, device_id in enumerate(devices):
                 soil = 20.0 if dry and index % 5 == 0 else 50.0
-                values[plant_id] = {"soil_moisture": soil, "temperature": 21.0}
-            store_readings(values, base + timedelta(milliseconds=batch), datetime.now(UTC))
+                rows[device_id] = [{"ts": ts, "soil_moisture": soil, "temperature": 21.0}]
+            write_batch(db.session, rows, datetime.now(UTC))
             db.session.commit()
     return batches * len(plant_ids) / (time.perf_counter() - started)
 
