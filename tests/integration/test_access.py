@@ -2,7 +2,8 @@
 
 - anonymous: pages send you to the sign-in page, /api answers 401 JSON;
 - a second gardener gets 404 for the first gardener's objects on every route and
-  method, full pages and htmx fragments alike, and the database does not change;
+  method, full pages, htmx fragments and the JSON API alike, exactly as for an id that does not
+  exist, sees nothing of them, and the database does not change (the one walk of this rule);
 - every state-changing request without a valid CSRF token is refused (400) and
   changes nothing; no GET changes anything;
 - every response carries the security headers, and no page has inline script.
@@ -104,6 +105,9 @@ def snapshot(app):
         return state
 
 
+OWNERS_TEXTS = ("Owner's fern", "Water the fern")
+
+
 def seed_objects(app, user_id):
     """One object of every kind, owned by `user_id`; returns the ids by URL parameter name."""
     with app.app_context():
@@ -178,9 +182,15 @@ def assert_other_user_gets_404(app, other_client, owner_ids, rule, method, as_ht
     response = other_client.open(fill(rule, owner_ids), method=method, headers=headers, **body_for(rule))
 
     assert response.status_code == 404, f"{method} {rule}: {response.status_code} {response.data[:300]!r}"
-    if is_api(rule):
-        assert response.get_json()["error"] == "not_found"
+    for owners_text in OWNERS_TEXTS:
+        assert owners_text.encode() not in response.data, f"{method} {rule} shows {owners_text!r}"
     assert snapshot(app) == before, f"{method} {rule} changed the database"
+    # Someone else's id answers exactly like an id that does not exist.
+    missing_ids = {name: value + 100_000 for name, value in owner_ids.items()}
+    missing = other_client.open(fill(rule, missing_ids), method=method, headers=headers, **body_for(rule))
+    assert missing.status_code == 404
+    if is_api(rule):
+        assert response.get_json() == missing.get_json() == {"error": "not_found", "detail": "Not found."}
 
 
 @pytest.mark.parametrize("as_htmx", [False, True], ids=["page", "htmx"])
