@@ -14,6 +14,7 @@ it and its database session. Check the database in its own
 import functools
 import os
 import uuid
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
@@ -124,6 +125,15 @@ def empty_tables():
         for table in reversed(tables):
             db.session.execute(table.delete())
     db.session.commit()
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The clock (time-machine) from the real now, ticking on: `clock.shift(timedelta(...))`
+    moves every `datetime.now`, `app.clock.utcnow()` and `time.time()`, in every thread, instead
+    of sleeping until time has passed. `time.monotonic()` (timeouts, batching) is left alone."""
+    time_machine.move_to(datetime.now(UTC), tick=True)
+    return time_machine
 
 
 @pytest.fixture

@@ -194,15 +194,18 @@ def test_plant_that_never_sent_a_reading_is_not_stale(app, plant_id):
     assert alerts(app) == []
 
 
-def test_the_stale_thread_notices_a_silent_sensor_by_itself(make_app, user_id):
+def test_the_stale_thread_notices_a_silent_sensor_by_itself(make_app, user_id, clock):
     app = make_app(config={"STALE_CHECK_SECONDS": 0.1})
     plant_id = add_plant(app, user_id, stale_after_minutes=1)
-    store(app, plant_id, 45.0, now=datetime.now(UTC) - timedelta(seconds=58))
+    store(app, plant_id, 45.0)
     start_stale_check(app)
     try:
+        assert alerts(app, problem="stale") == []
+        clock.shift(timedelta(seconds=61))  # the sensor stays silent for a minute
+        # The thread checks every 0.1 s of real time; poll for it with a deadline.
         deadline = time.monotonic() + 10
         while not alerts(app, problem="stale") and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.05)
     finally:
         stop_stale_check(app)
     [alert] = alerts(app, problem="stale")

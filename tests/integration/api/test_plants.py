@@ -1,4 +1,3 @@
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -316,7 +315,7 @@ class TestListCache:
         api.delete(f"/api/v1/plants/{first['id']}")
         assert api.get("/api/v1/plants").get_json()["items"] == []
 
-    def test_status_turns_stale_on_time_without_any_change(self, app, api):
+    def test_status_turns_stale_on_time_without_any_change(self, app, api, clock):
         plant = api.post("/api/v1/plants", json={"name": "Fern", "stale_after_minutes": 1}).get_json()
         with app.app_context():
             row = db.session.get(Plant, plant["id"])
@@ -324,7 +323,7 @@ class TestListCache:
             row.latest_soil_moisture = 50.0
             db.session.commit()
         assert api.get("/api/v1/plants").get_json()["items"][0]["status"] == "ok"
-        time.sleep(2)
+        clock.shift(timedelta(seconds=2))
         assert api.get("/api/v1/plants").get_json()["items"][0]["status"] == "stale"
 
     def test_each_gardener_gets_their_own_list(self, api, other_api):
