@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Alert, Plant
 from app.plants import queries
 
-from ..fixtures.readings import seed_readings
+from ..fixtures.readings import ingest, seed_readings
 
 
 def now():
@@ -249,10 +249,8 @@ def seed_many_plants(app, user_id, first, stop, readings_each=3):
             ],
         )
         db.session.commit()
-        ids = db.session.scalars(db.select(Plant.id).where(Plant.name >= f"Plant {first:03d}")).all()
-    for plant_id in ids:
-        rows = [{"ts": stamp - timedelta(minutes=m), "soil_moisture": 40.0} for m in range(readings_each)]
-        seed_readings(app, plant_id, rows)
+    rows = [{"ts": stamp - timedelta(minutes=m), "soil_moisture": 40.0} for m in range(readings_each)]
+    ingest(app, {f"dev-{i}": rows for i in range(first, stop)})
 
 
 def test_dashboard_fragment_query_count_is_constant_from_1_to_200_plants(app, htmx, user_id):
