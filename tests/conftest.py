@@ -15,9 +15,11 @@ import functools
 import os
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from unittest import mock
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
@@ -177,7 +179,7 @@ def password_hash(password: str, hash_password=users.hash_password) -> str:
     return hash_password(password)
 
 
-def make_user(app, email="gardener@example.com", password=PASSWORD, **fields):
+def make_user(app: Flask, email: str = "gardener@example.com", password: str = PASSWORD, **fields: Any) -> int:
     """Create a user straight in the database (with `create_user`) and return its id."""
     with app.app_context(), mock.patch.object(users, "hash_password", password_hash):
         user = users.create_user(email, password)

@@ -1,7 +1,10 @@
 """Helpers for alert tests: plants with thresholds, readings stored by the ingest writer
 (tests/fixtures/readings.py), and the alerts, notifications and tasks they led to."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
 
 from app.clock import utcnow
 from app.extensions import db
@@ -17,7 +20,7 @@ THRESHOLDS = {
 }
 
 
-def add_plant(app, user_id, name="Basil", device_id=None, **fields):
+def add_plant(app: Flask, user_id: int, name: str = "Basil", device_id: str | None = None, **fields: Any) -> int:
     with app.app_context():
         device_id = device_id or f"dev-{name.lower().replace(' ', '-')}-{user_id}"
         plant = Plant(user_id=user_id, name=name, device_id=device_id)
@@ -28,7 +31,13 @@ def add_plant(app, user_id, name="Basil", device_id=None, **fields):
         return plant.id
 
 
-def store(app, plant_id, *readings, step=timedelta(seconds=10), now=None):
+def store(
+    app: Flask,
+    plant_id: int,
+    *readings: float | dict[str, float],
+    step: timedelta = timedelta(seconds=10),
+    now: datetime | None = None,
+) -> None:
     """Store each reading as its own batch through the ingest writer, `step` apart and ending at
     `now`; a reading is a soil moisture number or a dict of metrics."""
     now = now or utcnow()
@@ -39,7 +48,7 @@ def store(app, plant_id, *readings, step=timedelta(seconds=10), now=None):
         ingest(app, {device_id: [{"ts": start + step * (index + 1), **values}]}, now)
 
 
-def alerts(app, **where):
+def alerts(app: Flask, **where: Any) -> list["Row"]:
     with app.app_context():
         query = db.select(Alert).filter_by(**where).order_by(Alert.id)
         return [
@@ -48,26 +57,26 @@ def alerts(app, **where):
         ]
 
 
-def notifications(app):
+def notifications(app: Flask) -> list["Row"]:
     with app.app_context():
         query = db.select(Notification).order_by(Notification.id)
         fields = ("id", "alert_id", "event", "status", "attempts", "last_error", "payload", "next_attempt_at")
         return [detached(n, *fields) for n in db.session.scalars(query)]
 
 
-def tasks(app):
+def tasks(app: Flask) -> list["Row"]:
     with app.app_context():
         fields = ("id", "title", "source", "alert_id", "plant_id", "completed", "completion_note")
         return [detached(t, *fields) for t in db.session.scalars(db.select(Task).order_by(Task.id))]
 
 
 class Row:
-    def __init__(self, **fields):
+    def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Row({self.__dict__})"
 
 
-def detached(obj, *fields):
+def detached(obj: object, *fields: str) -> Row:
     return Row(**{name: getattr(obj, name) for name in fields})
