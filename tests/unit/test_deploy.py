@@ -1,6 +1,7 @@
 """The deployment files are valid without a container engine: the compose file against the
 compose specification, the Dockerfile with hadolint, the systemd units with systemd-analyze."""
 
+import os
 import re
 import runpy
 import shutil
@@ -166,3 +167,68 @@ def test_gunicorn_recycles_no_worker_by_default(monkeypatch):
 def test_gunicorn_recycle_limit_is_spread_so_workers_started_together_stop_apart(monkeypatch):
     settings = gunicorn_settings(monkeypatch, GUNICORN_MAX_REQUESTS="5000")
     assert (settings["max_requests"], settings["max_requests_jitter"]) == (5000, 2500)
+
+
+# The Makefile: the commands the README opens with.
+
+
+def make_dry_run(*args, **env):
+    """What `make -n <args>` would run (the virtualenv counted as installed)."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "-o", ".venv/.installed-dev", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], **env},
+        check=True,
+    )
+    return result.stdout
+
+
+def test_make_run_serves_gunicorn_with_its_config_not_the_debug_server():
+    commands = make_dry_run("run", "PORT=5123", "MQTT_PORT=1999")
+    assert "flask --app wsgi db upgrade" in commands
+    assert "BIND=127.0.0.1:5123 .venv/bin/gunicorn --config gunicorn.conf.py" in commands
+    assert "--debug" not in commands
+    assert "deploy/mosquitto.conf" in commands
+    assert "listener 1999 " in commands
+
+
+def test_make_dev_keeps_the_reloader_and_debugger():
+    assert "flask --app wsgi run --host 127.0.0.1 --port 5000 --debug" in make_dry_run("dev")
+
+
+def test_make_test_lints_types_and_runs_the_suite_on_both_databases():
+    commands = make_dry_run("test")
+    for step in ("ruff check .", "ruff format --check .", "mypy", "lint-imports"):
+        assert step in commands
+    assert commands.count("pytest") == 4
+    assert commands.count("DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test") == 2
+
+
+def test_ci_runs_make_test():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert script.rstrip().endswith("exec make test")
+    assert "set -euo pipefail" in script
+
+
+def test_make_test_names_what_a_machine_lacks_when_it_cannot_install_it(tmp_path):
+    """Not root (or no apt-get): one line saying what to install, and make stops."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "python3", "ls", "sort", "tail", "seq"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "id").write_text("#!/bin/sh\necho 1000\n")
+    (bin_dir / "id").chmod(0o755)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "test-services", "MOSQUITTO=/nonexistent/mosquitto"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bin_dir)},
+        executable=shutil.which("make"),
+    )
+    assert result.returncode != 0
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("make test: missing")]
+    assert {"mosquitto", "postgresql", "postgresql-client"} <= set(line.split(";")[0].split()[3:])
+    assert "sudo apt-get install" in line
