@@ -152,4 +152,4 @@ test-postgres: $(VENV)/.installed-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage .ruff_cache
+	rm -rf $(VENV) .pytest_cache .coverage .ruff_cache .mypy_cache
