@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from flask.cli import FlaskGroup
 
-from app.workers import start_if_dev_server
+from app.workers import BackgroundServices, start_if_dev_server
 from tests import conftest
 from tests.fixtures.services import free_port, wait_for_port
 
@@ -132,7 +132,7 @@ def test_only_the_process_serving_flask_run_starts_workers(make_app, monkeypatch
         monkeypatch.setenv(name, value)
     app = make_app()
     calls = []
-    monkeypatch.setattr("app.workers.start_background_workers", calls.append)
+    monkeypatch.setattr(BackgroundServices, "start", lambda services: calls.append(services.app))
     seen = []
 
     def create_app():
