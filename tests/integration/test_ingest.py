@@ -126,6 +126,28 @@ def test_a_redelivered_reading_is_stored_once_and_old_readings_do_not_move_the_l
         assert plant.last_reading_at == datetime.fromtimestamp(now - 10, UTC)
 
 
+def test_a_retained_reading_is_stored_once_live_and_not_again_at_each_consumer_start(ingest_app, publisher):
+    """Mosquitto replays a retained message at every subscription; without `ts` each replay
+    would be a new reading (the receive time). The native source ignores retained copies."""
+    app = ingest_app()
+    claim(app, ["sensor-1"])
+    services = background_services(app)
+    state = services.consumer_state
+
+    publisher.client.publish("plantops/sensor-1/telemetry", b'{"soil_moisture": 40}', qos=1, retain=True)
+    wait_until(lambda: reading_count(app, "sensor-1") == 1, message="the live reading")
+    for restart in range(1, 3):
+        services.stop()
+        services.start()
+        wait_until(lambda: state.connected, message="consumer reconnected")
+        wait_until(lambda n=restart: state.rejected["retained"] == n, message="the retained copy", status=lambda: state)
+    publisher.send("sensor-1", {"ts": time.time() - 5, "temperature": 20.0})
+    wait_until(lambda: reading_count(app, "sensor-1") == 2, message="the next live reading")
+
+    assert rejections(app)["retained"] == 2
+    assert reading_count(app, "sensor-1") == 2
+
+
 def test_simulate_demo_creates_the_demo_garden_and_its_readings_arrive(ingest_app):
     app = ingest_app()
 

@@ -12,6 +12,9 @@ import pytest
 import yaml
 from compose_spec import PyOptions
 
+from app.ingest.consumer import MAX_PACKET_BYTES
+from app.ingest.payload import MAX_PAYLOAD_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -166,3 +169,10 @@ def test_gunicorn_recycles_no_worker_by_default(monkeypatch):
 def test_gunicorn_recycle_limit_is_spread_so_workers_started_together_stop_apart(monkeypatch):
     settings = gunicorn_settings(monkeypatch, GUNICORN_MAX_REQUESTS="5000")
     assert (settings["max_requests"], settings["max_requests_jitter"]) == (5000, 2500)
+
+
+@pytest.mark.parametrize("name", ["mosquitto.conf", "mosquitto-auth.conf"])
+def test_the_shipped_brokers_refuse_packets_larger_than_the_payload_cap_allows(name):
+    settings = dict(re.findall(r"^(max_packet_size) (\d+)$", (DEPLOY / name).read_text(), re.MULTILINE))
+    assert int(settings["max_packet_size"]) == MAX_PACKET_BYTES
+    assert MAX_PAYLOAD_BYTES < MAX_PACKET_BYTES <= MAX_PAYLOAD_BYTES + 8192
