@@ -18,7 +18,13 @@ from app.ingest.payload import MAX_PAYLOAD_BYTES
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-COMPOSE_ENV = {"SECRET_KEY": "s" * 40, "ENCRYPTION_KEY": "k" * 43, "POSTGRES_PASSWORD": "pg", "MQTT_PASSWORD": "mq"}
+COMPOSE_ENV = {
+    "SECRET_KEY": "s" * 40,
+    "ENCRYPTION_KEY": "k" * 43,
+    "POSTGRES_PASSWORD": "pg",
+    "MQTT_PASSWORD": "mq",
+    "MQTT_ADMIN_PASSWORD": "ma",
+}
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
 
 
@@ -71,7 +77,7 @@ def test_compose_services_check_health_and_wait_for_each_other():
         assert services[name]["environment"]["PLANTOPS_ENV"] == "production"
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql://plantops:pg@db:5432/")
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
-    assert "mosquitto_passwd" in " ".join(services["mosquitto"]["entrypoint"])
+    assert "accounts app" in " ".join(services["mosquitto"]["entrypoint"])
     assert "mosquitto_sub" in services["mosquitto"]["healthcheck"]["test"][1]
 
 
