@@ -69,9 +69,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s "
 
 def post_worker_init(worker):
     """The worker has loaded wsgi:app: start this process's background threads."""
-    from app.workers import start_background_workers
+    from app.workers import background_services
 
-    start_background_workers(worker.wsgi)
+    background_services(worker.wsgi).start()
 
 
 def worker_exit(server, worker):
@@ -83,6 +83,6 @@ def worker_exit(server, worker):
     app = getattr(worker, "wsgi", None)
     if app is None or worker.pid != os.getpid():
         return
-    from app.workers import stop_background_workers
+    from app.workers import background_services
 
-    stop_background_workers(app, timeout=max(1.0, graceful_timeout - 5.0))
+    background_services(app).stop(timeout=max(1.0, graceful_timeout - 5.0))

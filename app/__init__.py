@@ -17,12 +17,11 @@ def create_app(test_config=None):
     """
     from dotenv import load_dotenv
 
-    from . import cli, database, errors, filters, logs, security, web
+    from . import cli, database, errors, filters, logs, security, web, workers
     from .auth.users import load_user
     from .auth.views import unauthorized
     from .config import load_settings
     from .extensions import compress, csrf, db, login_manager, migrate
-    from .ingest.state import ConsumerState
 
     test_config = dict(test_config or {})
     instance_path = test_config.pop("INSTANCE_PATH", None) or os.environ.get("PLANTOPS_INSTANCE_PATH")
@@ -58,7 +57,7 @@ def create_app(test_config=None):
     with app.app_context():
         database.configure_engine(db.engine)
 
-    app.extensions["plantops.consumer_state"] = ConsumerState(enabled=app.config["MQTT_ENABLED"])
+    workers.init_app(app)
 
     register_blueprints(app)
     errors.register_error_handlers(app)

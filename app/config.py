@@ -49,6 +49,7 @@ def load_settings(environ, instance_path):
         "MQTT_PASSWORD": environ.get("MQTT_PASSWORD") or None,
         "MQTT_TLS": _bool(environ, "MQTT_TLS", False),
         "MQTT_TOPIC_PREFIX": _topic_prefix(environ.get("MQTT_TOPIC_PREFIX", "plantops")),
+        "INGEST_STALL_SECONDS": _int(environ, "INGEST_STALL_SECONDS", 60, 1, 86400),
         "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
         "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
         "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),

@@ -1,58 +1,112 @@
 """Background threads of a serving process (MQTT consumer, batch writer, notifier, stale check).
 
-Started exactly once per process and only after any fork: by gunicorn's
-`post_fork`, by the dev server's serving child, or by `flask ingest`. Never at
-import time and never by `create_app`, so CLI commands and tests start nothing
-unless they ask.
+One `BackgroundServices` per app, made by `create_app` (which starts nothing) and
+found with `background_services(app)`. It is started exactly once per process
+and only after any fork: by gunicorn's `post_worker_init`, by the dev server's
+serving child, or by `flask ingest`. Never at import time and never by
+`create_app`, so CLI commands and tests start nothing unless they ask.
 """
 
 import atexit
-import functools
 import logging
 import threading
+from typing import TYPE_CHECKING
 
-from .alerts.stale import start_stale_check, stop_stale_check
-from .notify.worker import start_notifier, stop_notifier
+from flask import Flask, current_app
+
+from .ingest.state import ConsumerState
+
+if TYPE_CHECKING:
+    from .alerts.stale import StaleCheck
+    from .ingest.consumer import Ingest
+    from .notify.worker import Notifier
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+_EXTENSION = "plantops.background_services"  # read and written only here
 
 
-def start_background_workers(app):
-    """Start this process's workers once; a second call does nothing."""
-    with _lock:
-        if app.extensions.get("plantops.workers_started"):
-            return
-        app.extensions["plantops.workers_started"] = True
-    start_ingest(app)
-    start_notifier(app)
-    start_stale_check(app)
-    # The dev server's child and gunicorn workers exit through sys.exit: stop cleanly then too.
-    app.extensions["plantops.workers_atexit"] = hook = functools.partial(stop_background_workers, app)
-    atexit.register(hook)
-    log.info("background workers started")
+class BackgroundServices:
+    """This process's background services: started, stopped and reported together."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        # Exists whether or not the consumer runs: /api/health reports "disabled" from it.
+        self.consumer_state = ConsumerState(
+            enabled=app.config["MQTT_ENABLED"], stall_seconds=app.config["INGEST_STALL_SECONDS"]
+        )
+        self.ingest: Ingest | None = None
+        self.notifier: Notifier | None = None
+        self.stale_check: StaleCheck | None = None
+        self._lock = threading.Lock()
+        self._running = False
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Start every service once; a second call does nothing."""
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+        # Imported here, not above: the web layer (/api/health, /admin) imports this module, and
+        # these pull in half the blueprints; a process that never starts them never loads them.
+        from .alerts.stale import StaleCheck
+        from .ingest.consumer import Ingest
+        from .notify.worker import Notifier
+
+        if self.app.config["MQTT_ENABLED"]:
+            self.ingest = Ingest(self.app, self.consumer_state)
+            self.ingest.start()
+        self.notifier = Notifier(self.app)
+        self.notifier.start()
+        self.stale_check = StaleCheck(self.app)
+        self.stale_check.start()
+        # The dev server's child and gunicorn workers exit through sys.exit: stop cleanly then too.
+        atexit.register(self.stop)
+        log.info("background workers started")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the services, letting them finish what they hold (flush, acknowledge)."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+        atexit.unregister(self.stop)
+        for service in (self.ingest, self.stale_check, self.notifier):  # ingest first: flush and acknowledge
+            if service is not None:
+                service.stop(timeout)
+        self.ingest = self.notifier = self.stale_check = None
+        log.info("background workers stopped")
+
+    def status(self) -> dict[str, object | None]:
+        """Each service's state object by its label, None when it does not run (for /admin)."""
+        return {
+            "MQTT consumer": self.consumer_state,
+            "Ingest queue": self.ingest,
+            "Notifier": self.notifier,
+            "Stale check": self.stale_check,
+        }
 
 
-def stop_background_workers(app, timeout=10.0):
-    """Stop the workers, letting them finish what they hold (flush, acknowledge)."""
-    with _lock:
-        if not app.extensions.pop("plantops.workers_started", False):
-            return
-    atexit.unregister(app.extensions.pop("plantops.workers_atexit"))
-    stop_ingest(app, timeout)  # first: flush and acknowledge what it holds
-    stop_stale_check(app, timeout)
-    stop_notifier(app, timeout)
-    log.info("background workers stopped")
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = BackgroundServices(app)
 
 
-def start_if_dev_server(app):
-    """Start the workers if this process is the one serving `flask run` requests.
+def background_services(app: Flask | None = None) -> BackgroundServices:
+    """The app's background services (the current app's when none is given)."""
+    return (app if app is not None else current_app).extensions[_EXTENSION]
+
+
+def start_if_dev_server(app: Flask) -> bool:
+    """Start the services if this process is the one serving `flask run` requests.
 
     With the reloader (`flask run --debug`) that is the child the reloader
     spawns (WERKZEUG_RUN_MAIN), never the watching parent; without it, the only
     process. Every other command (`db upgrade`, `users create`, ...) and
-    gunicorn (whose workers start theirs in `post_fork`) start nothing here.
+    gunicorn (whose workers start theirs in `post_worker_init`) start nothing here.
     """
     import click
     from flask.helpers import get_debug_flag
@@ -66,21 +120,5 @@ def start_if_dev_server(app):
         reloader = get_debug_flag()
     if reloader and not is_running_from_reloader():
         return False
-    start_background_workers(app)
+    background_services(app).start()
     return True
-
-
-def start_ingest(app):
-    if not app.config["MQTT_ENABLED"]:
-        return
-    from .ingest.consumer import Ingest
-
-    ingest = Ingest(app)
-    app.extensions["plantops.ingest"] = ingest
-    ingest.start()
-
-
-def stop_ingest(app, timeout):
-    ingest = app.extensions.pop("plantops.ingest", None)
-    if ingest is not None:
-        ingest.stop(timeout)

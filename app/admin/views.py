@@ -3,20 +3,13 @@ import os
 from flask import current_app, flash, render_template, url_for
 from flask_login import current_user
 
+from .. import workers
 from ..auth.users import end_sessions
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
 from ..models import User
 from ..web import is_htmx, render, see_other
 from . import bp, queries
-
-# app.extensions keys of the background workers' objects (set by ingestion and alerts).
-WORKER_STATES = (
-    ("MQTT consumer", "plantops.consumer_state"),
-    ("Ingest queue", "plantops.ingest"),
-    ("Notifier", "plantops.notifier"),
-    ("Stale check", "plantops.stale_check"),
-)
 
 
 @bp.before_request
@@ -41,7 +34,7 @@ def show_admin():
         devices=devices,
         unclaimed_total=unclaimed_total,
         outbox=queries.outbox(db.session),
-        states=[(label, queries.describe_state(current_app.extensions.get(key))) for label, key in WORKER_STATES],
+        states=[(label, queries.describe_state(s)) for label, s in workers.background_services().status().items()],
         pid=os.getpid(),
     )
 

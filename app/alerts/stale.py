@@ -16,7 +16,6 @@ from .service import open_alert, resolve_alert
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "plantops.stale_check"
 INTERVAL_SECONDS = 20.0
 
 
@@ -55,6 +54,13 @@ class StaleCheck:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="stale-check", daemon=True)
 
+    def start(self):
+        self.thread.start()
+
+    def stop(self, timeout=10.0):
+        self.stopping.set()
+        self.thread.join(timeout)
+
     def _loop(self):
         while not self.stopping.wait(self.interval):
             try:
@@ -74,16 +80,3 @@ class StaleCheck:
             opened, resolved = check_stale(db.session, now)
             db.session.commit()
             log.info("stale check: %d opened, %d resolved", opened, resolved)
-
-
-def start_stale_check(app):
-    check = StaleCheck(app)
-    app.extensions[EXTENSION] = check
-    check.thread.start()
-
-
-def stop_stale_check(app, timeout=10.0):
-    check = app.extensions.pop(EXTENSION, None)
-    if check is not None:
-        check.stopping.set()
-        check.thread.join(timeout)

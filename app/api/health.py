@@ -7,8 +7,9 @@ from flask import current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import __version__
+from .. import __version__, workers
 from ..extensions import db
+from ..ingest.state import DEGRADED_STATUSES
 from . import bp
 
 
@@ -30,10 +31,10 @@ def health():
     finally:
         db.session.close()
 
-    mqtt = current_app.extensions["plantops.consumer_state"].health()
+    mqtt = workers.background_services().consumer_state.health()
     if database["status"] != "ok":
         status, code = "error", 503
-    elif mqtt["status"] == "disconnected":
+    elif mqtt["status"] in DEGRADED_STATUSES:
         status, code = "degraded", 200
     else:
         status, code = "ok", 200

@@ -28,7 +28,7 @@ DEMO_PLANTS = (
 @with_appcontext
 def ingest_command():
     """Run the MQTT consumer in the foreground until SIGTERM or Ctrl+C."""
-    from ..workers import start_background_workers, stop_background_workers
+    from ..workers import background_services
 
     app = current_app._get_current_object()
     if not app.config["MQTT_ENABLED"]:
@@ -36,12 +36,13 @@ def ingest_command():
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    start_background_workers(app)
+    services = background_services(app)
+    services.start()
     click.echo(f"ingesting from {app.config['MQTT_HOST']}:{app.config['MQTT_PORT']}; Ctrl+C stops")
     while not stop.wait(1.0):
         pass
-    stop_background_workers(app)
-    state = app.extensions["plantops.consumer_state"]
+    services.stop()
+    state = services.consumer_state
     click.echo(f"stopped: {state.received} messages received, {state.stored} readings stored")
 
 

@@ -1,10 +1,14 @@
-"""The MQTT consumer: one per process, on a shared subscription, acknowledging only stored readings.
+"""The MQTT consumer: one per process, on a shared subscription, acknowledging after each commit.
 
 The paho callback parses and enqueues, nothing else: no I/O, and it never
-raises. Messages are acknowledged by the writer after its commit
-(`manual_ack=True`). The session is persistent (clean_start False with a
-session expiry), so the broker keeps unacknowledged and newly routed messages
-across a reconnect or a restart of this process.
+raises. Every message it takes ends acknowledged: by the writer after the
+commit of its batch (`manual_ack=True`), whether its readings were stored or
+rejected and counted; a message the callback itself cannot handle is
+acknowledged and counted at once. One unparseable message must never hold a
+slot of the receive window, or 5,000 of them stop the broker sending anything.
+The session is persistent (clean_start False with a session expiry), so the
+broker keeps unacknowledged and newly routed messages across a reconnect or a
+restart of this process.
 
 The client id names a slot: a process takes the lowest slot whose lock file
 in the instance folder is free, so two processes on one host never share an
@@ -20,15 +24,19 @@ import queue
 import re
 import socket
 import threading
-import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ..clock import utcnow
-from .payload import parse_message
-from .writer import BatchWriter, Delivery
+from .payload import MAX_PAYLOAD_BYTES, ParseResult, device_from_topic, parse_message
+from .state import ConsumerState
+from .writer import BatchWriter, Delivery, OncePerMinute
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +48,48 @@ SESSION_EXPIRY_SECONDS = 24 * 3600
 KEEPALIVE_SECONDS = 30
 RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY = 1, 30
 MAX_SLOTS = 256
+# The largest MQTT packet a payload at the cap makes, with room for the topic, a packet id and
+# properties. The brokers PlantOps ships refuse larger ones (max_packet_size in
+# deploy/mosquitto*.conf, checked by tests/unit/test_deploy.py), and the consumer asks any broker
+# not to send it larger ones (Maximum Packet Size), so no single message can bloat this process.
+MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 4096
+
+may_log = OncePerMinute()
 
 
 def subscription_topic(prefix):
     return f"$share/{SHARE_GROUP}/{prefix}/+/telemetry"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of sensor message the consumer takes: how it is parsed and what it keeps.
+
+    `stores_retained`: whether a broker's retained copy is a reading. A native sensor
+    publishes each reading once; its retained copy, replayed to every new subscription
+    (Mosquitto 2.0 does so for shared subscriptions too), is a reading already stored
+    live, or one without `ts` that would be stored again, with a new time, at every
+    consumer start. So the native source ignores them (counted as `retained`).
+    """
+
+    name: str
+    parse: Callable[[str, bytes, str, datetime], ParseResult]
+    stores_retained: bool
+
+    def parse_message(self, message: mqtt.MQTTMessage, prefix: str, now: datetime) -> ParseResult:
+        """What one message holds; never raises: a parser failure is an `unparseable` rejection."""
+        topic = message.topic
+        if message.retain and not self.stores_retained:
+            return ParseResult(device_from_topic(topic, prefix), rejections=Counter(retained=1))
+        try:
+            return self.parse(topic, message.payload, prefix, now)
+        except Exception:
+            if may_log(("unparseable", self.name)):
+                log.exception("ingest: the %s parser failed on a message on %.100r; rejected", self.name, topic)
+            return ParseResult(device_from_topic(topic, prefix), rejections=Counter(unparseable=1))
+
+
+NATIVE = Source("native", parse_message, stores_retained=False)
 
 
 class Slot:
@@ -72,7 +118,7 @@ def client_id(slot_number):
 
 
 class Consumer:
-    def __init__(self, config, state, inbox, client_id):
+    def __init__(self, config: dict, state: ConsumerState, inbox: queue.Queue, client_id: str) -> None:
         self.prefix = config["MQTT_TOPIC_PREFIX"]
         self.host, self.port = config["MQTT_HOST"], config["MQTT_PORT"]
         self.state = state
@@ -99,6 +145,7 @@ class Consumer:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
         properties.ReceiveMaximum = QUEUE_MESSAGES
+        properties.MaximumPacketSize = MAX_PACKET_BYTES
         self.client.connect_async(
             self.host, self.port, keepalive=KEEPALIVE_SECONDS, clean_start=False, properties=properties
         )
@@ -124,14 +171,13 @@ class Consumer:
 
     def on_message(self, client, userdata, message):
         """Parse and enqueue. Never raises: an exception here would stop paho's loop."""
+        if self.closing.is_set():
+            return  # not acknowledged: the broker redelivers it to this session later
+        taken = False
         try:
-            if self.closing.is_set():
-                return  # not acknowledged: the broker redelivers it to this session later
-            result = parse_message(message.topic, message.payload, self.prefix, utcnow())
-            now = time.monotonic()
-            with self.state.lock:
-                self.state.received += 1
-                self.state.last_message_monotonic = now
+            result = NATIVE.parse_message(message, self.prefix, utcnow())
+            now = self.state.took()
+            taken = True
             delivery = Delivery(message.topic, message.mid, message.qos, self.generation, result, now)
             while not self.closing.is_set():
                 try:
@@ -139,8 +185,20 @@ class Consumer:
                     return
                 except queue.Full:
                     continue
+            self.state.settled(1)  # closing: given back unacknowledged, for the next session
         except Exception:
-            log.exception("ingest: a message could not be handled; it will be redelivered")
+            if may_log(("unhandled", None)):
+                log.exception("ingest: a message could not be handled; rejected")
+            self.reject_now(message, taken)
+
+    def reject_now(self, message, taken):
+        """Acknowledge and count a message the callback could not pass on to the writer."""
+        if message.qos:
+            self.client.ack(message.mid, message.qos)
+        with self.state.lock:
+            self.state.rejected["unparseable"] += 1
+        if taken:
+            self.state.settled(1)
 
     def acknowledge(self, deliveries):
         """Acknowledge the messages of a committed batch (called by the writer thread)."""
@@ -148,6 +206,7 @@ class Consumer:
         for delivery in deliveries:
             if delivery.qos and delivery.generation == generation:
                 self.client.ack(delivery.mid, delivery.qos)
+        self.state.settled(len(deliveries))
 
     def stop(self):
         self.closing.set()
@@ -160,19 +219,19 @@ class Consumer:
 class Ingest:
     """A process's consumer and writer, started and stopped together."""
 
-    def __init__(self, app):
+    def __init__(self, app, state: ConsumerState) -> None:
         self.slot = Slot(os.path.join(app.instance_path, "mqtt-slots"))
-        self.state = app.extensions["plantops.consumer_state"]
+        self.state = state
         self.inbox = queue.Queue(maxsize=QUEUE_MESSAGES)
         self.consumer = Consumer(app.config, self.state, self.inbox, client_id(self.slot.number))
         self.writer = BatchWriter(app, self.inbox, self.consumer.acknowledge, self.state)
 
-    def start(self):
+    def start(self) -> None:
         self.writer.start()
         self.consumer.start()
         log.info("ingest: consumer %s started", self.consumer.client_id)
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages, store and acknowledge what was taken, then disconnect.
 
         Messages that arrive meanwhile stay unacknowledged in this session;

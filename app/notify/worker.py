@@ -18,7 +18,6 @@ from .outbox import RetryPolicy, claim_due, has_due, record_outcome, release
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "plantops.notifier"
 QUEUE_SIZE = 50
 LEASE_SECONDS = 60
 
@@ -37,6 +36,8 @@ class Notifier:
         ]
 
     def start(self):
+        # urllib3 logs each request line at DEBUG, and a webhook's path is its secret token.
+        logging.getLogger("urllib3.connectionpool").setLevel(max(logging.INFO, logging.root.level))
         for thread in self.threads:
             thread.start()
 
@@ -117,17 +118,3 @@ class Notifier:
         with self.app.app_context():
             release(db.session, ids, utcnow())
             db.session.commit()
-
-
-def start_notifier(app):
-    # urllib3 logs each request line at DEBUG, and a webhook's path is its secret token.
-    logging.getLogger("urllib3.connectionpool").setLevel(max(logging.INFO, logging.root.level))
-    notifier = Notifier(app)
-    app.extensions[EXTENSION] = notifier
-    notifier.start()
-
-
-def stop_notifier(app, timeout=10.0):
-    notifier = app.extensions.pop(EXTENSION, None)
-    if notifier is not None:
-        notifier.stop(timeout)

@@ -6,6 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import IngestRejection, UnclaimedDevice, User
+from app.workers import background_services
 
 from ..conftest import PASSWORD, AuthActions, make_user
 
@@ -117,7 +118,7 @@ def test_operator_view_shows_rejections_unclaimed_devices_and_worker_state(app, 
             ]
         )
         db.session.commit()
-    state = app.extensions["plantops.consumer_state"]
+    state = background_services(app).consumer_state
     state.enabled, state.connected, state.received = True, True, 4321
 
     page = client.get("/admin").get_data(as_text=True)
@@ -144,7 +145,7 @@ def test_worker_state_shows_plain_values_queues_threads_and_events_only(app, cli
             self.threads = [threading.Thread(target=lambda: None)]
             self.poll_seconds = 1.5
 
-    app.extensions["plantops.notifier"] = Notifier()
+    background_services(app).notifier = Notifier()
 
     page = client.get("/admin").get_data(as_text=True)
 

@@ -8,7 +8,7 @@ import pytest
 
 from app.alerts.evaluate import evaluate_plants
 from app.alerts.service import on_task_completed
-from app.alerts.stale import StaleCheck, start_stale_check, stop_stale_check
+from app.alerts.stale import StaleCheck
 from app.extensions import db
 from app.models import Alert, Plant, Reading, Task
 
@@ -198,7 +198,8 @@ def test_the_stale_thread_notices_a_silent_sensor_by_itself(make_app, user_id, c
     app = make_app(config={"STALE_CHECK_SECONDS": 0.1})
     plant_id = add_plant(app, user_id, stale_after_minutes=1)
     store(app, plant_id, 45.0)
-    start_stale_check(app)
+    check = StaleCheck(app)
+    check.start()
     try:
         assert alerts(app, problem="stale") == []
         clock.shift(timedelta(seconds=61))  # the sensor stays silent for a minute
@@ -207,7 +208,7 @@ def test_the_stale_thread_notices_a_silent_sensor_by_itself(make_app, user_id, c
         while not alerts(app, problem="stale") and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        stop_stale_check(app)
+        check.stop()
     [alert] = alerts(app, problem="stale")
     assert alert.state == "open"
 

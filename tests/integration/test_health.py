@@ -3,6 +3,7 @@ from datetime import datetime
 import pytest
 
 from app import __version__
+from app.workers import background_services
 
 
 def test_health_reports_database_and_disabled_mqtt(client):
@@ -26,7 +27,7 @@ def test_health_head_answers_without_body(client):
 
 
 def test_health_is_degraded_when_mqtt_enabled_but_disconnected(app, client):
-    state = app.extensions["plantops.consumer_state"]
+    state = background_services(app).consumer_state
     state.enabled, state.connected = True, False
 
     body = client.get("/api/health").get_json()
@@ -36,7 +37,7 @@ def test_health_is_degraded_when_mqtt_enabled_but_disconnected(app, client):
 
 
 def test_health_is_ok_when_mqtt_connected(app, client):
-    state = app.extensions["plantops.consumer_state"]
+    state = background_services(app).consumer_state
     state.enabled, state.connected = True, True
     assert client.get("/api/health").get_json()["checks"]["mqtt"]["status"] == "connected"
 

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.ingest.payload import MAX_PAYLOAD_BYTES
 from app.models import Plant, UnclaimedDevice
-from app.workers import start_background_workers, stop_background_workers
+from app.workers import background_services
 
 from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until
 
@@ -17,15 +18,15 @@ def ingest_app(make_app, mosquitto):
 
     def start(**env):
         app = make_app(MQTT_ENABLED="true", MQTT_PORT=mosquitto.port, **env)
-        start_background_workers(app)
+        background_services(app).start()
         apps.append(app)
-        state = app.extensions["plantops.consumer_state"]
+        state = background_services(app).consumer_state
         wait_until(lambda: state.connected, message="consumer connected")
         return app
 
     yield start
     for app in apps:
-        stop_background_workers(app)
+        background_services(app).stop()
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_readings_arrive_and_show_in_the_plants_latest_state(ingest_app, publish
         assert plant.latest_temperature == 20.0
         assert plant.latest_battery == 90.0
         assert plant.latest_humidity is None
-    state = app.extensions["plantops.consumer_state"]
+    state = background_services(app).consumer_state
     wait_until(lambda: state.stored == 3, message="the counters")
     assert app.test_client().get("/api/health").get_json()["checks"]["mqtt"]["status"] == "connected"
 
@@ -59,7 +60,7 @@ def test_readings_arrive_and_show_in_the_plants_latest_state(ingest_app, publish
 BAD_MESSAGES = [
     ("plantops/sensor-1/telemetry", b"{not json", "malformed_json"),
     ("plantops/sensor-1/telemetry", b'{"temperature": "\xff"}', "not_utf8"),
-    ("plantops/sensor-1/telemetry", b"x" * (64 * 1024 + 1), "too_large"),
+    ("plantops/sensor-1/telemetry", b"x" * (MAX_PAYLOAD_BYTES + 1), "too_large"),
     ("plantops/sensor-1/telemetry", b"[" + b'{"battery": 50},' * 1000 + b'{"battery": 50}]', "too_many_items"),
     ("plantops/sensor-1/telemetry", b'{"temperature": "warm"}', "wrong_type"),
     ("plantops/sensor-1/telemetry", b'{"temperature": NaN}', "not_finite"),
@@ -86,7 +87,7 @@ def test_bad_input_is_counted_and_the_next_good_message_is_stored(ingest_app, pu
     counts = wait_until(lambda: rejections(app), message="the rejection")
     assert counts[reason] >= 1
     assert sum(counts.values()) == (2 if reason == "wrong_shape" else 1)
-    wait_until(lambda: app.extensions["plantops.consumer_state"].rejected[reason] >= 1)
+    wait_until(lambda: background_services(app).consumer_state.rejected[reason] >= 1)
 
 
 def test_unclaimed_device_is_recorded_and_its_readings_dropped(ingest_app, publisher):
@@ -118,11 +119,33 @@ def test_a_redelivered_reading_is_stored_once_and_old_readings_do_not_move_the_l
     publisher.send("sensor-1", {"ts": now - 3600, "temperature": 10.0})
 
     wait_until(lambda: reading_count(app) == 2)
-    wait_until(lambda: app.extensions["plantops.consumer_state"].duplicates == 1)
+    wait_until(lambda: background_services(app).consumer_state.duplicates == 1)
     with app.app_context():
         plant = db.session.get(Plant, plants["sensor-1"])
         assert plant.latest_temperature == 25.0
         assert plant.last_reading_at == datetime.fromtimestamp(now - 10, UTC)
+
+
+def test_a_retained_reading_is_stored_once_live_and_not_again_at_each_consumer_start(ingest_app, publisher):
+    """Mosquitto replays a retained message at every subscription; without `ts` each replay
+    would be a new reading (the receive time). The native source ignores retained copies."""
+    app = ingest_app()
+    claim(app, ["sensor-1"])
+    services = background_services(app)
+    state = services.consumer_state
+
+    publisher.client.publish("plantops/sensor-1/telemetry", b'{"soil_moisture": 40}', qos=1, retain=True)
+    wait_until(lambda: reading_count(app, "sensor-1") == 1, message="the live reading")
+    for restart in range(1, 3):
+        services.stop()
+        services.start()
+        wait_until(lambda: state.connected, message="consumer reconnected")
+        wait_until(lambda n=restart: state.rejected["retained"] == n, message="the retained copy", status=lambda: state)
+    publisher.send("sensor-1", {"ts": time.time() - 5, "temperature": 20.0})
+    wait_until(lambda: reading_count(app, "sensor-1") == 2, message="the next live reading")
+
+    assert rejections(app)["retained"] == 2
+    assert reading_count(app, "sensor-1") == 2
 
 
 def test_simulate_demo_creates_the_demo_garden_and_its_readings_arrive(ingest_app):

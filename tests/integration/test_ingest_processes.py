@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from flask.cli import FlaskGroup
 
-from app.workers import start_if_dev_server
+from app.workers import BackgroundServices, background_services, start_if_dev_server
 from tests import conftest
 from tests.fixtures.services import free_port, wait_for_port
 
@@ -132,7 +132,7 @@ def test_only_the_process_serving_flask_run_starts_workers(make_app, monkeypatch
         monkeypatch.setenv(name, value)
     app = make_app()
     calls = []
-    monkeypatch.setattr("app.workers.start_background_workers", calls.append)
+    monkeypatch.setattr(BackgroundServices, "start", lambda services: calls.append(services.app))
     seen = []
 
     def create_app():
@@ -145,3 +145,25 @@ def test_only_the_process_serving_flask_run_starts_workers(make_app, monkeypatch
 
     assert seen[:1] == [starts]
     assert calls == ([app] if starts else [])
+
+
+def test_background_services_start_once_stop_once_and_report_what_runs(make_app, mosquitto):
+    app = make_app(MQTT_ENABLED="true", MQTT_PORT=mosquitto.port)
+    services = background_services(app)
+    assert list(services.status().values()) == [services.consumer_state, None, None, None]
+
+    services.start()
+    try:
+        running = services.status()
+        services.start()  # a second start (e.g. post_worker_init after the dev-server hook) is a no-op
+        assert services.status() == running
+        assert all(running.values())
+        wait_until(lambda: services.consumer_state.connected, message="consumer connected")
+        assert broker_connections(mosquitto.port) == 1
+    finally:
+        services.stop()
+    services.stop()
+    assert not services.running
+    assert services.status()["Ingest queue"] is None
+    assert not running["Notifier"].threads[0].is_alive()
+    assert not running["Stale check"].thread.is_alive()

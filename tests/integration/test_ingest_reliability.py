@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, func, select, text
 from app.extensions import db
 from app.ingest import writer
 from app.models import Reading
-from app.workers import start_background_workers, stop_background_workers
+from app.workers import background_services
 from tests.fixtures.services import Broker
 
 from .ingest_helpers import Publisher, claim, reading_count, wait_until
@@ -45,14 +45,14 @@ def consumers(make_app):
 
     def start(broker):
         app = make_app(MQTT_ENABLED="true", MQTT_PORT=broker.port)
-        start_background_workers(app)
+        background_services(app).start()
         apps.append(app)
-        wait_until(lambda: app.extensions["plantops.consumer_state"].connected, message="consumer connected")
+        wait_until(lambda: background_services(app).consumer_state.connected, message="consumer connected")
         return app
 
     yield start
     for app in apps:
-        stop_background_workers(app)
+        background_services(app).stop()
 
 
 def publish_stream(publisher, count, base_ts, pause=0.001, during=None):
@@ -100,7 +100,7 @@ def test_broker_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(dur
     """
     app = consumers(durable_mosquitto)
     claim(app, DEVICES)
-    state = app.extensions["plantops.consumer_state"]
+    state = background_services(app).consumer_state
     publisher = Publisher(durable_mosquitto.port)
     publisher.client.reconnect_delay_set(4, 4)
     acked = Acked(publisher)
@@ -181,7 +181,7 @@ def test_writer_retries_a_failing_batch_and_acknowledges_only_after_commit(mosqu
     monkeypatch.setattr(writer, "store_batch", flaky_store)
     monkeypatch.setattr(writer, "RETRY_FIRST_DELAY", 0.05)
     acked = []
-    ingest = app.extensions["plantops.ingest"]
+    ingest = background_services(app).ingest
     real_ack = ingest.writer.acknowledge
     ingest.writer.acknowledge = lambda batch: (acked.append(reading_count(app)), real_ack(batch))
     publisher = Publisher(mosquitto.port)
@@ -208,8 +208,8 @@ def test_two_consumers_on_the_shared_subscription_store_each_reading_once(mosqui
         publisher.close()
     time.sleep(0.3)
     assert_each_stored_once(first, count)
-    ids = {app.extensions["plantops.ingest"].consumer.client_id for app in (first, second)}
+    ids = {background_services(app).ingest.consumer.client_id for app in (first, second)}
     assert len(ids) == 2
-    received = [app.extensions["plantops.consumer_state"].received for app in (first, second)]
+    received = [background_services(app).consumer_state.received for app in (first, second)]
     assert all(n > count // 10 for n in received), received
     assert sum(received) == count

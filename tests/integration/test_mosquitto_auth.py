@@ -1,5 +1,6 @@
-"""deploy/mosquitto-auth.conf on a real Mosquitto: no anonymous clients, sensors publish only
-to their own topic, the app's account reads every sensor through a shared subscription."""
+"""deploy/mosquitto-auth.conf and deploy/mosquitto/accounts on a real Mosquitto: no anonymous
+clients, sensors publish only to their own topic and subscribe to nothing, the app's account
+reads every sensor through a shared subscription, and no packet exceeds the payload cap."""
 
 import contextlib
 import os
@@ -8,16 +9,21 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
+from app.ingest.consumer import MAX_PACKET_BYTES
+from app.ingest.payload import MAX_PAYLOAD_BYTES
+
 from ..fixtures.services import free_port, wait_for_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-ACCOUNTS = {"plantops": "app-secret-1", "esp32-basil": "basil-secret-1"}
+ACCOUNTS = {"plantops": "app-secret-1", "esp32-basil": "basil-secret-1", "esp32-other": "other-secret-1"}
+ADMIN_PASSWORD = "admin-secret-1"
 
 
 @pytest.fixture
@@ -29,28 +35,40 @@ def auth_broker():
 
 def serve_auth_broker(tmp_path):
     port = free_port()
-    passwd = tmp_path / "passwd"
-    passwd.touch()
-    for user, password in ACCOUNTS.items():
-        subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, password], check=True, capture_output=True)
-    passwd.chmod(0o600)
-    shutil.copy(DEPLOY / "mosquitto" / "acl", tmp_path / "acl")
-    give_to_mosquitto_user(tmp_path)
+    accounts = tmp_path / "dynamic-security.json"
+    subprocess.run(
+        ["mosquitto_ctrl", "dynsec", "init", str(accounts), "admin", ADMIN_PASSWORD], check=True, capture_output=True
+    )
     config = (DEPLOY / "mosquitto-auth.conf").read_text()
-    config = config.replace("/mosquitto/passwd/passwd", str(passwd))
-    config = config.replace("/mosquitto/config/acl", str(tmp_path / "acl"))
+    config = config.replace("/usr/lib/mosquitto_dynamic_security.so", dynamic_security_plugin())
+    config = config.replace("/mosquitto/data/dynamic-security.json", str(accounts))
     config = config.replace("/mosquitto/data/", f"{tmp_path}/")
     config = config.replace("listener 1883", f"listener {port} 127.0.0.1")
     (tmp_path / "mosquitto.conf").write_text(config)
+    give_to_mosquitto_user(tmp_path)
     process = subprocess.Popen(
         [MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_for_port(port)
+        run_accounts(port, "app", ACCOUNTS["plantops"])
+        for device_id in ("esp32-basil", "esp32-other"):
+            run_accounts(port, "sensor", device_id, ACCOUNTS[device_id])
         yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def dynamic_security_plugin():
+    [plugin] = Path("/usr/lib").glob("**/mosquitto_dynamic_security.so")
+    return str(plugin)
+
+
+def run_accounts(port, *args):
+    """deploy/mosquitto/accounts against the test broker, as an operator runs it."""
+    env = {**os.environ, "MQTT_ADMIN_PASSWORD": ADMIN_PASSWORD, "MOSQUITTO_PORT": str(port)}
+    subprocess.run(["sh", str(DEPLOY / "mosquitto" / "accounts"), *args], check=True, env=env, capture_output=True)
 
 
 def give_to_mosquitto_user(folder):
@@ -114,6 +132,84 @@ def test_sensor_publishes_to_its_own_topic_only_and_the_app_reads_it_shared(auth
         deadline.wait(0.1)
 
     assert received == ["plantops/esp32-basil/telemetry", "plantops/done/telemetry"]
+    for client in (app, sensor):
+        client.disconnect()
+        client.loop_stop()
+
+
+def subscribe(client, topic):
+    """The SUBACK reason code of one subscription."""
+    granted = {}
+    done = threading.Event()
+
+    def on_subscribe(_client, _userdata, _mid, reason_codes, _properties):
+        granted["rc"] = reason_codes[0]
+        done.set()
+
+    client.on_subscribe = on_subscribe
+    client.subscribe(topic, qos=1)
+    assert done.wait(5)
+    return granted["rc"]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "$share/plantops/plantops/+/telemetry",
+        "$share/other/plantops/+/telemetry",
+        "#",
+        "plantops/#",
+        "plantops/esp32-other/telemetry",
+        "plantops/esp32-basil/telemetry",
+        "$SYS/#",
+    ],
+)
+def test_a_sensor_account_may_subscribe_to_nothing_and_takes_no_readings_from_the_app(auth_broker, topic):
+    app = connect(auth_broker, "plantops", ACCOUNTS["plantops"])
+    app_received = []
+    app.on_message = lambda _c, _u, message: app_received.append(message.payload)
+    assert not subscribe(app, "$share/plantops/plantops/+/telemetry").is_failure
+
+    thief = connect(auth_broker, "esp32-basil", ACCOUNTS["esp32-basil"])
+    thief_received = []
+    thief.on_message = lambda _c, _u, message: thief_received.append(message.payload)
+    assert subscribe(thief, topic).is_failure
+
+    other = connect(auth_broker, "esp32-other", ACCOUNTS["esp32-other"])
+    sent = [b'{"soil_moisture": %d}' % n for n in range(40)]
+    for payload in sent:
+        other.publish("plantops/esp32-other/telemetry", payload, qos=1).wait_for_publish(5)
+    for _ in range(50):
+        if len(app_received) >= len(sent):
+            break
+        time.sleep(0.1)
+
+    assert sorted(app_received) == sorted(sent)
+    assert thief_received == []
+    for client in (app, thief, other):
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_the_shipped_broker_passes_a_payload_at_the_cap_and_refuses_a_larger_packet(auth_broker):
+    app = connect(auth_broker, "plantops", ACCOUNTS["plantops"])
+    received = []
+    app.on_message = lambda _c, _u, message: received.append(len(message.payload))
+    assert not subscribe(app, "$share/plantops/plantops/+/telemetry").is_failure
+    # MQTT 3.1.1: the client is told no limit, so the broker itself must refuse.
+    sensor = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    sensor.username_pw_set("esp32-basil", ACCOUNTS["esp32-basil"])
+    disconnected = threading.Event()
+    sensor.on_disconnect = lambda *args: disconnected.set()
+    sensor.connect("127.0.0.1", auth_broker)
+    sensor.loop_start()
+
+    sensor.publish("plantops/esp32-basil/telemetry", b"x" * MAX_PAYLOAD_BYTES, qos=1).wait_for_publish(5)
+    sensor.publish("plantops/esp32-basil/telemetry", b"x" * MAX_PACKET_BYTES, qos=1)
+    assert disconnected.wait(5)
+    time.sleep(0.3)
+
+    assert received == [MAX_PAYLOAD_BYTES]
     for client in (app, sensor):
         client.disconnect()
         client.loop_stop()

@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Notification, User
-from app.notify.worker import Notifier, start_notifier, stop_notifier
+from app.notify.worker import Notifier
 from app.settings.secrets import store_secret
 
 from ..conftest import make_user
@@ -58,9 +58,10 @@ def plant_id(app):
 
 @pytest.fixture
 def notifier(app):
-    start_notifier(app)
-    yield app.extensions["plantops.notifier"]
-    stop_notifier(app)
+    notifier = Notifier(app)
+    notifier.start()
+    yield notifier
+    notifier.stop()
 
 
 def wait_until(check, timeout=10.0):
@@ -172,12 +173,13 @@ def test_a_hanging_webhook_times_out_and_is_retried(app, plant_id, discord, noti
 def test_the_error_never_contains_the_webhook_url(make_app):
     app = make_app(config=FAST, DISCORD_WEBHOOK_URL="http://127.0.0.1:9/api/webhooks/1/secret-token")
     pid = add_plant(app, make_user(app, email="x@example.com"), name="Fern", device_id="fern")
-    start_notifier(app)
+    notifier = Notifier(app)
+    notifier.start()
     try:
         store(app, pid, 25.0, 25.0)
         wait_until(lambda: [n for n in notifications(app) if n.status == "failed"])
     finally:
-        stop_notifier(app)
+        notifier.stop()
     error = notifications(app)[0].last_error
     assert error == "network error (ConnectionError)"
     assert "secret-token" not in alerts(app, plant_id=pid)[0].notify_error
@@ -187,12 +189,13 @@ def test_pending_messages_survive_a_restart(app, plant_id, discord):
     store(app, plant_id, 25.0, 25.0, 50.0)  # no worker running: two rows wait in the outbox
     assert [n.status for n in notifications(app)] == ["pending", "pending"]
 
-    start_notifier(app)
+    notifier = Notifier(app)
+    notifier.start()
     try:
         assert len(settle(discord, 2)) == 2
         wait_until(lambda: {n.status for n in notifications(app)} == {"sent"})
     finally:
-        stop_notifier(app)
+        notifier.stop()
 
 
 def test_two_workers_send_each_message_once(app, plant_id, discord):
@@ -230,9 +233,10 @@ def test_no_message_is_queued_without_any_webhook(make_app):
 def test_stopping_hands_queued_messages_back(app, plant_id, discord):
     discord.default = Reply(204, delay=0.3)
     store(app, plant_id, *([25.0, 25.0, 50.0] * 2))
-    start_notifier(app)
+    notifier = Notifier(app)
+    notifier.start()
     discord.wait_for(1)
-    stop_notifier(app)
+    notifier.stop()
 
     with app.app_context():
         pending = db.session.scalars(db.select(Notification).where(Notification.status == "pending")).all()
@@ -274,7 +278,8 @@ def test_a_hanging_webhook_does_not_lower_the_ingestion_rate(make_app, discord):
         "hanging": (hanging, [add_plant(hanging, user, name=f"Hang {i}") for i in range(20)]),
     }
     discord.hang.set()
-    start_notifier(hanging)
+    notifier = Notifier(hanging)
+    notifier.start()
     try:
         rates = {"without": [], "hanging": []}
         for round_ in range(6):  # alternate the order: the machine is shared and noisy
@@ -282,7 +287,7 @@ def test_a_hanging_webhook_does_not_lower_the_ingestion_rate(make_app, discord):
                 rates[name].append(ingest_rate(*runs[name], dry=round_ % 2 == 0))
         assert discord.requests, "the worker was stuck on the webhook during the runs"
     finally:
-        stop_notifier(hanging)
+        notifier.stop()
 
     # Each round's two runs are next to each other in time; their ratio cancels the machine's drift.
     ratio = statistics.median(h / w for h, w in zip(rates["hanging"], rates["without"], strict=True))

@@ -13,10 +13,19 @@ import pytest
 import yaml
 from compose_spec import PyOptions
 
+from app.ingest.consumer import MAX_PACKET_BYTES
+from app.ingest.payload import MAX_PAYLOAD_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-COMPOSE_ENV = {"SECRET_KEY": "s" * 40, "ENCRYPTION_KEY": "k" * 43, "POSTGRES_PASSWORD": "pg", "MQTT_PASSWORD": "mq"}
+COMPOSE_ENV = {
+    "SECRET_KEY": "s" * 40,
+    "ENCRYPTION_KEY": "k" * 43,
+    "POSTGRES_PASSWORD": "pg",
+    "MQTT_PASSWORD": "mq",
+    "MQTT_ADMIN_PASSWORD": "ma",
+}
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
 
 
@@ -69,7 +78,7 @@ def test_compose_services_check_health_and_wait_for_each_other():
         assert services[name]["environment"]["PLANTOPS_ENV"] == "production"
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql://plantops:pg@db:5432/")
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
-    assert "mosquitto_passwd" in " ".join(services["mosquitto"]["entrypoint"])
+    assert "accounts app" in " ".join(services["mosquitto"]["entrypoint"])
     assert "mosquitto_sub" in services["mosquitto"]["healthcheck"]["test"][1]
 
 
@@ -232,3 +241,10 @@ def test_make_test_names_what_a_machine_lacks_when_it_cannot_install_it(tmp_path
     [line] = [line for line in result.stderr.splitlines() if line.startswith("make test: missing")]
     assert {"mosquitto", "postgresql", "postgresql-client"} <= set(line.split(";")[0].split()[3:])
     assert "sudo apt-get install" in line
+
+
+@pytest.mark.parametrize("name", ["mosquitto.conf", "mosquitto-auth.conf"])
+def test_the_shipped_brokers_refuse_packets_larger_than_the_payload_cap_allows(name):
+    settings = dict(re.findall(r"^(max_packet_size) (\d+)$", (DEPLOY / name).read_text(), re.MULTILINE))
+    assert int(settings["max_packet_size"]) == MAX_PACKET_BYTES
+    assert MAX_PAYLOAD_BYTES < MAX_PACKET_BYTES <= MAX_PAYLOAD_BYTES + 8192

@@ -1,9 +1,19 @@
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from app.ingest.payload import MAX_ITEMS, MAX_PAYLOAD_BYTES, REASONS, device_from_topic, parse_message
+from app.ingest.payload import (
+    MAX_ITEM_BYTES,
+    MAX_ITEMS,
+    MAX_PAYLOAD_BYTES,
+    RANGES,
+    REASONS,
+    device_from_topic,
+    parse_message,
+)
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 TOPIC = "plantops/sensor-1/telemetry"
@@ -173,6 +183,74 @@ def test_an_item_with_one_bad_metric_keeps_nothing_of_it():
 def test_array_of_exactly_the_maximum_is_accepted():
     items = [{"ts": NOW.timestamp() - i, "battery": 50} for i in range(MAX_ITEMS)]
     assert len(parse(items).readings) == MAX_ITEMS
+
+
+def longest_reading(n):
+    """A reading as long as the contract allows: an ISO ts with microseconds, every metric at 17 digits."""
+    ts = (NOW - timedelta(seconds=n, microseconds=123456)).isoformat()
+    return {"ts": ts, **{metric: low + (high - low) / 3.0 for metric, (low, high) in RANGES.items()}}
+
+
+def test_the_size_cap_fits_the_maximum_array_of_the_longest_readings_with_headroom():
+    item_bytes = len(json.dumps(longest_reading(0)))
+    assert item_bytes * 1.25 <= MAX_ITEM_BYTES
+    # A seventh metric of the same width still fits.
+    assert item_bytes * (len(RANGES) + 2) / (len(RANGES) + 1) <= MAX_ITEM_BYTES
+
+    payload = json.dumps([longest_reading(n) for n in range(MAX_ITEMS)]).encode()
+    assert len(payload) <= MAX_PAYLOAD_BYTES
+    result = parse(payload)
+    assert len(result.readings) == MAX_ITEMS
+    assert not result.rejections
+
+
+@pytest.mark.parametrize(
+    ("ts", "reason"),
+    [(10**400, "future_ts"), (-(10**400), "bad_ts"), (2**63, "future_ts"), (-(2**63), "bad_ts"), (-1, "bad_ts")],
+)
+def test_integer_timestamps_too_large_for_a_float_are_rejected(ts, reason):
+    result = parse(b'{"ts": %d, "soil_moisture": 40}' % ts)
+    assert result.readings == []
+    assert dict(result.rejections) == {reason: 1}
+
+
+OFFSETS = st.integers(-1439, 1439).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**500), max_value=10**500)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text()
+    | st.datetimes().map(datetime.isoformat)
+    | st.datetimes(timezones=OFFSETS).map(datetime.isoformat),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=8,
+)
+READING_KEYS = st.sampled_from(["ts", *RANGES, "other"])
+ITEMS = st.dictionaries(READING_KEYS, JSON_VALUES, max_size=7)
+
+
+def assert_accounted(result):
+    """Every item ends as a reading or a counted reason; nothing else."""
+    assert set(result.rejections) <= set(REASONS)
+    assert len(result.readings) + sum(result.rejections.values()) >= 1
+    for reading in result.readings:
+        assert reading.ts.tzinfo is not None
+        assert reading.values
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.binary(max_size=2048))
+def test_any_payload_bytes_parse_without_raising(payload):
+    assert_accounted(parse(payload))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(ITEMS | st.lists(ITEMS, max_size=5) | JSON_VALUES)
+def test_any_json_value_parses_without_raising(document):
+    payload = json.dumps(document).encode()
+    assert_accounted(parse(payload))
 
 
 @pytest.mark.parametrize(
