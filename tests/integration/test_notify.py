@@ -179,7 +179,7 @@ def test_the_error_never_contains_the_webhook_url(make_app):
     finally:
         stop_notifier(app)
     error = notifications(app)[0].last_error
-    assert error == "network error (ConnectionError)"
+    assert error == "network error: the connection failed (ConnectionRefusedError)"
     assert "secret-token" not in alerts(app, plant_id=pid)[0].notify_error
 
 
