@@ -115,10 +115,10 @@ def is_public(address: IPAddress) -> bool:
     multicast, unspecified or reserved, also when an IPv4 address hides inside an IPv6 one
     (IPv4-mapped, IPv4-compatible, 6to4, Teredo, NAT64)."""
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(address)
-        if embedded is not None and not is_public(embedded):
-            return False
-        if address in NAT64_LOCAL or address.is_site_local:
+        if address.ipv4_mapped is not None or address in NAT64 or int(address) >> 32 == 0:
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))  # only the IPv4 part is dialled
+        tunnelled = address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if (tunnelled is not None and not is_public(tunnelled)) or address in NAT64_LOCAL or address.is_site_local:
             return False
     return address.is_global and not (
         address.is_multicast
@@ -128,18 +128,6 @@ def is_public(address: IPAddress) -> bool:
         or address.is_unspecified
         or address.is_reserved
     )
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in NAT64 or int(address) >> 32 == 0:  # 64:ff9b::a.b.c.d, or ::a.b.c.d (compatible)
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -326,10 +314,15 @@ def _exchange(
     deadline: Deadline,
 ) -> Response:
     connection.request(method, target, body=body, headers=dict(headers))
-    response = connection.getresponse()
-    declared = response.getheader("Content-Length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-        raise OutboundError("too_large", "the answer is too large")
+    with connection.getresponse() as response:
+        declared = response.getheader("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            raise OutboundError("too_large", "the answer is too large")
+        body = _read_body(response, max_body_bytes, deadline)
+        return Response(response.status, response.msg, body)  # msg: case-insensitive headers
+
+
+def _read_body(response: http.client.HTTPResponse, max_body_bytes: int, deadline: Deadline) -> bytes:
     chunks, size = [], 0
     while True:
         deadline.check()
@@ -341,4 +334,4 @@ def _exchange(
             raise OutboundError("too_large", "the answer is too large")
         chunks.append(chunk)
     deadline.check()  # a shut socket also ends the body early: that is the deadline, not the end
-    return Response(response.status, response.msg, b"".join(chunks))  # msg: case-insensitive headers
+    return b"".join(chunks)
