@@ -104,8 +104,9 @@ def _run_discord_test(user):
     webhook = read_secret(user, "discord_webhook_url")
     if webhook is None:
         return False, "Save a webhook URL first."
+    out = caller()
     db.session.commit()  # no transaction stays open while we wait on the network
-    send_discord_test(webhook, caller())
+    send_discord_test(webhook, out)
     return True, "Sent a test message to Discord: check the channel."
 
 
@@ -175,8 +176,9 @@ def _run_llm_test(user):
     provider = llm_provider(user)
     if provider is None:
         return False, "Save a base URL and model first."
-    db.session.commit()
-    models = list_models(provider, caller())
+    out = caller()
+    db.session.commit()  # read nothing from the session after this: it would open a transaction
+    models = list_models(provider, out)
     if provider.model in models:
         return True, f"Connected: the provider offers {provider.model}."
     return False, f"Connected, but the provider does not list the model {provider.model} ({len(models)} models)."
