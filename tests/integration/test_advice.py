@@ -255,7 +255,7 @@ def test_past_the_outbound_bound_advice_says_busy_inline(app, client, htmx, user
     assert recording_server.requests == []
 
 
-def test_a_key_entered_for_another_origin_is_not_sent_for_advice(app, client, htmx, user_id, plant_id, recording_server):
+def test_a_key_for_another_origin_is_not_sent_for_advice(app, client, htmx, user_id, plant_id, recording_server):
     configure(client, recording_server.url)
     with app.app_context():
         db.session.get(User, user_id).llm_base_url = f"http://127.0.0.1:{free_port()}/v1"
