@@ -76,8 +76,7 @@ def test_health_live_stays_fast_while_llm_tests_wait_on_a_dripping_provider(make
     browsers = [Browser(base, f"drip{n}@example.com") for n in range(2)]
     statuses = []
     callers = [
-        threading.Thread(target=lambda b=browsers[n % 2]: statuses.append(b.test_llm()), daemon=True)
-        for n in range(8)
+        threading.Thread(target=lambda b=browsers[n % 2]: statuses.append(b.test_llm()), daemon=True) for n in range(8)
     ]
     for caller in callers:
         caller.start()
