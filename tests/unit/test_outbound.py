@@ -2,11 +2,17 @@
 
 import ipaddress
 import socket
+import ssl
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from app import outbound
 from tests.fixtures.services import Reply
@@ -218,3 +224,72 @@ def test_literal_addresses_are_read_the_way_the_resolver_reads_them():
     assert str(outbound.literal_address("2130706433")) == "127.0.0.1"
     assert str(outbound.literal_address("[::1]")) == "::1"
     assert outbound.literal_address("api.openai.com") is None
+
+
+def self_signed(tmp_path, name):
+    """A certificate for DNS name `name` (its own CA) and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    """An HTTPS server on 127.0.0.1 with a certificate for tls.example (trusted for this
+    test), reachable as tls.example; it records the SNI names it was asked for."""
+    cert, key = self_signed(tmp_path, "tls.example")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host.endswith(".example") else host, *a, **k)
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(65536)
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            except OSError:
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], names
+    listener.close()
+
+
+def test_tls_checks_the_certificate_against_the_name_while_dialling_the_vetted_address(tls_server):
+    port, names = tls_server
+    policy = outbound.Policy(deadline_seconds=2.0, allowed_hosts=frozenset({"tls.example", "wrong.example"}))
+    assert send(f"https://tls.example:{port}/", policy).body == b"ok"
+    assert names == ["tls.example"]
+    with pytest.raises(outbound.OutboundError) as raised:
+        send(f"https://wrong.example:{port}/", policy)  # same address, a name the certificate is not for
+    assert raised.value.kind == "unreachable"
