@@ -57,6 +57,8 @@ def load_settings(environ, instance_path):
         "API_RATE_LIMIT": _int(environ, "API_RATE_LIMIT", 600, 1, 1_000_000),
         "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
         "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
+        "PROVIDER_TIMEOUT_SECONDS": _int(environ, "PROVIDER_TIMEOUT_SECONDS", 30, 1, 120),
+        "OUTBOUND_CONCURRENCY": _int(environ, "OUTBOUND_CONCURRENCY", 2, 1, 64),
         "RETENTION_DAYS": _int(environ, "RETENTION_DAYS", 400, 1, 36500),
         "ALERT_MIN_READINGS": _int(environ, "ALERT_MIN_READINGS", 2, 1, 100),
         "ALERT_HYSTERESIS_PERCENT": _int(environ, "ALERT_HYSTERESIS_PERCENT", 5, 0, 50),

@@ -31,7 +31,7 @@ from app.models import User
 
 from .fixtures.browser import browser, page  # noqa: F401  (fixtures)
 from .fixtures.readings import readings  # noqa: F401  (fixture)
-from .fixtures.services import live_server, mosquitto, recording_server  # noqa: F401  (fixtures)
+from .fixtures.services import drip_server, live_server, mosquitto, recording_server  # noqa: F401  (fixtures)
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 TEST_ENCRYPTION_KEY = "q0vJ2bO0m8m2cX8oVn3Q5q3wJYp9b7s4ZmQyQ1d3X2U="

@@ -1,10 +1,10 @@
 """One HTTP attempt at a webhook, and what its answer means for the next one."""
 
+import json
 import logging
 from dataclasses import dataclass
 
-import requests
-
+from .. import outbound
 from ..crypto import DecryptionError
 from ..settings.secrets import read_secret
 from .retry import parse_retry_after
@@ -12,6 +12,8 @@ from .retry import parse_retry_after
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
+MAX_ANSWER_BYTES = 64 * 1024
+FINAL_KINDS = {"blocked", "bad_url", "too_large"}
 
 
 @dataclass(frozen=True)
@@ -22,15 +24,29 @@ class Outcome:
     retry_after: float | None = None  # seconds the server asked us to wait
 
 
-def post(http, url, payload, timeout=TIMEOUT_SECONDS):
+def delivery_policy(config, timeout: float = TIMEOUT_SECONDS) -> outbound.Policy:
+    """Webhooks get the same address rules as every outbound call: public addresses only
+    in production."""
+    return outbound.Policy(
+        deadline_seconds=timeout,
+        max_body_bytes=MAX_ANSWER_BYTES,
+        allow_private=config.get("PLANTOPS_ENV") != "production",
+    )
+
+
+def post(url: str, payload: dict, policy: outbound.Policy, gate: outbound.Gate) -> Outcome:
     """POST `payload` as JSON. Error texts never include the URL: a webhook URL is a secret."""
+    headers = {"Content-Type": "application/json", "User-Agent": "PlantOps"}
     try:
-        response = http.post(url, json=payload, timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
-        return Outcome(False, retry=True, error=f"no answer within {timeout:g} s")
-    except requests.RequestException as error:
-        return Outcome(False, retry=True, error=f"network error ({type(error).__name__})")
-    return classify(response.status_code, response.headers, _json(response))
+        response = outbound.send(
+            "POST", url, policy=policy, gate=gate, headers=headers, body=json.dumps(payload).encode()
+        )
+    except outbound.OutboundError as error:
+        if error.kind == "timeout":
+            return Outcome(False, retry=True, error=f"no answer within {policy.deadline_seconds:g} s")
+        problem = "network error" if error.kind == "unreachable" else "not sent"
+        return Outcome(False, retry=error.kind not in FINAL_KINDS, error=f"{problem}: {error.message}")
+    return classify(response.status, response.headers, _json(response))
 
 
 def classify(status, headers, body):
@@ -45,11 +61,11 @@ def classify(status, headers, body):
     return Outcome(False, error=f"HTTP {status}" + (f": {str(detail)[:200]}" if detail else ""))
 
 
-def _json(response):
-    if "json" not in response.headers.get("Content-Type", ""):
+def _json(response: outbound.Response) -> object:
+    if "json" not in response.headers.get("content-type", ""):
         return None
     try:
-        return response.json()
+        return json.loads(response.body)
     except ValueError:
         return None
 

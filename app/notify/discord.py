@@ -6,13 +6,13 @@ https://discord.com/developers/docs/resources/webhook#execute-webhook
 from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .escaping import discord_markdown
+
 RED = 0xB3261E
 GREEN = 0x1F7A35
-MARKDOWN = "\\*_~`|>#[]()"
-
-
-def escape_markdown(text):
-    return "".join(f"\\{char}" if char in MARKDOWN else char for char in text)
+TITLE_LIMIT = 256
+FIELD_LIMIT = 1024
+NAME_IN_CONTENT_LIMIT = 300  # content may hold 2,000 characters; the rest of the line is ours
 
 
 def local_time(when, timezone):
@@ -24,24 +24,27 @@ def local_time(when, timezone):
 
 
 def alert_message(event, *, plant_name, label, value, threshold, when, timezone, plant_url):
-    """`event` is "opened" or "resolved"; `value` ("22 %", None when unknown) is the value at that moment."""
+    """`event` is "opened" or "resolved"; `value` ("22 %", None when unknown) is the value at that moment.
+    The plant's name is the user's text: escaped wherever it appears. Label, values and
+    times are PlantOps' own."""
     shown_value, shown_threshold = value or "-", threshold or "-"
+    name = discord_markdown(plant_name, NAME_IN_CONTENT_LIMIT)
     if event == "opened":
-        headline = f"🚨 {escape_markdown(plant_name)}: {label.lower()} ({shown_value}, threshold {shown_threshold})"
-        title, color = f"{label}: {plant_name}", RED
+        headline = f"🚨 {name}: {label.lower()} ({shown_value}, threshold {shown_threshold})"
+        prefix, color = f"{label}: ", RED
     else:
         back = f" ({shown_value})" if value is not None else ""
-        headline = f"✅ {escape_markdown(plant_name)}: {label.lower()} is over{back}"
-        title, color = f"Resolved: {label.lower()}, {plant_name}", GREEN
+        headline = f"✅ {name}: {label.lower()} is over{back}"
+        prefix, color = f"Resolved: {label.lower()}, ", GREEN
     return {
         "content": headline,
         "embeds": [
             {
-                "title": title[:256],
+                "title": prefix + discord_markdown(plant_name, TITLE_LIMIT - len(prefix)),
                 "url": plant_url,
                 "color": color,
                 "fields": [
-                    {"name": "Plant", "value": plant_name, "inline": True},
+                    {"name": "Plant", "value": discord_markdown(plant_name, FIELD_LIMIT), "inline": True},
                     {"name": "Problem", "value": label, "inline": True},
                     {"name": "Value", "value": shown_value, "inline": True},
                     {"name": "Threshold", "value": shown_threshold, "inline": True},

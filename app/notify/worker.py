@@ -6,14 +6,14 @@ import logging
 import queue
 import threading
 
-import requests
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import outbound
 from ..clock import utcnow
 from ..database import read_only
 from ..extensions import db
 from ..models import Notification, User
-from .delivery import TIMEOUT_SECONDS, Outcome, post, webhook_url
+from .delivery import TIMEOUT_SECONDS, Outcome, delivery_policy, post, webhook_url
 from .outbox import RetryPolicy, claim_due, has_due, record_outcome, release
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,8 @@ class Notifier:
         self.app = app
         self.policy = RetryPolicy.from_config(app.config)
         self.poll_seconds = app.config.get("NOTIFY_POLL_SECONDS", 1.0)
-        self.timeout = app.config.get("NOTIFY_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+        self.delivery = delivery_policy(app.config, app.config.get("NOTIFY_TIMEOUT_SECONDS", TIMEOUT_SECONDS))
+        self.gate = outbound.Gate(total=1, per_key=1)  # one send thread: one request in flight
         self.queue = queue.Queue(maxsize=QUEUE_SIZE)
         self.stopping = threading.Event()
         self.threads = [
@@ -76,18 +77,17 @@ class Notifier:
                 return []
 
     def _send_loop(self):
-        with requests.Session() as http:
-            while not self.stopping.is_set():
-                try:
-                    notification_id = self.queue.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                try:
-                    self._deliver(http, notification_id)
-                except Exception:  # the thread must outlive any one message; the lease retries it
-                    log.exception("delivering notification %s failed", notification_id)
+        while not self.stopping.is_set():
+            try:
+                notification_id = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self._deliver(notification_id)
+            except Exception:  # the thread must outlive any one message; the lease retries it
+                log.exception("delivering notification %s failed", notification_id)
 
-    def _deliver(self, http, notification_id):
+    def _deliver(self, notification_id):
         with self.app.app_context():
             with read_only():
                 notification = db.session.get(Notification, notification_id)
@@ -98,7 +98,7 @@ class Notifier:
                 payload = notification.payload
                 db.session.rollback()
             if url:
-                outcome = post(http, url, payload, self.timeout)
+                outcome = post(url, payload, self.delivery, self.gate)
             else:
                 outcome = Outcome(False, error="no Discord webhook is set")
             notification = db.session.get(Notification, notification_id)

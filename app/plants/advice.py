@@ -20,8 +20,8 @@ from ..crypto import DecryptionError
 from ..extensions import db
 from ..models import METRICS, Advice, Alert, Plant, Reading, Task
 from ..ownership import get_owned_or_404, owned
-from ..settings.providers import ProviderError, chat
-from ..settings.secrets import llm_provider
+from ..settings.providers import ProviderError, caller_for, chat
+from ..settings.secrets import KeyForAnotherOrigin, llm_provider
 from ..web import is_htmx, render, see_other
 from . import bp
 from .advice_prompt import build_prompt, render_answer, summarise
@@ -32,7 +32,9 @@ WINDOW_HOURS = 24
 SHOWN_ANSWERS = 10
 NOT_CONFIGURED = "No LLM provider is set up yet. Add one in Settings to ask for advice."
 UNREADABLE_KEY = "Your saved LLM API key can no longer be read. Re-enter this secret in Settings."
-STATUS_FOR = {"timeout": 504, "unreachable": 502}
+KEY_FOR_ANOTHER_ORIGIN = "Your saved LLM API key was entered for another address. Enter it again in Settings."
+STATUS_FOR = {"timeout": 504, "unreachable": 502, "busy": 503, "blocked": 422}
+BUSY_RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ def ask_advice(plant_id):
         provider = llm_provider(user)
     except DecryptionError:
         return advice_section(plant, UNREADABLE_KEY, 422)
+    except KeyForAnotherOrigin:
+        return advice_section(plant, KEY_FOR_ANOTHER_ORIGIN, 422)
     if provider is None:
         return advice_section(plant, NOT_CONFIGURED, 422)
 
@@ -73,10 +77,13 @@ def ask_advice(plant_id):
     plant_id, user_id = plant.id, user.id
     db.session.commit()  # the throttle count holds even if the provider fails; no lock while we wait
     try:
-        answer = chat(provider, messages, current_app.config.get("PROVIDER_TIMEOUT_SECONDS", 30))
+        answer = chat(provider, messages, caller_for(current_app.config, user_id))
     except ProviderError as error:
         log.info("advice for plant %s failed: %s", plant_id, error.kind)
-        return advice_section(plant, error.message, STATUS_FOR.get(error.kind, 502))
+        response = advice_section(plant, error.message, STATUS_FOR.get(error.kind, 502))
+        if error.kind == "busy":
+            response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
     db.session.add(Advice(user_id=user_id, plant_id=plant_id, model=provider.model, answer=answer[:20_000]))
     db.session.commit()
     if not is_htmx():

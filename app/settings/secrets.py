@@ -4,6 +4,7 @@ Other areas (the Discord notifier, advice) read a secret with `read_secret`.
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..crypto import DecryptionError, Secret, decrypt, encrypt
 
@@ -52,11 +53,60 @@ def _check(field):
         raise ValueError(f"{field} is not a secret column")
 
 
+class KeyForAnotherOrigin(Exception):
+    """The saved LLM API key was entered for another origin than the current base URL."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(origin)
+        self.origin = origin
+
+
+@dataclass(frozen=True)
+class BoundKey:
+    """The LLM API key and the origin (scheme://host:port) it was entered for; None for a
+    key saved before keys were bound, which counts as bound to the saved base URL."""
+
+    origin: str | None
+    key: Secret
+
+
+def origin_of(url: str | None) -> str:
+    """`https://api.example:443` for `https://API.example/v1`: what a key is bound to."""
+    parts = urlsplit(url or "")
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{parts.hostname or ''}:{port}"
+
+
+def store_llm_key(user, key: str | None, base_url: str | None) -> None:
+    """Save `key` bound to the origin of `base_url` (inside the ciphertext); None removes it."""
+    store_secret(user, "llm_api_key", f"{origin_of(base_url)} {key}" if key else None)
+
+
+def read_llm_key(user) -> BoundKey | None:
+    """The saved key and its origin, or None. Raises DecryptionError."""
+    secret = read_secret(user, "llm_api_key")
+    if secret is None:
+        return None
+    origin, _, key = secret.reveal().rpartition(" ")  # keys never hold spaces (the form refuses them)
+    return BoundKey(origin or None, Secret(key))
+
+
+def key_origin(user, bound: BoundKey) -> str:
+    return bound.origin or origin_of(user.llm_base_url)
+
+
 def llm_provider(user):
     """The user's LLM provider with the decrypted key, or None when none is set up.
-    Raises DecryptionError when the stored key cannot be read."""
+    Raises DecryptionError when the stored key cannot be read, and KeyForAnotherOrigin
+    when it was entered for another origin (it is never sent there)."""
     from .providers import LLMProvider
 
     if not (user.llm_base_url and user.llm_model):
         return None
-    return LLMProvider(user.llm_base_url, user.llm_model, read_secret(user, "llm_api_key"))
+    bound = read_llm_key(user)
+    if bound is None:
+        return LLMProvider(user.llm_base_url, user.llm_model)
+    origin = key_origin(user, bound)
+    if origin != origin_of(user.llm_base_url):
+        raise KeyForAnotherOrigin(origin)
+    return LLMProvider(user.llm_base_url, user.llm_model, bound.key)

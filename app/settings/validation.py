@@ -1,10 +1,12 @@
 """Checks for the URLs a user gives PlantOps to call; plain functions of their inputs."""
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from .. import outbound
+
 DISCORD_HOSTS = {"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"}
+RESOLVE_SECONDS = 2.0
 WEBHOOK_PATH = re.compile(r"^/api(/v\d{1,2})?/webhooks/\d{1,25}/[A-Za-z0-9_-]{20,120}$")
 
 
@@ -33,7 +35,8 @@ def check_llm_base_url(url, production, allowed_hosts=()):
     """The base URL of an OpenAI-compatible API (e.g. https://api.openai.com/v1), normalised.
 
     In production only https is accepted, and no local or private address, unless the
-    host is in LLM_ALLOWED_HOSTS (e.g. a local Ollama).
+    host is in LLM_ALLOWED_HOSTS (e.g. a local Ollama). This tells the user at once; the
+    guard that holds is app.outbound's, at every request.
     """
     parts = _split(url)
     if parts.query or parts.fragment:
@@ -42,7 +45,7 @@ def check_llm_base_url(url, production, allowed_hosts=()):
     if production and not allowed:
         if parts.scheme != "https":
             raise InvalidURL("Use an https:// URL (plain http is only allowed for hosts the operator listed).")
-        if _is_local(parts.hostname):
+        if _is_local(parts.hostname, parts.port or 443):
             raise InvalidURL("Local and private addresses are only allowed for hosts the operator listed.")
     return url.strip().rstrip("/")
 
@@ -63,11 +66,17 @@ def _split(url):
     return parts
 
 
-def _is_local(hostname):
+def _is_local(hostname: str, port: int) -> bool:
+    """A local name, an address in any spelling the resolver reads (`127.1`, `0x7f.0.0.1`,
+    `2130706433`, `[::ffff:127.0.0.1]`), or a name that resolves to one. A name that does not
+    resolve now passes: the request-time check refuses it if it later resolves locally."""
     if hostname == "localhost" or hostname.endswith((".localhost", ".local", ".internal")):
         return True
+    address = outbound.literal_address(hostname)
+    if address is not None:
+        return not outbound.is_public(address)
     try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        return False
-    return not address.is_global
+        outbound.vetted_addresses(hostname, port, outbound.Policy(RESOLVE_SECONDS), RESOLVE_SECONDS)
+    except outbound.OutboundError as error:
+        return error.kind == "blocked"
+    return False

@@ -15,18 +15,33 @@ from ..extensions import db
 from ..web import render, see_other
 from . import bp
 from .forms import DiscordForm, LLMForm, TimezoneForm
-from .providers import ProviderError, list_models, send_discord_test
-from .secrets import llm_provider, read_secret, secret_state, store_secret
+from .providers import Caller, ProviderError, caller_for, list_models, send_discord_test
+from .secrets import (
+    KeyForAnotherOrigin,
+    key_origin,
+    llm_provider,
+    origin_of,
+    read_llm_key,
+    read_secret,
+    secret_state,
+    store_llm_key,
+    store_secret,
+)
 
 log = logging.getLogger(__name__)
 
 TESTS_PER_WINDOW = 20
 TEST_WINDOW_SECONDS = 600
 REENTER = "This secret can no longer be read. Re-enter this secret to use it again."
+KEY_FOR_ANOTHER_ORIGIN = (
+    "The saved API key was entered for {origin}. Enter the key again to use this address "
+    "(or remove the saved key first); it is never sent anywhere else."
+)
+BUSY_RETRY_AFTER_SECONDS = 5
 
 
-def timeout_seconds():
-    return current_app.config.get("PROVIDER_TIMEOUT_SECONDS", 30)
+def caller() -> Caller:
+    return caller_for(current_app.config, current_user.id)
 
 
 @bp.after_request
@@ -89,8 +104,9 @@ def _run_discord_test(user):
     webhook = read_secret(user, "discord_webhook_url")
     if webhook is None:
         return False, "Save a webhook URL first."
+    out = caller()
     db.session.commit()  # no transaction stays open while we wait on the network
-    send_discord_test(webhook, timeout_seconds())
+    send_discord_test(webhook, out)
     return True, "Sent a test message to Discord: check the channel."
 
 
@@ -101,14 +117,33 @@ def save_llm():
     if not form.validate():
         return page(422, "settings/_llm.html", llm_form=form)
     user = current_user
+    if form.api_key.data:
+        store_llm_key(user, form.api_key.data, form.base_url.data)
+    elif not keep_key_for(user, form.base_url.data):
+        form.api_key.errors.append(KEY_FOR_ANOTHER_ORIGIN.format(origin=key_origin(user, read_llm_key(user))))
+        return page(422, "settings/_llm.html", llm_form=form)
     user.llm_base_url = form.base_url.data
     user.llm_model = form.model.data
-    if form.api_key.data:
-        store_secret(user, "llm_api_key", form.api_key.data)
     db.session.commit()
     log.info("user %s saved an LLM provider", user.id)
     flash("LLM provider saved.", "success")
     return see_other(url_for("settings.show_settings"))
+
+
+def keep_key_for(user, base_url: str) -> bool:
+    """Whether the saved key (if any) may stay with `base_url`: only for the origin it was
+    entered for. A key saved before keys were bound is bound here to the old base URL."""
+    try:
+        bound = read_llm_key(user)
+    except DecryptionError:
+        return True  # unreadable: it can never be sent; the page asks to re-enter it
+    if bound is None:
+        return True
+    if key_origin(user, bound) != origin_of(base_url):
+        return False
+    if bound.origin is None:
+        store_llm_key(user, bound.key.reveal(), base_url)
+    return True
 
 
 @bp.post("/llm/key/remove")
@@ -141,8 +176,9 @@ def _run_llm_test(user):
     provider = llm_provider(user)
     if provider is None:
         return False, "Save a base URL and model first."
-    db.session.commit()
-    models = list_models(provider, timeout_seconds())
+    out = caller()
+    db.session.commit()  # read nothing from the session after this: it would open a transaction
+    models = list_models(provider, out)
     if provider.model in models:
         return True, f"Connected: the provider offers {provider.model}."
     return False, f"Connected, but the provider does not list the model {provider.model} ({len(models)} models)."
@@ -161,9 +197,16 @@ def test_result(target, run):
             ok, message = run(user)
         except DecryptionError:
             ok, message = False, REENTER
+        except KeyForAnotherOrigin as error:
+            ok, message = False, KEY_FOR_ANOTHER_ORIGIN.format(origin=error.origin)
         except ProviderError as error:
             ok, message = False, error.message
-    return page(status, "settings/_test_result.html", result={"target": target, "ok": ok, "message": message})
+            if error.kind == "busy":
+                status = 503
+    response = page(status, "settings/_test_result.html", result={"target": target, "ok": ok, "message": message})
+    if status == 503:
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
 
 
 @bp.post("/timezone")

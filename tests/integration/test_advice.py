@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import outbound
 from app.crypto import Secret
 from app.extensions import db
 from app.models import Advice, Alert, Plant, Reading, Task, User
@@ -230,3 +231,35 @@ def test_provider_settings_keep_the_key_out_of_their_repr():
     provider = LLMProvider("https://api.example/v1", "m", Secret(API_KEY))
     assert API_KEY not in repr(provider)
     assert provider.headers()["Authorization"] == f"Bearer {API_KEY}"
+
+
+def test_a_dripping_provider_is_cut_off_at_the_deadline(client, htmx, plant_id, drip_server):
+    configure(client, drip_server("body", interval=0.1).url)
+    started = time.monotonic()
+    response = htmx.post(f"/plants/{plant_id}/advice")
+    assert time.monotonic() - started < 2
+    assert response.status_code == 504
+    assert "did not answer within 1 seconds" in response.get_data(as_text=True)
+
+
+def test_past_the_outbound_bound_advice_says_busy_inline(app, client, htmx, user_id, plant_id, recording_server):
+    configure(client, recording_server.url)
+    gate = outbound.shared_gate("web", 2, 1)
+    with gate.slot("someone"), gate.slot("someone else"):  # two other requests are waiting on the internet
+        response = htmx.post(f"/plants/{plant_id}/advice")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    body = response.get_data(as_text=True)
+    assert "Try again in a moment" in body
+    assert 'id="advice"' in body
+    assert recording_server.requests == []
+
+
+def test_a_key_for_another_origin_is_not_sent_for_advice(app, client, htmx, user_id, plant_id, recording_server):
+    configure(client, recording_server.url)
+    with app.app_context():
+        db.session.get(User, user_id).llm_base_url = f"http://127.0.0.1:{free_port()}/v1"
+        db.session.commit()
+    response = htmx.post(f"/plants/{plant_id}/advice")
+    assert response.status_code == 422
+    assert "entered for another address" in response.get_data(as_text=True)

@@ -181,7 +181,7 @@ def test_the_error_never_contains_the_webhook_url(make_app):
     finally:
         notifier.stop()
     error = notifications(app)[0].last_error
-    assert error == "network error (ConnectionError)"
+    assert error == "network error: the connection failed (ConnectionRefusedError)"
     assert "secret-token" not in alerts(app, plant_id=pid)[0].notify_error
 
 
@@ -328,3 +328,30 @@ def test_the_webhook_token_never_reaches_the_log(app, plant_id, discord, notifie
     store(app, plant_id, 25.0, 25.0)
     settle(discord, 1)
     assert "/api/webhooks/1/token" not in caplog.text
+
+
+def test_a_hostile_plant_name_reaches_discord_as_plain_text(app, discord, notifier):
+    name = "[phish](https://example.org) @everyone"
+    pid = add_plant(app, make_user(app, email="h@example.com"), name=name, device_id="h")
+    store(app, pid, 25.0, 25.0)
+    body = settle(discord, 1)[0].json()
+    escaped = "\\[phish\\]\\(https\\:\\/\\/example\\.org\\) \\@everyone"
+    assert body["content"].startswith(f"🚨 {escaped}: ")
+    assert body["embeds"][0]["fields"][0]["value"] == escaped
+    assert "](" not in body["embeds"][0]["title"]
+    assert body["allowed_mentions"] == {"parse": []}
+
+
+def test_a_dripping_webhook_is_cut_off_at_the_total_deadline(make_app, drip_server):
+    server = drip_server("headers", interval=0.1)  # a byte every 0.1 s: no single read waits 0.5 s
+    app = make_app(config=FAST, DISCORD_WEBHOOK_URL=server.url + "/api/webhooks/1/token")
+    pid = add_plant(app, make_user(app, email="d@example.com"), name="Fern", device_id="drip")
+    start_notifier(app)
+    try:
+        store(app, pid, 25.0, 25.0)
+        wait_until(lambda: notifications(app)[0].status == "failed", timeout=10)
+    finally:
+        stop_notifier(app)
+    assert notifications(app)[0].last_error == "no answer within 0.5 s"
+    assert server.connections == 3
+    assert max(server.held) < 1.0

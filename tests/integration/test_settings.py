@@ -1,3 +1,6 @@
+import threading
+import time
+
 import pytest
 from sqlalchemy import text
 
@@ -6,7 +9,7 @@ from app.crypto import decrypt, encrypt
 from app.extensions import db
 from app.models import User
 from tests.conftest import PASSWORD, AuthActions, make_user
-from tests.fixtures.services import Reply, free_port
+from tests.fixtures.services import RecordingServer, Reply, free_port
 
 API_KEY = "sk-test-settings-key-9f3a"
 WEBHOOK_TOKEN = "tok_" + "x7Y" * 20 + "Wq9z"
@@ -319,3 +322,108 @@ def test_settings_changes_need_the_csrf_token(make_app, recording_server):
     assert client.post("/settings/discord", data={"webhook_url": url}).status_code == 400
     assert client.post("/settings/discord", data={"webhook_url": url, "csrf_token": token}).status_code == 303
     assert client.post("/settings/discord/test", headers={"X-CSRFToken": token}).status_code == 200
+
+
+@pytest.fixture
+def other_server():
+    """A second recording server: another origin, standing in for an attacker's host."""
+    server = RecordingServer()
+    server.thread.start()
+    yield server
+    server.stopping.set()
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_a_new_origin_with_an_empty_key_field_is_refused_and_the_key_is_not_sent(
+    app, client, htmx, user_id, recording_server, other_server
+):
+    save_llm(client, recording_server.url + "/v1")
+    before = raw_row(app, user_id)
+    response = htmx.post("/settings/llm", data={"base_url": other_server.url + "/v1", "model": "m", "api_key": ""})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert f"The saved API key was entered for {recording_server.url}" in body
+    assert raw_row(app, user_id) == before
+    htmx.post("/settings/llm/test")
+    assert other_server.requests == []
+
+
+def test_the_same_origin_keeps_the_key_and_a_re_entered_key_moves_with_the_url(
+    app, client, htmx, user_id, recording_server, other_server
+):
+    save_llm(client, recording_server.url + "/v1")
+    assert save_llm(client, recording_server.url + "/api/v2", api_key="").status_code == 303
+    recording_server.queue(Reply(200, {"data": [{"id": "tiny-model"}]}))
+    htmx.post("/settings/llm/test")
+    assert recording_server.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
+    assert save_llm(client, other_server.url + "/v1", api_key="sk-other-9999").status_code == 303
+    other_server.queue(Reply(200, {"data": [{"id": "tiny-model"}]}))
+    assert "Connected" in htmx.post("/settings/llm/test").get_data(as_text=True)
+    assert other_server.requests[-1].headers["Authorization"] == "Bearer sk-other-9999"
+
+
+def test_a_key_whose_origin_no_longer_matches_is_never_sent(app, client, htmx, user_id, recording_server, other_server):
+    """However the base URL changed (an older PlantOps, a database edit), the key stays home."""
+    save_llm(client, recording_server.url + "/v1")
+    with app.app_context():
+        db.session.get(User, user_id).llm_base_url = other_server.url + "/v1"
+        db.session.commit()
+    body = htmx.post("/settings/llm/test").get_data(as_text=True)
+    assert "The saved API key was entered for" in body
+    assert other_server.requests == []
+
+
+def test_a_key_saved_before_keys_were_bound_is_bound_to_its_url_on_the_next_save(
+    app, client, htmx, user_id, recording_server, other_server
+):
+    save_llm(client, recording_server.url + "/v1")
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        user.llm_api_key = encrypt(API_KEY, user_id, "llm_api_key")  # the unbound format of before
+        db.session.commit()
+    response = htmx.post("/settings/llm", data={"base_url": other_server.url, "model": "m", "api_key": ""})
+    assert response.status_code == 422
+    assert save_llm(client, recording_server.url + "/v2", api_key="").status_code == 303
+    with app.app_context():
+        stored = decrypt(raw_row(app, user_id)["llm_api_key"], user_id, "llm_api_key")
+    assert stored == f"{recording_server.url} {API_KEY}"
+
+
+def test_a_dripping_provider_is_cut_off_at_the_deadline(client, htmx, user_id, drip_server):
+    server = drip_server("body", interval=0.1)
+    save_llm(client, server.url + "/v1")
+    started = time.monotonic()
+    body = htmx.post("/settings/llm/test").get_data(as_text=True)
+    assert time.monotonic() - started < 2
+    assert "did not answer within 1 seconds" in body
+
+
+def test_concurrent_tests_past_the_bound_say_busy_at_once(make_app, drip_server):
+    server = drip_server("body", interval=0.1)
+    app = make_app(config={"PROVIDER_TIMEOUT_SECONDS": 2, "OUTBOUND_CONCURRENCY": 2})
+    clients = []
+    for n in range(2):
+        make_user(app, email=f"g{n}@example.com")
+        client = app.test_client()
+        AuthActions(app, client).login(email=f"g{n}@example.com")
+        save_llm(client, server.url + "/v1", api_key="")
+        clients.append(client)
+    results = []
+
+    def run(client):
+        started = time.monotonic()
+        response = client.post("/settings/llm/test", headers={"HX-Request": "true"})
+        results.append((response.status_code, time.monotonic() - started, response.get_data(as_text=True)))
+
+    threads = [threading.Thread(target=run, args=(clients[n % 2],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    busy = [r for r in results if r[0] == 503]
+    assert len(results) == 8
+    assert server.connections <= 2  # one per account, two in all
+    assert len(busy) >= 6
+    assert all(elapsed < 1 for _, elapsed, _ in busy)
+    assert all("Try again in a moment" in body and "<html" not in body for _, _, body in busy)

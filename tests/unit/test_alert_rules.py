@@ -14,7 +14,7 @@ from app.alerts.rules import (
     should_open,
 )
 from app.notify.delivery import classify
-from app.notify.discord import alert_message, escape_markdown
+from app.notify.discord import alert_message
 from app.notify.retry import backoff_delay, parse_retry_after
 from app.plants.status import is_stale
 
@@ -231,7 +231,7 @@ def test_message_names_plant_problem_value_threshold_time_and_link():
     embed = body["embeds"][0]
     assert embed["url"] == "https://plants.example/plants/7"
     assert {f["name"]: f["value"] for f in embed["fields"]} == {
-        "Plant": "Basil *kitchen*",
+        "Plant": "Basil \\*kitchen\\*",
         "Problem": "Soil moisture low",
         "Value": "22 %",
         "Threshold": "30 %",
@@ -252,6 +252,5 @@ def test_mentions_in_a_plant_name_ping_nobody():
         timezone="Not/AZone",
         plant_url="u",
     )
-    assert body["content"] == "✅ @everyone: sensor silent is over"
+    assert body["content"] == "✅ \\@everyone: sensor silent is over"
     assert body["allowed_mentions"] == {"parse": []}
-    assert escape_markdown("a_b") == "a\\_b"

@@ -1,8 +1,16 @@
+from pathlib import Path
+
 import pytest
 
 from app.settings.validation import InvalidURL, check_discord_webhook_url, check_llm_base_url
 
 TOKEN = "aB3_" * 17  # 68 characters, like a real webhook token
+ETC_HOSTS_LOOPBACK_NAMES = [
+    name
+    for line in Path("/etc/hosts").read_text().splitlines()
+    if line.startswith("127.")
+    for name in line.split("#")[0].split()[1:]
+]
 WEBHOOK = f"https://discord.com/api/webhooks/123456789012345678/{TOKEN}"
 
 
@@ -65,6 +73,28 @@ def test_local_or_plain_http_llm_urls_need_the_operators_list_in_production(url)
         check_llm_base_url(url, production=True)
     host = url.split("//")[1].split(":")[0].split("/")[0]
     assert check_llm_base_url(url, production=True, allowed_hosts=[host.upper()])
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "2130706433",
+        "0x7f000001",
+        "0x7f.0.0.1",
+        "0177.0.0.1",
+        "127.1",
+        "0",
+        *ETC_HOSTS_LOOPBACK_NAMES,
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "169.254.169.254",
+    ],
+)
+def test_every_spelling_of_a_local_address_is_refused_in_production(host):
+    with pytest.raises(InvalidURL, match="Local and private addresses"):
+        check_llm_base_url(f"https://{host}/v1", production=True)
 
 
 @pytest.mark.parametrize(
