@@ -40,7 +40,7 @@ def create_app(test_config=None):
         environ = os.environ
     app.config.from_mapping(load_settings(environ, app.instance_path))
     app.config.update(test_config)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config)
     app.config["VERSION"] = __version__
 
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
@@ -56,7 +56,7 @@ def create_app(test_config=None):
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
     with app.app_context():
-        database.configure_engine(db.engine)
+        database.configure_engine(db.engine, app.config["DATABASE_BUSY_TIMEOUT"])
 
     app.extensions["plantops.consumer_state"] = ConsumerState(enabled=app.config["MQTT_ENABLED"])
 
