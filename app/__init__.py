@@ -55,6 +55,7 @@ def create_app(test_config=None):
     login_manager.login_view = "auth.login"
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
     with app.app_context():
         database.configure_engine(db.engine, app.config["DATABASE_BUSY_TIMEOUT"])
 
@@ -87,6 +88,16 @@ def create_app(test_config=None):
         return redirect(url_for("plants.list_plants"))
 
     return app
+
+
+def trust_proxies(app, hops):
+    """Take the client's address and scheme from the last `hops` proxies' X-Forwarded-For and
+    X-Forwarded-Proto (docs/contracts.md, TRUSTED_PROXY_HOPS). Throttles key on that address.
+    With 0 the headers are ignored: anyone can send them."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_blueprints(app):
