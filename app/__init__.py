@@ -17,7 +17,7 @@ def create_app(test_config=None):
     """
     from dotenv import load_dotenv
 
-    from . import cli, database, errors, filters, logs, security, web
+    from . import cli, database, errors, filters, logs, security, urls, web
     from .auth.users import load_user
     from .auth.views import unauthorized
     from .config import load_settings
@@ -61,6 +61,7 @@ def create_app(test_config=None):
 
     app.extensions["plantops.consumer_state"] = ConsumerState(enabled=app.config["MQTT_ENABLED"])
 
+    urls.register_converters(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
     filters.register(app)

@@ -29,6 +29,8 @@ from sqlalchemy.sql.expression import ColumnElement
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
+# Row ids are INTEGER columns on both backends; PostgreSQL refuses to compare a larger number to one.
+MAX_ID = 2**31 - 1
 
 _read_only = contextvars.ContextVar("plantops_read_only", default=False)
 
