@@ -16,9 +16,27 @@ from .database import MAX_ID
 MAX_PAGE = 100_000  # far past any list, and keeps the OFFSET a small number
 
 
+def numbers_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 1 to `limit`, without leading zeros."""
+    digits = str(limit)
+    width = len(digits)
+    choices = [rf"[1-9]\d{{0,{width - 2}}}"] if width > 1 else []
+    for position, digit in enumerate(map(int, digits)):
+        lowest = 1 if position == 0 else 0
+        if digit > lowest:
+            choices.append(rf"{digits[:position]}[{lowest}-{digit - 1}]\d{{{width - position - 1}}}")
+    choices.append(digits)
+    return "(?:" + "|".join(choices) + ")"
+
+
 class IdConverter(IntegerConverter):
-    def __init__(self, url_map, fixed_digits: int = 0, min: int = 1, max: int = MAX_ID, signed: bool = False) -> None:  # noqa: A002  (werkzeug's names)
-        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    """The range is in the pattern, not only in to_python: werkzeug answers 405 rather than
+    404 when a converter refuses a path another method's rule would have taken."""
+
+    regex = numbers_up_to(MAX_ID)
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def register_converters(app) -> None:

@@ -161,7 +161,9 @@ def test_production_refuses_weak_keys_with_one_line_naming_the_setting(tmp_path,
 
 
 @pytest.mark.parametrize(
-    "secret_key", [secrets.token_urlsafe(48), secrets.token_hex(16), "correct-horse-battery-staple-orbit-lantern"]
+    "secret_key",
+    [secrets.token_urlsafe(48), secrets.token_hex(16), "correct-horse-battery-staple-orbit-lantern"],
+    ids=["token_urlsafe", "token_hex", "passphrase"],
 )
 def test_production_accepts_random_and_passphrase_secret_keys(tmp_path, secret_key):
     assert settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY=secret_key, ENCRYPTION_KEY=KEY)["SECRET_KEY"]
