@@ -30,8 +30,9 @@ def numbers_up_to(limit: int) -> str:
 
 
 class IdConverter(IntegerConverter):
-    """The range is in the pattern, not only in to_python: werkzeug answers 405 rather than
-    404 when a converter refuses a path another method's rule would have taken."""
+    """Ids 1 to MAX_ID; a rule's own arguments (`<int(max=9):x>`) do not apply. The range is
+    in the pattern, not only in to_python: werkzeug answers 405 rather than 404 when a
+    converter refuses a path that another method's rule would have taken."""
 
     regex = numbers_up_to(MAX_ID)
 
