@@ -14,6 +14,10 @@ Every setting comes from the environment, so one file serves every host:
 | `GUNICORN_KEEPALIVE` | `0` | seconds an idle connection stays open; 0: one request per connection (see below) |
 | `LOG_FORMAT` | `text` | `json`: the app writes one JSON line per request instead of gunicorn's access log |
 
+Behind a load balancer the client's address and scheme come from the app's
+`TRUSTED_PROXY_HOPS` (werkzeug's ProxyFix), not from gunicorn's `forwarded_allow_ips`,
+which never changes the address the app sees.
+
 The app is loaded in each worker after the fork, never in the master
 (`preload_app` stays off): the MQTT consumer, the batch writer and the notifier
 are threads, and threads started before a fork do not exist in the children.

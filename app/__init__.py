@@ -17,7 +17,7 @@ def create_app(test_config=None):
     """
     from dotenv import load_dotenv
 
-    from . import cli, database, errors, filters, logs, security, web, workers
+    from . import cli, database, errors, filters, logs, security, urls, web, workers
     from .auth.users import load_user
     from .auth.views import unauthorized
     from .config import load_settings
@@ -39,7 +39,7 @@ def create_app(test_config=None):
         environ = os.environ
     app.config.from_mapping(load_settings(environ, app.instance_path))
     app.config.update(test_config)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config)
     app.config["VERSION"] = __version__
 
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
@@ -54,11 +54,13 @@ def create_app(test_config=None):
     login_manager.login_view = "auth.login"
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
     with app.app_context():
-        database.configure_engine(db.engine)
+        database.configure_engine(db.engine, app.config["DATABASE_BUSY_TIMEOUT"])
 
     workers.init_app(app)
 
+    urls.register_converters(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
     filters.register(app)
@@ -86,6 +88,16 @@ def create_app(test_config=None):
         return redirect(url_for("plants.list_plants"))
 
     return app
+
+
+def trust_proxies(app, hops):
+    """Take the client's address and scheme from the last `hops` proxies' X-Forwarded-For and
+    X-Forwarded-Proto (docs/contracts.md, TRUSTED_PROXY_HOPS). Throttles key on that address.
+    With 0 the headers are ignored: anyone can send them."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_blueprints(app):

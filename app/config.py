@@ -6,8 +6,10 @@ process environment; `create_app` calls it with `os.environ`.
 
 import base64
 import binascii
+import math
 import os
 import secrets
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,12 +38,19 @@ def load_settings(environ, instance_path):
     encryption_keys = parse_encryption_keys(
         environ.get("ENCRYPTION_KEY") or _instance_secret(instance / "encryption_key", new_encryption_key)
     )
+    if production:
+        check_key_strength(secret_key, encryption_keys[0])
 
     settings = {
         "PLANTOPS_ENV": env,
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEYS": encryption_keys,
         "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL") or f"sqlite:///{instance / 'plantops.db'}"),
+        "DATABASE_CONNECT_TIMEOUT": _int(environ, "DATABASE_CONNECT_TIMEOUT", 5, 2, 300),
+        "DATABASE_STATEMENT_TIMEOUT": _int(environ, "DATABASE_STATEMENT_TIMEOUT", 30, 0, 86400),
+        "DATABASE_POOL_TIMEOUT": _int(environ, "DATABASE_POOL_TIMEOUT", 5, 1, 300),
+        "DATABASE_BUSY_TIMEOUT": _int(environ, "DATABASE_BUSY_TIMEOUT", 10, 1, 300),
+        "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10),
         "MQTT_ENABLED": _bool(environ, "MQTT_ENABLED", True),
         "MQTT_HOST": environ.get("MQTT_HOST", "127.0.0.1").strip() or "127.0.0.1",
         "MQTT_PORT": _int(environ, "MQTT_PORT", 1883, 1, 65535),
@@ -113,6 +122,46 @@ def parse_encryption_keys(value):
     if not keys:
         raise ConfigError("ENCRYPTION_KEY is empty")
     return keys
+
+
+# Keys published in this repository (the test suite's) or in common examples.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "test-secret-key-not-for-production",
+        "q0vJ2bO0m8m2cX8oVn3Q5q3wJYp9b7s4ZmQyQ1d3X2U=",
+        "change-me",
+        "changeme",
+        "secret",
+        "dev",
+        "development",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 32
+# Shannon entropy of the key's own symbol frequencies, times its length: 32 random bytes
+# score about 150, 32 random hex digits 92 to 125, a repeated byte 0.
+MIN_ESTIMATED_BITS = 80
+
+
+def check_key_strength(secret_key: str, encryption_key: bytes) -> None:
+    """Refuse a production SECRET_KEY or newest ENCRYPTION_KEY that is short, repetitive or
+    published. Older encryption keys stay accepted: they only decrypt, so rotation can
+    move away from a weak one."""
+    if secret_key.strip() in PLACEHOLDER_SECRETS:
+        raise ConfigError("SECRET_KEY is a published placeholder: generate a random one")
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters")
+    if estimated_bits(secret_key) < MIN_ESTIMATED_BITS:
+        raise ConfigError("SECRET_KEY is too repetitive to be random: generate a random one")
+    if base64.urlsafe_b64encode(encryption_key).decode() in PLACEHOLDER_SECRETS:
+        raise ConfigError("ENCRYPTION_KEY is a published placeholder: generate a random one")
+    if estimated_bits(encryption_key) < MIN_ESTIMATED_BITS:
+        raise ConfigError("ENCRYPTION_KEY is too repetitive to be random: generate a random one")
+
+
+def estimated_bits(symbols: str | bytes) -> float:
+    counts = Counter(symbols)
+    total = len(symbols)
+    return -sum(count * math.log2(count / total) for count in counts.values())
 
 
 def new_encryption_key():

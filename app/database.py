@@ -1,4 +1,12 @@
-"""Engine settings per backend.
+"""Engine settings per backend, and every SQL difference between SQLite and PostgreSQL.
+
+Callers ask this module (`is_postgresql`, `insert`, `epoch_seconds`, ...) instead of
+comparing dialect names themselves, so a new backend difference has one home.
+
+Every connection is bounded in time: PostgreSQL connections have a connect timeout
+and a statement timeout, SQLite ones a busy timeout, and waiting for a pooled
+connection has a timeout too, so a database that accepts connections and never
+answers costs a request seconds, not a thread forever.
 
 SQLite runs in WAL mode with a busy timeout on every connection. A deferred
 transaction that reads and then writes can fail at once with "database is
@@ -9,30 +17,51 @@ requests do, and they then never write.
 """
 
 import contextvars
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ARRAY, JSON, Integer, Numeric, bindparam, cast, event, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRESQL = "postgresql"
+SQLITE = "sqlite"
+# Row ids are INTEGER columns on both backends; PostgreSQL refuses to compare a larger number to one.
+MAX_ID = 2**31 - 1
 
 _read_only = contextvars.ContextVar("plantops_read_only", default=False)
 
 
-def engine_options(database_uri):
-    if database_uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+def engine_options(database_uri: str, settings: Mapping[str, Any]) -> dict:
+    """Engine options for `database_uri` with the DATABASE_*_TIMEOUT seconds of `settings`."""
+    if database_uri.startswith(SQLITE):
+        return {"connect_args": {"timeout": settings["DATABASE_BUSY_TIMEOUT"], "check_same_thread": False}}
+    statement_ms = int(settings["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+    return {
+        "connect_args": {
+            "connect_timeout": settings["DATABASE_CONNECT_TIMEOUT"],
+            "options": f"-c statement_timeout={statement_ms}",
+        },
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_recycle": 1800,
+        "pool_timeout": settings["DATABASE_POOL_TIMEOUT"],
+    }
 
 
-def configure_engine(engine):
-    if engine.dialect.name != "sqlite":
+def configure_engine(engine: Engine, busy_timeout_seconds: float) -> None:
+    if engine.dialect.name != SQLITE:
         return
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -43,15 +72,92 @@ def configure_engine(engine):
         connection.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
 
 
+def without_statement_timeout(connection: Connection) -> None:
+    """Lift the statement timeout for this connection (migrations may rebuild large tables)."""
+    if connection.dialect.name == POSTGRESQL:
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.commit()  # a session setting; the caller's transactions start after it
+
+
 def set_read_only(value):
     """Declare that transactions started in this context will only read."""
     return _read_only.set(value)
 
 
 @contextmanager
-def read_only():
+def read_only() -> Iterator[None]:
     token = _read_only.set(True)
     try:
         yield
     finally:
         _read_only.reset(token)
+
+
+# SQL that differs between the backends. Functions taking a `dialect_name` serve
+# statements built once per backend and cached; the others take the session they serve.
+
+
+def dialect_name(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def is_postgresql(session: Session) -> bool:
+    return dialect_name(session) == POSTGRESQL
+
+
+def has_single_writer(session: Session) -> bool:
+    """SQLite has one write lock for the whole database; PostgreSQL locks rows."""
+    return dialect_name(session) == SQLITE
+
+
+def insert(session: Session, table):
+    """The backend's INSERT, which has on_conflict_do_nothing() and on_conflict_do_update()."""
+    return (postgresql.insert if is_postgresql(session) else sqlite.insert)(table)
+
+
+def epoch_seconds(column, dialect: str, exact: bool = True) -> ColumnElement:
+    """Unix seconds of a UTC datetime column, in SQL. PostgreSQL's extract() is an exact
+    numeric; `exact=False` asks for a double instead, cheaper to fetch."""
+    if dialect == SQLITE:
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return func.extract("epoch", column) if exact else func.date_part("epoch", column)
+
+
+def floor_int(expression, dialect: str) -> ColumnElement:
+    if dialect == SQLITE:  # values here are never negative: CAST truncates, which is floor
+        return cast(expression, Integer)
+    return cast(func.floor(expression), Integer)
+
+
+def round_to(expression, digits: int, dialect: str) -> ColumnElement:
+    """round() of a float; PostgreSQL rounds to digits only numerics."""
+    if dialect == POSTGRESQL:
+        return func.round(cast(expression, Numeric), digits)
+    return func.round(expression, digits)
+
+
+def hour_start(column, dialect: str) -> ColumnElement:
+    """The start of the hour of a stored UTC datetime, in the form the column stores."""
+    if dialect == POSTGRESQL:
+        return func.date_trunc("hour", column)
+    return func.strftime("%Y-%m-%d %H:00:00.000000", column)  # stored as "YYYY-MM-DD HH:MM:SS.ffffff"
+
+
+def json_object(dialect: str, *pairs) -> ColumnElement:
+    """A JSON object of alternating keys and values."""
+    return (func.jsonb_build_object if dialect == POSTGRESQL else func.json_object)(*pairs)
+
+
+def json_object_without_nulls(dialect: str, *pairs) -> ColumnElement:
+    """A JSON object of alternating keys and values, leaving out the keys whose value is NULL."""
+    if dialect == POSTGRESQL:
+        return cast(func.jsonb_strip_nulls(func.jsonb_build_object(*pairs)), JSON)
+    return func.json_patch("{}", func.json_object(*pairs), type_=JSON)  # json_patch drops null members
+
+
+def equals_any(column, name: str, values: list, item_type, session: Session) -> ColumnElement:
+    """`column IN values`. On PostgreSQL one array parameter `name`: psycopg re-parses a
+    query with hundreds of placeholders every time."""
+    if is_postgresql(session):
+        return column == func.any(bindparam(name, values, type_=ARRAY(item_type)))
+    return column.in_(values)

@@ -6,6 +6,7 @@ Someone else's id answers exactly like a missing one (404), so ids leak nothing.
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam, select
 
+from .database import MAX_ID
 from .errors import NotFoundError
 from .extensions import db
 
@@ -28,9 +29,6 @@ def owned_statement(model):
 
 def owner_params(user=None):
     return {"owner_id": (user or current_user).id}
-
-
-MAX_ID = 2**31 - 1  # owned rows have INTEGER ids; PostgreSQL refuses to compare a larger number to one
 
 
 def get_owned_or_404(model, object_id, user=None):

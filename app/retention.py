@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import JSON, Numeric, case, delete, func, literal, select
-from sqlalchemy import cast as sa_cast
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, delete, func, literal, select
 
+from . import database
 from .clock import utcnow
 from .database import read_only
 from .models import METRICS, Plant, Reading, ReadingHourly
@@ -66,7 +65,7 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
     milliseconds, so without a pause a loop of short transactions can still
     starve ingestion; PostgreSQL locks rows, not the table, and needs none.
     """
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
+    on_sqlite = database.has_single_writer(session)
     if pause is None:
         pause = SQLITE_PAUSE if on_sqlite else 0.0
     if batch_size is None:
@@ -114,14 +113,14 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0):
         session.rollback()
     if start is None:
         return 0
-    dialect = session.get_bind().dialect.name
+    dialect = database.dialect_name(session)
     table = ReadingHourly.__table__
     written = 0
     chunk_start = hour_floor(start)
     while chunk_start < end:
         chunk_end = min(chunk_start + ROLLUP_CHUNK, end)
         hours = hours_query(dialect, plant_id, chunk_start, chunk_end)
-        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = database.insert(session, table)
         statement = statement.from_select(["plant_id", "hour", "count", "stats"], hours)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.plant_id, table.c.hour],
@@ -162,14 +161,8 @@ def delete_old_readings(session, plant_id, report, batch_size=BATCH_SIZE, pause=
 def hours_query(dialect, plant_id, start, end):
     """SELECT plant_id, hour, count, stats (JSON: min/max/mean/count of each metric present)
     for a plant's raw readings in [start, end), one row per hour."""
-    if dialect == "postgresql":
-        bucket = func.date_trunc("hour", Reading.ts)
-        stats = func.jsonb_strip_nulls(func.jsonb_build_object(*_metric_stats(dialect, func.jsonb_build_object)))
-        stats = sa_cast(stats, JSON)
-    else:
-        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff"; json_patch drops the metrics that are null.
-        bucket = func.strftime("%Y-%m-%d %H:00:00.000000", Reading.ts)
-        stats = func.json_patch("{}", func.json_object(*_metric_stats(dialect, func.json_object)), type_=JSON)
+    bucket = database.hour_start(Reading.ts, dialect)
+    stats = database.json_object_without_nulls(dialect, *_metric_stats(dialect))
     return (
         select(
             literal(plant_id).label("plant_id"), bucket.label("hour"), func.count().label("count"), stats.label("stats")
@@ -180,15 +173,14 @@ def hours_query(dialect, plant_id, start, end):
     )
 
 
-def _metric_stats(dialect, build_object):
+def _metric_stats(dialect):
     """'metric', {min, max, mean, count} or NULL when no reading of the hour had the metric."""
     arguments = []
     for metric in METRICS:
         column = getattr(Reading, metric)
-        mean = func.avg(column)
-        mean = func.round(sa_cast(mean, Numeric), 4) if dialect == "postgresql" else func.round(mean, 4)
-        entry = build_object(
-            "min", func.min(column), "max", func.max(column), "mean", mean, "count", func.count(column)
+        mean = database.round_to(func.avg(column), 4, dialect)
+        entry = database.json_object(
+            dialect, "min", func.min(column), "max", func.max(column), "mean", mean, "count", func.count(column)
         )
         arguments += [metric, case((func.count(column) > 0, entry))]
     return arguments
@@ -224,7 +216,7 @@ def hourly_series(plant_id, since, until, session=None):
     points = [HourlyPoint(*row) for row in rolled]
     tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
     if tail_start < until:
-        tail = hours_query(session.get_bind().dialect.name, plant_id, tail_start, until)
+        tail = hours_query(database.dialect_name(session), plant_id, tail_start, until)
         points += [HourlyPoint(_as_utc(row.hour), row.count, _as_dict(row.stats)) for row in session.execute(tail)]
     return points
 

@@ -4,9 +4,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from . import database
 from .clock import utcnow
 from .extensions import db
 from .models import Throttle
@@ -20,7 +19,7 @@ class Decision:
 
 
 def _insert():
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(Throttle)
+    return database.insert(db.session, Throttle)
 
 
 def hit(key, limit, window_seconds, now=None):

@@ -13,6 +13,7 @@ it and its database session. Check the database in its own
 
 import functools
 import os
+import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,17 +26,25 @@ from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.auth import users
-from app.config import database_url
+from app.config import database_url, new_encryption_key
 from app.extensions import db
 from app.models import User
 
 from .fixtures.browser import browser, page  # noqa: F401  (fixtures)
 from .fixtures.readings import readings  # noqa: F401  (fixture)
-from .fixtures.services import drip_server, live_server, mosquitto, recording_server  # noqa: F401  (fixtures)
+from .fixtures.services import (  # noqa: F401  (fixtures)
+    drip_server,
+    live_server,
+    mosquitto,
+    recording_server,
+    silent_server,
+)
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 TEST_ENCRYPTION_KEY = "q0vJ2bO0m8m2cX8oVn3Q5q3wJYp9b7s4ZmQyQ1d3X2U="
 PASSWORD = "correct horse battery"
+PRODUCTION_SECRET_KEY = secrets.token_urlsafe(48)
+PRODUCTION_ENCRYPTION_KEY = new_encryption_key()
 
 
 def is_postgres(url):
@@ -76,6 +85,8 @@ def test_env(database_uri, **extra):
         "MQTT_ENABLED": "false",
         "LOG_LEVEL": "DEBUG",
     }
+    if extra.get("PLANTOPS_ENV") == "production":  # production refuses the published test keys
+        env.update(SECRET_KEY=PRODUCTION_SECRET_KEY, ENCRYPTION_KEY=PRODUCTION_ENCRYPTION_KEY)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -6,6 +6,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Alert
 from ..ownership import get_owned_or_404
+from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp
 from .describe import format_value, problem_label
@@ -46,7 +47,13 @@ def alert_value(metric, value):
 def list_alerts():
     state = request.args.get("state", "")
     state = state if state in STATES else ""
-    page = db.paginate(alerts_query(state), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        alerts_query(state),
+        page=query_int(request.args, "page", 1, 1, MAX_PAGE),
+        per_page=PER_PAGE,
+        max_per_page=PER_PAGE,
+        error_out=False,
+    )
     return render("alerts/list.html", "alerts/_list.html", pagination=page, state=state)
 
 

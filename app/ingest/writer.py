@@ -18,9 +18,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from sqlalchemy import ARRAY, Float, String, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Float, String, bindparam, func, or_, select, text, update
 
+from .. import database
 from ..alerts.evaluate import evaluate_plants
 from ..clock import utcnow
 from ..extensions import db
@@ -96,11 +96,7 @@ def claimed_plants(session, device_ids):
     """
     if not device_ids:
         return {}
-    if is_postgresql(session):
-        # One array parameter: psycopg re-parses a query with hundreds of placeholders every time.
-        claimed = Plant.device_id == func.any(bindparam("device_ids", sorted(device_ids), type_=ARRAY(String)))
-    else:
-        claimed = Plant.device_id.in_(device_ids)
+    claimed = database.equals_any(Plant.device_id, "device_ids", sorted(device_ids), String, session)
     query = select(Plant.id, Plant.device_id, Plant.last_reading_at).where(claimed).order_by(Plant.id)
     return {row.device_id: row for row in session.execute(query.with_for_update())}
 
@@ -109,14 +105,6 @@ def reading_row(plant_id, reading):
     row = {"plant_id": plant_id, "device_id": reading.device_id, "ts": reading.ts}
     row.update({metric: reading.values.get(metric) for metric in METRICS})
     return row
-
-
-def is_postgresql(session):
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def dialect_insert(session, model):
-    return (postgresql.insert if is_postgresql(session) else sqlite.insert)(model)
 
 
 READING_COLUMNS = ("plant_id", "device_id", "ts", *METRICS)
@@ -132,14 +120,14 @@ PG_INSERT_READINGS = text(
 
 def insert_readings(session, rows):
     """Insert, skipping (device, ts) pairs already stored; returns how many were new."""
-    if is_postgresql(session):
+    if database.is_postgresql(session):
         columns = {name: [row[name] for row in rows] for name in READING_COLUMNS}
         # Stored as UTCDateTime stores it: naive UTC.
         columns["ts"] = [ts.astimezone(UTC).replace(tzinfo=None) for ts in columns["ts"]]
         return len(session.execute(PG_INSERT_READINGS, columns).all())
     table = Reading.__table__
     statement = (
-        dialect_insert(session, table).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(table.c.id)
+        database.insert(session, table).on_conflict_do_nothing(index_elements=["device_id", "ts"]).returning(table.c.id)
     )
     return len(session.execute(statement, rows).all())
 
@@ -190,7 +178,7 @@ def advance_latest_states(session, readings_by_plant):
         rows.append(row)
     if not rows:
         return
-    if is_postgresql(session):
+    if database.is_postgresql(session):
         columns = {name: [row[name] for row in rows] for name in rows[0]}
         columns["p_ts"] = [ts.astimezone(UTC).replace(tzinfo=None) for ts in columns["p_ts"]]
         session.execute(PG_LATEST_STATE, columns)
@@ -200,7 +188,7 @@ def advance_latest_states(session, readings_by_plant):
 
 def record_unclaimed(session, messages, now):
     """Upsert the devices no plant claims, with how many messages each sent."""
-    statement = dialect_insert(session, UnclaimedDevice)
+    statement = database.insert(session, UnclaimedDevice)
     statement = statement.on_conflict_do_update(
         index_elements=["device_id"],
         set_={
@@ -216,7 +204,7 @@ def record_unclaimed(session, messages, now):
 
 
 def record_rejections(session, rejections, now):
-    statement = dialect_insert(session, IngestRejection)
+    statement = database.insert(session, IngestRejection)
     statement = statement.on_conflict_do_update(
         index_elements=["reason"],
         set_={"count": IngestRejection.count + statement.excluded.count, "last_at": statement.excluded.last_at},

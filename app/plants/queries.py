@@ -4,8 +4,9 @@ import hashlib
 from collections import namedtuple
 from functools import cache
 
-from sqlalchemy import Integer, bindparam, cast, exists, func, literal, select
+from sqlalchemy import bindparam, exists, func, literal, select
 
+from .. import database
 from ..clock import utcnow
 from ..extensions import db
 from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
@@ -17,22 +18,7 @@ CLOCK_BUCKET_SECONDS = 30
 
 
 def dialect():
-    return db.session.get_bind().dialect.name
-
-
-def epoch_seconds(column, dialect_name=None, exact=True):
-    """Unix seconds of a UTC datetime column, in SQL. PostgreSQL's extract() is an exact
-    numeric; `exact=False` asks for a double instead, cheaper to fetch."""
-    dialect_name = dialect_name or dialect()
-    if dialect_name == "sqlite":
-        return (func.julianday(column) - 2440587.5) * 86400.0
-    return func.extract("epoch", column) if exact else func.date_part("epoch", column)
-
-
-def floor_int(expression):
-    if dialect() == "sqlite":  # values here are never negative: CAST truncates, which is floor
-        return cast(expression, Integer)
-    return cast(func.floor(expression), Integer)
+    return database.dialect_name(db.session)
 
 
 def card_columns(dialect_name):
@@ -45,7 +31,7 @@ def card_columns(dialect_name):
         Plant.location,
         Plant.device_id,
         Plant.stale_after_minutes,
-        epoch_seconds(Plant.last_reading_at, dialect_name, exact=False).label("last_reading_ts"),
+        database.epoch_seconds(Plant.last_reading_at, dialect_name, exact=False).label("last_reading_ts"),
         *(getattr(Plant, f"latest_{metric}") for metric in METRICS),
         *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_METRICS for bound in ("min", "max")),
     )
@@ -54,7 +40,7 @@ def card_columns(dialect_name):
 # Rows as plain named tuples: attribute access is several times cheaper than on a
 # SQLAlchemy Row, and they hash, so a card's markup can be cached by its row. The column
 # names are the same on every backend.
-CardRow = namedtuple("CardRow", [column.key for column in card_columns("sqlite")])
+CardRow = namedtuple("CardRow", [column.key for column in card_columns(database.SQLITE)])
 
 
 # The dashboard's two statements run on every poll: they are built once per backend
@@ -71,7 +57,7 @@ def version_statement(dialect_name, by_location):
         func.count(Plant.id),
         func.coalesce(func.sum(Plant.id), 0),
         func.max(Plant.updated_at),
-        func.sum(epoch_seconds(Plant.last_reading_at, dialect_name)),
+        func.sum(database.epoch_seconds(Plant.last_reading_at, dialect_name)),
         open_alerts.scalar_subquery(),
     )
     return at_location(query, by_location)
@@ -150,8 +136,8 @@ def bucketed_readings(plant_id, start, end, buckets):
     [(bucket_index, {metric: (min, avg, max)})].
     """
     width = (end - start).total_seconds() / buckets
-    offset = epoch_seconds(Reading.ts) - literal(start.timestamp())
-    bucket = floor_int(offset / width).label("bucket")
+    offset = database.epoch_seconds(Reading.ts, dialect()) - literal(start.timestamp())
+    bucket = database.floor_int(offset / width, dialect()).label("bucket")
     aggregates = []
     for metric in METRICS:
         column = getattr(Reading, metric)

@@ -10,6 +10,7 @@ list of {"field", "message"}, so nothing is half-written.
 from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..database import MAX_ID
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Plant, Task, User, utcnow
@@ -18,7 +19,6 @@ from ..ownership import owned
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
 RECURRENCE_MIN, RECURRENCE_MAX = 1, 365
-MAX_ID = 2**31 - 1
 FIELDS = ("title", "description", "due_date", "plant_id", "recurrence_days")
 
 MESSAGES = {

@@ -13,16 +13,16 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
+from ..database import MAX_ID
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
 from ..models import Plant, Task, utcnow
 from ..ownership import get_owned_or_404
+from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp, queries, service
 from .forms import TaskForm, form_for_task
-
-MAX_PAGE = 100_000  # far past any list, and keeps the OFFSET a small number
 
 
 @dataclass
@@ -45,7 +45,7 @@ class RowUrls:
     in the id with `task_urls.edit % id`, a plain operator, where calling a function per
     link and row cost a third of a 50-row page."""
 
-    PLACEHOLDER = "2147483647"
+    PLACEHOLDER = str(MAX_ID)
     ENDPOINTS = {
         "complete": ("tasks.complete_task", False),
         "edit": ("tasks.edit_task", True),
@@ -71,7 +71,7 @@ def read_filters(args):
     return Filters(
         status=status if status in queries.STATUSES else "all",
         plant=get_owned_or_404(Plant, plant_id) if plant_id else None,
-        page=min(max(1, args.get("page", 1, type=int) or 1), MAX_PAGE),
+        page=query_int(args, "page", 1, 1, MAX_PAGE),
     )
 
 

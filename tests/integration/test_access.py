@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
-from app.models import Alert, ApiToken, Plant, Task
+from app.models import Alert, ApiToken, Plant, Task, User
 
 from ..conftest import PASSWORD, make_user
 
@@ -260,6 +260,51 @@ def test_get_changes_nothing(app, client, user_id, endpoint, rule, method):
     before = snapshot(app)
     client.get(fill(rule, values))
     assert snapshot(app) == before
+
+
+# --- numbers in URLs --------------------------------------------------------------------------
+
+# Past INTEGER, past BIGINT, far past both, negative, zero, not a number.
+BAD_NUMBERS = ["2147483648", "9223372036854775807", "9" * 40, "-1", "0", "abc", "1e3"]
+QUERY_NUMBERS = ("page", "per_page", "plant_id", "limit")
+WITH_INTS = [r for r in ROUTES if "<int:" in r[1]]
+GET_ROUTES = [r for r in ROUTES if r[2] == "GET" and r[0] != "static"]
+
+
+@pytest.fixture
+def admin_client(app):
+    """A signed-in administrator who owns one object of every kind, and their API token."""
+    make_user(app, email="admin@example.com", is_admin=True)
+    seed_objects(app, auth_id(app, "admin@example.com"))
+    client = app.test_client()
+    client.post("/auth/login", data={"email": "admin@example.com", "password": PASSWORD})
+    return client, api_token_for(app, "admin@example.com")
+
+
+def auth_id(app, email):
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.email == email))
+
+
+def assert_never_500(client, token, path, method, rule):
+    headers = {"Authorization": f"Bearer {token}"} if token and is_api(rule) else {}
+    response = client.open(path, method=method, headers=headers, **body_for(rule))
+    assert response.status_code < 500, f"{method} {path}: {response.status_code}"
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), WITH_INTS, ids=ids(WITH_INTS))
+def test_out_of_range_and_malformed_ids_are_never_a_500(admin_client, endpoint, rule, method):
+    client, token = admin_client
+    for number in BAD_NUMBERS:
+        assert_never_500(client, token, fill(re.sub(r"<int:\w+>", number, rule)), method, rule)
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), GET_ROUTES, ids=ids(GET_ROUTES))
+def test_out_of_range_and_malformed_page_numbers_are_never_a_500(admin_client, endpoint, rule, method):
+    client, token = admin_client
+    for name in QUERY_NUMBERS:
+        for number in BAD_NUMBERS:
+            assert_never_500(client, token, f"{fill(rule)}?{name}={number}", method, rule)
 
 
 # --- CSRF -----------------------------------------------------------------------------------

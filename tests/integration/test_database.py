@@ -1,6 +1,7 @@
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from app.database import read_only
+from app.database import read_only, without_statement_timeout
 from app.extensions import db
 from app.models import Plant, User
 
@@ -90,3 +92,43 @@ def test_production_without_keys_exits_with_one_line(tmp_path):
     assert lines == [
         "plantops: configuration error: PLANTOPS_ENV=production needs SECRET_KEY and ENCRYPTION_KEY to be set"
     ]
+
+
+def test_a_database_that_accepts_and_never_answers_fails_a_request_within_the_connect_timeout(make_app, silent_server):
+    app = make_app(
+        DATABASE_URL=f"postgresql://plantops@127.0.0.1:{silent_server.port}/plantops", DATABASE_CONNECT_TIMEOUT=2
+    )
+    started = time.monotonic()
+    with app.app_context(), pytest.raises(OperationalError):
+        db.session.execute(text("SELECT 1"))
+    assert time.monotonic() - started < 4
+
+
+def test_postgresql_statements_end_at_the_statement_timeout(make_app):
+    app = make_app(DATABASE_STATEMENT_TIMEOUT=1)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="statement timeout"):
+            db.session.execute(text("SELECT pg_sleep(5)"))
+        assert time.monotonic() - started < 3
+        db.session.rollback()
+        assert db.engine.pool.timeout() == 5
+
+
+def test_migrations_run_without_the_statement_timeout(make_app):
+    app = make_app(DATABASE_STATEMENT_TIMEOUT=1)
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        without_statement_timeout(connection)
+        connection.execute(text("SELECT pg_sleep(1.5)"))
+
+
+def test_sqlite_busy_timeout_follows_its_setting(make_app):
+    app = make_app(DATABASE_BUSY_TIMEOUT=3)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only")
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 3000

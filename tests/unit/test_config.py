@@ -1,3 +1,5 @@
+import base64
+import secrets
 import stat
 
 import pytest
@@ -5,6 +7,8 @@ import pytest
 from app.config import ConfigError, database_url, load_settings, new_encryption_key
 
 KEY = new_encryption_key()
+SECRET = secrets.token_urlsafe(48)
+ALL_ZERO_KEY = base64.urlsafe_b64encode(bytes(32)).decode()
 
 
 def settings(tmp_path, **env):
@@ -36,7 +40,7 @@ def test_production_names_what_is_missing(tmp_path, env, missing):
 
 
 def test_production_with_keys_sets_secure_cookies(tmp_path):
-    config = settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY="s" * 40, ENCRYPTION_KEY=KEY)
+    config = settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY=SECRET, ENCRYPTION_KEY=KEY)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["REMEMBER_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -71,6 +75,11 @@ def test_development_cookies_have_plain_names_and_remember_me_lasts_30_days(tmp_
         ("ALERT_MIN_READINGS", "0", "ALERT_MIN_READINGS must be between 1 and 100"),
         ("ALERT_MIN_READINGS", "two", "ALERT_MIN_READINGS must be a whole number"),
         ("ALERT_HYSTERESIS_PERCENT", "51", "ALERT_HYSTERESIS_PERCENT must be between 0 and 50"),
+        ("DATABASE_CONNECT_TIMEOUT", "1", "DATABASE_CONNECT_TIMEOUT must be between 2 and 300"),
+        ("DATABASE_STATEMENT_TIMEOUT", "soon", "DATABASE_STATEMENT_TIMEOUT must be a whole number"),
+        ("DATABASE_POOL_TIMEOUT", "0", "DATABASE_POOL_TIMEOUT must be between 1 and 300"),
+        ("DATABASE_BUSY_TIMEOUT", "0", "DATABASE_BUSY_TIMEOUT must be between 1 and 300"),
+        ("TRUSTED_PROXY_HOPS", "-1", "TRUSTED_PROXY_HOPS must be between 0 and 10"),
     ],
 )
 def test_malformed_setting_is_refused_with_its_name(tmp_path, name, value, message):
@@ -108,6 +117,11 @@ def test_defaults_match_the_contract(tmp_path):
     assert config["DISCORD_WEBHOOK_URL"] is None
     assert config["ALERT_MIN_READINGS"] == 2
     assert config["ALERT_HYSTERESIS_PERCENT"] == 5
+    assert config["DATABASE_CONNECT_TIMEOUT"] == 5
+    assert config["DATABASE_STATEMENT_TIMEOUT"] == 30
+    assert config["DATABASE_POOL_TIMEOUT"] == 5
+    assert config["DATABASE_BUSY_TIMEOUT"] == 10
+    assert config["TRUSTED_PROXY_HOPS"] == 0
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 600), ("30", 30)])
@@ -120,3 +134,46 @@ def test_api_rate_limit_is_requests_per_minute_per_token(tmp_path, value, expect
 def test_malformed_api_rate_limit_is_refused(tmp_path, value):
     with pytest.raises(ConfigError, match="API_RATE_LIMIT must be"):
         settings(tmp_path, API_RATE_LIMIT=value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SECRET_KEY": "s"}, "SECRET_KEY is too short"),
+        ({"SECRET_KEY": "x" * 64}, "SECRET_KEY is too repetitive"),
+        ({"SECRET_KEY": "ab" * 32}, "SECRET_KEY is too repetitive"),
+        ({"SECRET_KEY": "test-secret-key-not-for-production"}, "SECRET_KEY is a published placeholder"),
+        ({"SECRET_KEY": "change-me"}, "SECRET_KEY is a published placeholder"),
+        ({"ENCRYPTION_KEY": ALL_ZERO_KEY}, "ENCRYPTION_KEY is too repetitive"),
+        ({"ENCRYPTION_KEY": base64.urlsafe_b64encode(b"\xff" * 32).decode()}, "ENCRYPTION_KEY is too repetitive"),
+        ({"ENCRYPTION_KEY": base64.urlsafe_b64encode(b"ab" * 16).decode()}, "ENCRYPTION_KEY is too repetitive"),
+        (
+            {"ENCRYPTION_KEY": "q0vJ2bO0m8m2cX8oVn3Q5q3wJYp9b7s4ZmQyQ1d3X2U="},
+            "ENCRYPTION_KEY is a published placeholder",
+        ),
+        ({"ENCRYPTION_KEY": f"{ALL_ZERO_KEY},{KEY}"}, "ENCRYPTION_KEY is too repetitive"),
+    ],
+)
+def test_production_refuses_weak_keys_with_one_line_naming_the_setting(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message) as refused:
+        settings(tmp_path, PLANTOPS_ENV="production", **{"SECRET_KEY": SECRET, "ENCRYPTION_KEY": KEY, **env})
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [secrets.token_urlsafe(48), secrets.token_hex(16), "correct-horse-battery-staple-orbit-lantern"],
+    ids=["token_urlsafe", "token_hex", "passphrase"],
+)
+def test_production_accepts_random_and_passphrase_secret_keys(tmp_path, secret_key):
+    assert settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY=secret_key, ENCRYPTION_KEY=KEY)["SECRET_KEY"]
+
+
+def test_production_accepts_a_weak_older_encryption_key_so_rotation_can_leave_it(tmp_path):
+    config = settings(tmp_path, PLANTOPS_ENV="production", SECRET_KEY=SECRET, ENCRYPTION_KEY=f"{KEY},{ALL_ZERO_KEY}")
+    assert config["ENCRYPTION_KEYS"][1] == bytes(32)
+
+
+def test_development_and_testing_accept_the_test_placeholders(tmp_path):
+    config = settings(tmp_path, PLANTOPS_ENV="testing", SECRET_KEY="s", ENCRYPTION_KEY=ALL_ZERO_KEY)
+    assert config["SECRET_KEY"] == "s"

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ... import database
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant, Reading
@@ -58,10 +59,7 @@ def list_plants():
 def _list_version():
     """Count and id sum catch additions and deletions, max(updated_at) edits, and the sum
     of the reading times any newer reading (even one older than another plant's)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        reading_seconds = func.julianday(Plant.last_reading_at) * 86400.0
-    else:
-        reading_seconds = func.extract("epoch", Plant.last_reading_at)
+    reading_seconds = database.epoch_seconds(Plant.last_reading_at, database.dialect_name(db.session))
     query = select(
         func.count(Plant.id),
         func.coalesce(func.sum(Plant.id), 0),
