@@ -346,12 +346,13 @@ def test_a_dripping_webhook_is_cut_off_at_the_total_deadline(make_app, drip_serv
     server = drip_server("headers", interval=0.1)  # a byte every 0.1 s: no single read waits 0.5 s
     app = make_app(config=FAST, DISCORD_WEBHOOK_URL=server.url + "/api/webhooks/1/token")
     pid = add_plant(app, make_user(app, email="d@example.com"), name="Fern", device_id="drip")
-    start_notifier(app)
+    notifier = Notifier(app)
+    notifier.start()
     try:
         store(app, pid, 25.0, 25.0)
         wait_until(lambda: notifications(app)[0].status == "failed", timeout=10)
     finally:
-        stop_notifier(app)
+        notifier.stop()
     assert notifications(app)[0].last_error == "no answer within 0.5 s"
     assert server.connections == 3
     assert max(server.held) < 1.0
