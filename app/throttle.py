@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -22,10 +22,12 @@ def _insert():
     return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(Throttle)
 
 
-def hit(key, limit, window_seconds, now=None):
+def hit(key: str, limit: int, window_seconds: int, now: datetime | None = None) -> Decision:
     """Count one event for `key` and say whether it is within `limit` per window.
 
-    One atomic upsert: concurrent processes never lose a count.
+    One atomic upsert that returns the new count: concurrent processes never lose a
+    count, and each sees a count of its own, so counting first and checking the
+    returned count lets at most `limit` events through (peek-then-hit would not).
     """
     now = now or datetime.now(UTC)
     ends = now + timedelta(seconds=window_seconds)
@@ -42,7 +44,7 @@ def hit(key, limit, window_seconds, now=None):
     return Decision(count <= limit, count, max(1, int((window_ends_at - now).total_seconds())))
 
 
-def peek(key, limit, now=None):
+def peek(key: str, limit: int, now: datetime | None = None) -> Decision:
     """Whether `key` is over `limit` right now, without counting."""
     now = now or datetime.now(UTC)
     row = db.session.scalar(select(Throttle).where(Throttle.key == key))
@@ -51,5 +53,15 @@ def peek(key, limit, now=None):
     return Decision(row.count < limit, row.count, max(1, int((row.window_ends_at - now).total_seconds())))
 
 
-def reset(key):
+def release(key: str, now: datetime | None = None) -> None:
+    """Take back one event counted by `hit` (an attempt that turned out to be allowed)."""
+    now = now or datetime.now(UTC)
+    db.session.execute(
+        update(Throttle)
+        .where(Throttle.key == key, Throttle.count > 0, Throttle.window_ends_at > now)
+        .values(count=Throttle.count - 1)
+    )
+
+
+def reset(key: str) -> None:
     db.session.execute(delete(Throttle).where(Throttle.key == key))
