@@ -37,6 +37,7 @@ def load_settings(environ, instance_path):
         environ.get("ENCRYPTION_KEY") or _instance_secret(instance / "encryption_key", new_encryption_key)
     )
 
+    session_lifetime = timedelta(hours=_int(environ, "SESSION_LIFETIME_HOURS", 12, 1, 24 * 30))
     settings = {
         "PLANTOPS_ENV": env,
         "SECRET_KEY": secret_key,
@@ -73,8 +74,13 @@ def load_settings(environ, instance_path):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Sign-in sessions (app.auth.sessions): signed out after this long without a request,
+        # and this long after signing in at the latest; "keep me signed in" lasts REMEMBER_DAYS.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int(environ, "SESSION_IDLE_MINUTES", 60, 5, 7 * 24 * 60)),
+        "SESSION_LIFETIME": session_lifetime,
+        "PERMANENT_SESSION_LIFETIME": session_lifetime,  # how long Flask accepts the signed cookie
         "REMEMBER_COOKIE_NAME": "__Host-remember" if production else "remember_token",
-        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int(environ, "REMEMBER_DAYS", 30, 1, 365)),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,

@@ -62,6 +62,15 @@ def revoke_token(token, now=None):
         token.revoked_at = now or datetime.now(UTC)
 
 
+def revoke_all_tokens(user: User, now: datetime | None = None) -> None:
+    """Revoke every live token of `user` (a disabled account's tokens never work again)."""
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC))
+    )
+
+
 def authenticate(raw, now=None):
     """The user a bearer token belongs to, or raise InvalidToken.
 
