@@ -53,8 +53,9 @@ def load_settings(environ, instance_path):
         "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
         "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
         "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),
-        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _rate_limit_storage(environ.get("RATELIMIT_STORAGE_URI", "")),
         "API_RATE_LIMIT": _int(environ, "API_RATE_LIMIT", 600, 1, 1_000_000),
+        "API_AUTH_FAILURE_LIMIT": _int(environ, "API_AUTH_FAILURE_LIMIT", 20, 1, 1_000_000),
         "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
         "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
         "RETENTION_DAYS": _int(environ, "RETENTION_DAYS", 400, 1, 36500),
@@ -183,6 +184,19 @@ def _url(environ, name, schemes):
 
 def _list(raw):
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _rate_limit_storage(raw):
+    """None (count in the database) or the URI of a store every process shares."""
+    uri = raw.strip()
+    if uri.startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI=memory:// would count per process; leave it unset to count in the database"
+            " or name a shared store such as redis://host:6379"
+        )
+    if uri and "://" not in uri:
+        raise ConfigError("RATELIMIT_STORAGE_URI must be a URI such as redis://host:6379")
+    return uri or None
 
 
 def _topic_prefix(raw):
