@@ -44,7 +44,8 @@ def test_sessions_time_out_after_an_hour_idle_and_twelve_hours_at_most_by_defaul
 
 
 def test_session_timeouts_are_settings(tmp_path):
-    config = load_settings({"SESSION_IDLE_MINUTES": "15", "SESSION_LIFETIME_HOURS": "8", "REMEMBER_DAYS": "7"}, tmp_path)
+    env = {"SESSION_IDLE_MINUTES": "15", "SESSION_LIFETIME_HOURS": "8", "REMEMBER_DAYS": "7"}
+    config = load_settings(env, tmp_path)
     assert config["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=15)
     assert config["SESSION_LIFETIME"] == timedelta(hours=8)
     assert config["REMEMBER_COOKIE_DURATION"] == timedelta(days=7)
