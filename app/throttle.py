@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,8 +19,19 @@ class Decision:
     retry_after: int  # seconds until the window ends
 
 
-def _insert():
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(Throttle)
+@lru_cache(maxsize=2)
+def _upsert(dialect_name):
+    """The counting upsert, built once per dialect (API requests run it on every call)."""
+    insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
+    statement = insert(Throttle).values(key=bindparam("key"), count=1, window_ends_at=bindparam("ends"))
+    expired = Throttle.window_ends_at <= bindparam("now")
+    return statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "count": case((expired, 1), else_=Throttle.count + 1),
+            "window_ends_at": case((expired, statement.excluded.window_ends_at), else_=Throttle.window_ends_at),
+        },
+    ).returning(Throttle.count, Throttle.window_ends_at)
 
 
 def hit(key: str, limit: int, window_seconds: int, now: datetime | None = None) -> Decision:
@@ -31,16 +43,9 @@ def hit(key: str, limit: int, window_seconds: int, now: datetime | None = None) 
     """
     now = now or datetime.now(UTC)
     ends = now + timedelta(seconds=window_seconds)
-    statement = _insert().values(key=key, count=1, window_ends_at=ends)
-    expired = Throttle.window_ends_at <= now
-    statement = statement.on_conflict_do_update(
-        index_elements=["key"],
-        set_={
-            "count": case((expired, 1), else_=Throttle.count + 1),
-            "window_ends_at": case((expired, statement.excluded.window_ends_at), else_=Throttle.window_ends_at),
-        },
-    ).returning(Throttle.count, Throttle.window_ends_at)
-    count, window_ends_at = db.session.execute(statement).one()
+    values = {"key": key, "ends": ends, "now": now}
+    # Core execution: the ORM would take a parameter dict for a bulk INSERT and drop "now".
+    count, window_ends_at = db.session.connection().execute(_upsert(db.engine.dialect.name), values).one()
     return Decision(count <= limit, count, max(1, int((window_ends_at - now).total_seconds())))
 
 
