@@ -18,7 +18,7 @@ def create_app(test_config=None):
     from dotenv import load_dotenv
 
     from . import cli, database, errors, filters, logs, security, urls, web, workers
-    from .auth.users import load_user
+    from .auth.sessions import load_user
     from .auth.views import unauthorized
     from .config import load_settings
     from .extensions import compress, csrf, db, login_manager, migrate

@@ -41,6 +41,7 @@ def load_settings(environ, instance_path):
     if production:
         check_key_strength(secret_key, encryption_keys[0])
 
+    session_lifetime = timedelta(hours=_int(environ, "SESSION_LIFETIME_HOURS", 12, 1, 24 * 30))
     settings = {
         "PLANTOPS_ENV": env,
         "SECRET_KEY": secret_key,
@@ -62,8 +63,9 @@ def load_settings(environ, instance_path):
         "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
         "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
         "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),
-        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _rate_limit_storage(environ.get("RATELIMIT_STORAGE_URI", "")),
         "API_RATE_LIMIT": _int(environ, "API_RATE_LIMIT", 600, 1, 1_000_000),
+        "API_AUTH_FAILURE_LIMIT": _int(environ, "API_AUTH_FAILURE_LIMIT", 20, 1, 1_000_000),
         "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
         "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
         "PROVIDER_TIMEOUT_SECONDS": _int(environ, "PROVIDER_TIMEOUT_SECONDS", 30, 1, 120),
@@ -85,8 +87,13 @@ def load_settings(environ, instance_path):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Sign-in sessions (app.auth.sessions): signed out after this long without a request,
+        # and this long after signing in at the latest; "keep me signed in" lasts REMEMBER_DAYS.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int(environ, "SESSION_IDLE_MINUTES", 60, 5, 7 * 24 * 60)),
+        "SESSION_LIFETIME": session_lifetime,
+        "PERMANENT_SESSION_LIFETIME": session_lifetime,  # how long Flask accepts the signed cookie
         "REMEMBER_COOKIE_NAME": "__Host-remember" if production else "remember_token",
-        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int(environ, "REMEMBER_DAYS", 30, 1, 365)),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
@@ -229,6 +236,19 @@ def _url(environ, name, schemes):
 
 def _list(raw):
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _rate_limit_storage(raw):
+    """None (count in the database) or the URI of a store every process shares."""
+    uri = raw.strip()
+    if uri.startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI=memory:// would count per process; leave it unset to count in the database"
+            " or name a shared store such as redis://host:6379"
+        )
+    if uri and "://" not in uri:
+        raise ConfigError("RATELIMIT_STORAGE_URI must be a URI such as redis://host:6379")
+    return uri or None
 
 
 def _topic_prefix(raw):

@@ -112,7 +112,12 @@ def has_single_writer(session: Session) -> bool:
 
 def insert(session: Session, table):
     """The backend's INSERT, which has on_conflict_do_nothing() and on_conflict_do_update()."""
-    return (postgresql.insert if is_postgresql(session) else sqlite.insert)(table)
+    return insert_for(dialect_name(session), table)
+
+
+def insert_for(dialect: str, table):
+    """`insert()` for a statement built once per backend and cached."""
+    return (postgresql.insert if dialect == POSTGRESQL else sqlite.insert)(table)
 
 
 def epoch_seconds(column, dialect: str, exact: bool = True) -> ColumnElement:

@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Bumped on logout and password change: sessions carry it, so older cookies stop working.
+    # No longer read: sign-in sessions are rows of user_sessions (app.auth.sessions).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
@@ -67,9 +67,6 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     plants: Mapped[list["Plant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
-
-    def get_id(self):
-        return f"{self.id}:{self.session_version}"
 
     @property
     def is_active(self):
@@ -87,6 +84,36 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(db.Model):
+    """One signed-in device. The cookies hold secrets whose SHA-256 hashes are stored here."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set for "keep me signed in": the remember cookie's secret, replaced each time it is used.
+    remember_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    device: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    client_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class FirstAdministrator(db.Model):
+    """At most one row: the account that became the administrator of an empty instance.
+
+    Registrations that race on an empty database all try to insert it; the primary key
+    lets exactly one of them succeed.
+    """
+
+    __tablename__ = "first_administrator"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
 
 
 class Throttle(db.Model):

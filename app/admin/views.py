@@ -4,7 +4,8 @@ from flask import current_app, flash, render_template, url_for
 from flask_login import current_user
 
 from .. import workers
-from ..auth.users import end_sessions
+from ..api.tokens import revoke_all_tokens
+from ..auth.sessions import end_all_sessions
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
 from ..models import User
@@ -46,9 +47,10 @@ def disable_user(user_id):
         raise ValidationError("You cannot disable your own account.")
     if not user.disabled:
         user.disabled = True
-        end_sessions(user)
+        end_all_sessions(user)
+        revoke_all_tokens(user)
         db.session.commit()
-    return _user_changed(user, f"{user.email} is disabled: signed out everywhere, tokens refused.")
+    return _user_changed(user, f"{user.email} is disabled: signed out everywhere, API tokens revoked.")
 
 
 @bp.post("/users/<int:user_id>/enable")
@@ -57,7 +59,7 @@ def enable_user(user_id):
     if user.disabled:
         user.disabled = False
         db.session.commit()
-    return _user_changed(user, f"{user.email} can sign in again.")
+    return _user_changed(user, f"{user.email} can sign in again (their old API tokens stay revoked).")
 
 
 def _user_or_404(user_id):

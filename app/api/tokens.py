@@ -9,7 +9,7 @@ takes says nothing about how close a guess was.
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
@@ -61,6 +61,15 @@ def list_tokens(user):
 def revoke_token(token, now=None):
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+
+
+def revoke_all_tokens(user: User, now: datetime | None = None) -> None:
+    """Revoke every live token of `user` (a disabled account's tokens never work again)."""
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+    )
 
 
 def authenticate(raw, now=None):

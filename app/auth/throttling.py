@@ -12,6 +12,7 @@ from flask import current_app, request
 from werkzeug.exceptions import TooManyRequests
 
 from .. import throttle
+from ..extensions import db
 
 
 @dataclass(frozen=True)
@@ -46,26 +47,32 @@ def _refuse(retry_after, what):
     raise TooManyRequests(f"Too many {what}. Wait {minutes} {unit} and try again.", retry_after=retry_after)
 
 
-def check_sign_in_allowed(email):
-    """Raise 429 when this account or this client address has failed too often lately."""
-    for key, kind in ((_account_key(email), "account"), (_ip_key(), "ip")):
-        decision = throttle.peek(key, _limit(kind).count)
-        if not decision.allowed:
-            _refuse(decision.retry_after, "failed sign-in attempts")
+def _sign_in_keys(email):
+    return ((_account_key(email), "account"), (_ip_key(), "ip"))
 
 
-def record_failed_sign_in(email):
-    for key, kind in ((_account_key(email), "account"), (_ip_key(), "ip")):
+def count_sign_in_attempt(email: str) -> None:
+    """Count an attempt against the account and the address, then raise 429 if either is over.
+
+    Counted before the password is checked, and committed at once: of any number of
+    concurrent attempts, no more than the limit get their password checked.
+    """
+    for key, kind in _sign_in_keys(email):
         limit = _limit(kind)
-        throttle.hit(key, limit.count, limit.window_seconds)
+        decision = throttle.hit(key, limit.count, limit.window_seconds)
+        if not decision.allowed:
+            db.session.commit()
+            _refuse(decision.retry_after, "failed sign-in attempts")
+    db.session.commit()
 
 
-def record_sign_in(email):
-    """A correct password clears the account's count (the address keeps its count)."""
+def record_sign_in(email: str) -> None:
+    """The attempt succeeded: the account's count is cleared, the address gets its attempt back."""
     throttle.reset(_account_key(email))
+    throttle.release(_ip_key())
 
 
-def count_registration():
+def count_registration() -> None:
     """Raise 429 when this client address has registered too often lately."""
     limit = _limit("register")
     decision = throttle.hit(_ip_key("register:ip"), limit.count, limit.window_seconds)

@@ -1,10 +1,13 @@
 """Accounts without HTTP: creating users, checking passwords, ending sessions."""
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import User
+from ..models import FirstAdministrator, User
+from .sessions import end_all_sessions
 
 # Checked against when the email is unknown, so both paths cost one scrypt.
 _DUMMY_HASH = generate_password_hash("plantops-timing-equaliser", method="scrypt")
@@ -18,15 +21,35 @@ def hash_password(password):
     return generate_password_hash(password, method="scrypt")
 
 
-def create_user(email, password, is_admin=False):
+def create_user(email: str, password: str, is_admin: bool = False) -> User:
+    """Add an account; the first account of an empty instance is its administrator."""
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(email)
-    first_user = db.session.scalar(select(func.count(User.id))) == 0
-    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin or first_user)
+    empty = db.session.scalar(select(func.count(User.id))) == 0
+    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
     db.session.flush()
+    if empty and _claim_first_administrator(user):
+        user.is_admin = True
     return user
+
+
+def _claim_first_administrator(user):
+    """Insert the one first_administrator row; False when a concurrent registration has it.
+
+    Every registration that saw an empty database gets here; the primary key lets one
+    insert win, the others wait for its commit (PostgreSQL) or its write lock (SQLite)
+    and then insert nothing.
+    """
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(FirstAdministrator)
+        .values(slot=1, user_id=user.id)
+        .on_conflict_do_nothing(index_elements=["slot"])
+        .returning(FirstAdministrator.user_id)
+    )
+    return db.session.execute(statement).first() is not None
 
 
 def authenticate(email, password):
@@ -48,27 +71,7 @@ def password_matches(user, password):
     return check_password_hash(user.password_hash, password)
 
 
-def set_password(user, password):
-    """Store a new password and end every session issued so far (the caller starts a new one)."""
+def set_password(user: User, password: str) -> None:
+    """Store a new password and end every session so far (the caller starts a new one)."""
     user.password_hash = hash_password(password)
-    end_sessions(user)
-
-
-def end_sessions(user):
-    """Invalidate every session cookie issued to `user` so far."""
-    user.session_version += 1
-
-
-# Every signed-in request runs it: built once (session.get() builds its select each time).
-USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
-
-
-def load_user(user_id):
-    """Flask-Login loader: the id is `<user id>:<session version>`."""
-    uid, _, version = user_id.partition(":")
-    if not uid.isdigit() or not version.isdigit():
-        return None
-    user = db.session.scalar(USER_BY_ID, {"user_id": int(uid)})
-    if user is None or user.session_version != int(version) or user.disabled:
-        return None
-    return user
+    end_all_sessions(user)

@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.utils import login_url
 from werkzeug.datastructures import WWWAuthenticate
@@ -8,9 +8,9 @@ from werkzeug.exceptions import Unauthorized
 
 from ..errors import wants_json
 from ..extensions import db
-from . import bp, throttling
+from . import bp, sessions, throttling
 from .forms import ChangePasswordForm, LoginForm, RegisterForm
-from .users import authenticate, create_user, end_sessions, find_user, password_matches, set_password
+from .users import authenticate, create_user, find_user, password_matches, set_password
 
 LOGIN_FAILED = "That email and password do not match an account."
 REGISTER_FAILED = "We could not create an account with these details. If you already have an account, sign in instead."
@@ -30,8 +30,62 @@ def safe_next(target):
 
 def start_session(user, remember=False):
     """A fresh session for `user`: nothing from the previous session (or its CSRF token) survives."""
+    row, secret, remember_secret = sessions.open_session(user, remember)
+    db.session.commit()
     session.clear()
-    login_user(user, remember=remember)
+    _sign_in(user, secret)
+    if remember_secret:
+        g.set_remember_cookie = (remember_secret, row.expires_at)
+
+
+def _sign_in(user, secret, fresh=True):
+    """Flask-Login's bookkeeping, with the session row's secret as the id the cookie carries."""
+    login_user(user, fresh=fresh)
+    session["_user_id"] = secret
+
+
+def _sign_out_here():
+    logout_user()
+    session.clear()
+    g.forget_remember_cookie = True
+
+
+@bp.before_app_request
+def resume_remembered_session():
+    """A remember cookie and no live session: sign in again from it, with fresh secrets."""
+    raw = request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"])
+    if not raw or request.endpoint == "static" or (request.blueprint or "").startswith("api"):
+        return
+    if current_user.is_authenticated:
+        return
+    resumed = sessions.resume(raw)
+    if resumed is None:
+        g.forget_remember_cookie = True
+        return
+    user, secret, remember_secret, expires_at = resumed
+    session.clear()
+    _sign_in(user, secret, fresh=False)
+    g.set_remember_cookie = (remember_secret, expires_at)
+
+
+@bp.after_app_request
+def write_remember_cookie(response):
+    """Set or delete the remember cookie, always with the same name, path and attributes
+    (a deletion without `Secure` would leave a `__Host-` cookie in place)."""
+    config = current_app.config
+    attributes = {
+        "path": "/",
+        "secure": config["REMEMBER_COOKIE_SECURE"],
+        "httponly": True,
+        "samesite": config["REMEMBER_COOKIE_SAMESITE"],
+    }
+    name = config["REMEMBER_COOKIE_NAME"]
+    if "set_remember_cookie" in g:
+        value, expires_at = g.set_remember_cookie
+        response.set_cookie(name, value, expires=expires_at, **attributes)
+    elif g.get("forget_remember_cookie") and name in request.cookies:
+        response.delete_cookie(name, **attributes)
+    return response
 
 
 def unauthorized():
@@ -49,15 +103,12 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data
-        throttling.check_sign_in_allowed(email)
+        throttling.count_sign_in_attempt(email)
         user = authenticate(email, form.password.data)
         if user is not None:
             throttling.record_sign_in(email)
-            db.session.commit()
             start_session(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("plants.list_plants"), code=303)
-        throttling.record_failed_sign_in(email)
-        db.session.commit()
         form.password.errors.append(LOGIN_FAILED)
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
@@ -79,23 +130,20 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         email, password = form.email.data, form.password.data
-        throttling.check_sign_in_allowed(email)
         throttling.count_registration()
+        throttling.count_sign_in_attempt(email)
         if find_user(email) is None:
             user = create_user(email, password)
-            db.session.commit()
+            throttling.record_sign_in(email)
             start_session(user)
             flash("Welcome to PlantOps. Add your first plant to get started.", "success")
             return redirect(url_for("plants.list_plants"), code=303)
         user = authenticate(email, password)
         if user is not None:
             throttling.record_sign_in(email)
-            db.session.commit()
             start_session(user)
             flash("You already had an account, so we signed you in.", "info")
             return redirect(url_for("plants.list_plants"), code=303)
-        throttling.record_failed_sign_in(email)
-        db.session.commit()
         form.email.errors.append(REGISTER_FAILED)
     status = 422 if form.errors else 200
     return render_template("auth/register.html", form=form), status
@@ -108,15 +156,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        throttling.check_sign_in_allowed(user.email)
+        remembered = sessions.is_remembered(sessions.current_session_id())
+        throttling.count_sign_in_attempt(user.email)
         if not password_matches(user, form.current_password.data):
-            throttling.record_failed_sign_in(user.email)
-            db.session.commit()
             form.current_password.errors.append("That is not your current password.")
         else:
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            throttling.record_sign_in(user.email)
             set_password(user, form.new_password.data)
-            db.session.commit()
             start_session(user, remember=remembered)
             flash("Your password is changed. Your other sessions are signed out.", "success")
             return redirect(url_for("settings.show_settings"), code=303)
@@ -127,10 +173,20 @@ def change_password():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out everywhere: the session version moves on, so copies of any cookie stop working."""
-    end_sessions(current_user)
+    """Sign out on this device; the user's other sessions go on."""
+    sessions.end_session(current_user, sessions.current_session_id())
     db.session.commit()
-    session.clear()
-    logout_user()
-    flash("You are signed out.", "info")
+    _sign_out_here()
+    flash("You are signed out on this device. Your other devices stay signed in.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """Sign out on every device: every session row of the user ends, copies of any cookie too."""
+    sessions.end_all_sessions(current_user)
+    db.session.commit()
+    _sign_out_here()
+    flash("You are signed out on every device.", "info")
     return redirect(url_for("auth.login"), code=303)

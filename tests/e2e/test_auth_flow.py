@@ -32,7 +32,7 @@ def test_register_sign_out_sign_in_without_console_errors_or_csp_violations(live
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/auth/login$"))
-    assert page.get_by_text("You are signed out.").is_visible()
+    assert page.get_by_text("You are signed out on this device.").is_visible()
 
     fill_and_submit(page, EMAIL, "not the password", "Sign in")
     assert page.get_by_text("That email and password do not match an account.").is_visible()

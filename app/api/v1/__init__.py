@@ -4,15 +4,13 @@ The session cookie never authenticates here (so no CSRF token is needed), and a
 token never authenticates an HTML page: only this blueprint reads it.
 """
 
-import hashlib
-
 from flask import Blueprint, current_app, request
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import TooManyRequests, Unauthorized
+from werkzeug.exceptions import Unauthorized
 
 from ...extensions import csrf
 from .. import tokens
-from .ratelimit import make_limiter
+from . import ratelimit
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 csrf.exempt(bp)
@@ -25,25 +23,28 @@ CORS_MAX_AGE = "600"
 @bp.record_once
 def set_up_rate_limit(state):
     app = state.app
-    limit = app.config.get("API_RATE_LIMIT", 600)
-    app.extensions["plantops.api_rate_limit"] = make_limiter(limit, app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["plantops.api_rate_limit"] = ratelimit.make_counter(app.config["RATELIMIT_STORAGE_URI"])
 
 
 @bp.before_request
 def authenticate_request():
     if request.method == "OPTIONS":
         return
-    _throttle()
+    ratelimit.refuse_failing_address()
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if not header:
+        ratelimit.count_failed_authentication()
         raise _unauthorized("Send `Authorization: Bearer <token>`; create a token on /settings.")
     if scheme.lower() != "bearer" or not raw.strip():
+        ratelimit.count_failed_authentication()
         raise _unauthorized("The Authorization header must be `Bearer <token>`.", "invalid_request")
     try:
         user = tokens.authenticate(raw.strip())
     except tokens.InvalidToken as error:
+        ratelimit.count_failed_authentication()
         raise _unauthorized(str(error), "invalid_token") from None
+    ratelimit.count_request(user.id)
     current_app.login_manager._update_request_context_with_user(user)
 
 
@@ -59,21 +60,6 @@ def allow_listed_origins(response):
             response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
             response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response
-
-
-def _throttle():
-    """A fixed window per token (per client address without one), before any database work."""
-    limiter = current_app.extensions["plantops.api_rate_limit"]
-    header = request.headers.get("Authorization", "")
-    if header:
-        key = "token:" + hashlib.sha256(header.partition(" ")[2].strip().encode()).hexdigest()
-    else:
-        key = "addr:" + (request.remote_addr or "-")
-    allowed, seconds_left = limiter.hit(key)
-    if not allowed:
-        raise TooManyRequests(
-            "Too many requests with this token; slow down.", retry_after=max(1, int(seconds_left) + 1)
-        )
 
 
 def _unauthorized(detail, error=None):

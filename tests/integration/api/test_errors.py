@@ -137,7 +137,7 @@ def test_rate_limit_is_per_token_with_retry_after(make_app):
 
 
 def test_guessing_tokens_is_rate_limited_too(make_app):
-    client = make_app(API_RATE_LIMIT=2).test_client()
+    client = make_app(API_AUTH_FAILURE_LIMIT=2).test_client()
     codes = [client.get("/api/v1/tasks").status_code for _ in range(3)]
     assert codes == [401, 401, 429]
 
