@@ -4,6 +4,7 @@ import hashlib
 from collections import namedtuple
 from datetime import UTC, datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam, cast, exists, func, literal, select
 
@@ -65,7 +66,7 @@ def card_statement(dialect_name, by_location):
 
 
 @cache
-def version_statement(dialect_name, by_location):
+def fingerprint_statement(dialect_name, by_location):
     open_alerts = owned_statement(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open")
     query = owned_statement(Plant).with_only_columns(
         func.count(Plant.id),
@@ -94,22 +95,34 @@ def card_rows(location=None):
     return [CardRow._make(row) for row in result.all()]  # all(): one fetch, cheaper than iterating
 
 
-def dashboard_version(user_id, filters, now):
-    """A short fingerprint of everything the cards show, and the open-alert count, from one
-    aggregate query.
+class PlantsFingerprint(NamedTuple):
+    """`token` changes whenever anything a list of the user's plants shows changes."""
+
+    token: str
+    open_alerts: int
+
+
+def plants_fingerprint(location: str | None = None) -> PlantsFingerprint:
+    """The one change fingerprint of the current user's plants (the dashboard's ETag, the
+    API list's cache), and their open-alert count, from one aggregate query.
 
     The sum of the reading times changes whenever any plant gets a newer reading,
     even an older one than another plant's latest; count and id sum catch deletes
     and additions, max(updated_at) catches edits. The open-alert count is part of it
-    because the fragment also swaps the nav's count.
+    because the dashboard fragment also swaps the nav's count.
     """
-    location = filters.get("location")
-    query = version_statement(dialect(), bool(location))
-    row = db.session.connection().execute(query, filter_params(location)).one()
-    count, id_sum, updated, reading_sum, alert_count = row
+    params = filter_params(location)
+    row = db.session.connection().execute(fingerprint_statement(dialect(), bool(location)), params).one()
+    key = "|".join(map(str, (*params.values(), *row)))
+    return PlantsFingerprint(hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), row[-1])
+
+
+def dashboard_etag(fingerprint: PlantsFingerprint, filters: dict, now: datetime) -> str:
+    """The dashboard fragment's entity tag: the plants, the filters, and the clock bucket
+    (age texts and staleness move with the clock alone)."""
     bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
-    key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{alert_count}|{bucket}"
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), alert_count
+    key = f"{fingerprint.token}|{sorted(filters.items())}|{bucket}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 def locations():

@@ -9,7 +9,7 @@ from ..extensions import compress, db
 from ..models import METRICS, THRESHOLD_METRICS, Plant
 from ..ownership import get_owned_or_404
 from ..tasks.views import plant_tasks_context
-from ..web import is_htmx, render, see_other
+from ..web import is_htmx, not_modified, render, see_other
 from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
 from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
@@ -21,7 +21,6 @@ DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id
 PLANT_FIELDS = ("name", "species", "location", "notes", "device_id", "stale_after_minutes") + tuple(
     f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")
 )
-VERSION_HEADER = "X-Plants-Version"
 CSV_RANGES = {**RANGES, "all": None}
 
 
@@ -45,22 +44,21 @@ def dashboard_filters():
 @bp.get("")
 @login_required
 def list_plants():
-    """The dashboard. htmx polls it every 5 s sending the version it shows; an
-    unchanged version is answered 204 (htmx swaps nothing) without rendering."""
+    """The dashboard. htmx polls it every 5 s with the entity tag of what it shows; an
+    unchanged one is answered 304 (htmx swaps nothing) without rendering."""
     filters = dashboard_filters()
     now = queries.utc_now()
-    version, open_alerts = queries.dashboard_version(current_user.id, filters, now)
-    if is_htmx() and request.headers.get(VERSION_HEADER) == version:
-        response = Response(status=204)
-        response.vary.add("HX-Request")
-        return response
+    fingerprint = queries.plants_fingerprint(filters.get("location"))
+    etag = queries.dashboard_etag(fingerprint, filters, now)
+    if is_htmx() and (unchanged := not_modified(etag)):
+        return unchanged
     cards = dashboard_cards(queries.card_rows(filters.get("location")), now, filters.get("status"))
     context = {
         "cards": cards,
         "filters": filters,
-        "version": version,
+        "etag": etag,
         "now": now,
-        "open_alert_count": lambda: open_alerts,  # the nav's count, already known from the version query
+        "open_alert_count": lambda: fingerprint.open_alerts,  # the nav's count, known from the fingerprint
     }
     if is_htmx():
         # A phone watching 500 plants fetches the fragment (650 bytes a card) on every change.
@@ -68,7 +66,10 @@ def list_plants():
         after_this_request(compress.after_request)
     else:
         context["locations"] = queries.locations()
-    return render("plants/list.html", "plants/_cards.html", **context)
+    response = render("plants/list.html", block="cards", **context)
+    if is_htmx():
+        response.set_etag(etag)
+    return response
 
 
 def fill_plant(plant, form):
@@ -160,7 +161,7 @@ def show_preset_thresholds():
 def delete_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     if request.method == "GET":
-        return render("plants/delete.html", "plants/_delete.html", plant=plant)
+        return render("plants/delete.html", block="delete_form", plant=plant)
     name = plant.name
     db.session.delete(plant)  # the database cascades to readings and alerts
     db.session.commit()
@@ -204,7 +205,7 @@ def show_plant(plant_id):
     if not is_htmx():
         context["alerts"] = queries.open_alerts(plant)
         context.update(plant_tasks_context(plant))
-    return render("plants/show.html", "plants/_charts.html", **context)
+    return render("plants/show.html", block="charts", **context)
 
 
 def csv_lines(rows, batch=1000):
