@@ -1,4 +1,5 @@
-"""Background threads of a serving process (MQTT consumer, batch writer, notifier, stale check).
+"""Background threads of a serving process (MQTT consumer, batch writer, notifier, stale check,
+hourly rollups).
 
 Started exactly once per process and only after any fork: by gunicorn's
 `post_fork`, by the dev server's serving child, or by `flask ingest`. Never at
@@ -13,6 +14,7 @@ import threading
 
 from .alerts.stale import start_stale_check, stop_stale_check
 from .notify.worker import start_notifier, stop_notifier
+from .retention import start_rollup_schedule, stop_rollup_schedule
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ def start_background_workers(app):
     start_ingest(app)
     start_notifier(app)
     start_stale_check(app)
+    start_rollup_schedule(app)
     # The dev server's child and gunicorn workers exit through sys.exit: stop cleanly then too.
     app.extensions["plantops.workers_atexit"] = hook = functools.partial(stop_background_workers, app)
     atexit.register(hook)
@@ -42,6 +45,7 @@ def stop_background_workers(app, timeout=10.0):
     atexit.unregister(app.extensions.pop("plantops.workers_atexit"))
     stop_ingest(app, timeout)  # first: flush and acknowledge what it holds
     stop_stale_check(app, timeout)
+    stop_rollup_schedule(app, timeout)
     stop_notifier(app, timeout)
     log.info("background workers stopped")
 

@@ -2,15 +2,16 @@
 
 import hashlib
 from collections import namedtuple
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam, cast, exists, func, literal, select
 
 from ..extensions import db
-from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
+from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, ReadingHourly, UnclaimedDevice
 from ..ownership import owned, owned_statement, owner_params
+from ..retention import hourly_series
 
 # The dashboard's age texts and staleness move with the clock: a poll re-renders at
 # least once per bucket even when no data changed.
@@ -183,6 +184,88 @@ def bucketed_readings(plant_id, start, end, buckets):
     return series
 
 
+def bucketed_rollups(plant_id, start, end, buckets):
+    """`bucketed_readings` for long ranges, from the hourly rollups (`readings_hourly`):
+    min of the minimums, max of the maximums, mean weighted by each hour's count.
+
+    Hours after the newest rollup (the hourly rollup keeps that to about an hour)
+    come from the raw readings on the same bucket grid. Three queries and at most
+    2 × `buckets` rows, however long the range and however many readings it held;
+    the rollups outlive the raw readings, so a year's chart survives retention.
+    """
+    width = (end - start).total_seconds() / buckets
+    newest = db.session.scalar(
+        select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour < end)
+    )
+    tail_start = start if newest is None else max(start, newest + timedelta(hours=1))
+    sums = {}  # bucket index -> [[low, high, total, count] per metric]
+    if newest is not None and newest >= start:
+        rows = db.session.execute(rollup_buckets_query(plant_id, start, tail_start, start, width))
+        add_bucket_sums(sums, rows, buckets)
+    if tail_start < end:
+        add_bucket_sums(sums, db.session.execute(raw_buckets_query(plant_id, tail_start, end, start, width)), buckets)
+    series = []
+    for index in sorted(sums):
+        values = {}
+        for metric, (low, high, total, count) in zip(METRICS, sums[index], strict=True):
+            values[metric] = (low, total / count if count else None, high)
+        series.append((index, values))
+    return series
+
+
+def bucket_index(column, origin, width):
+    return floor_int((epoch_seconds(column) - literal(origin.timestamp())) / width).label("bucket")
+
+
+def rollup_buckets_query(plant_id, since, until, origin, width):
+    """Per bucket and metric: min, max, sum of mean × count, and count of the rolled-up hours."""
+    stats = ReadingHourly.stats
+    bucket = bucket_index(ReadingHourly.hour, origin, width)
+    aggregates = []
+    for metric in METRICS:
+        count = stats[(metric, "count")].as_integer()
+        aggregates += [
+            func.min(stats[(metric, "min")].as_float()),
+            func.max(stats[(metric, "max")].as_float()),
+            func.sum(stats[(metric, "mean")].as_float() * count),
+            func.sum(count),
+        ]
+    return (
+        select(bucket, *aggregates)
+        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= since, ReadingHourly.hour < until)
+        .group_by(bucket)
+    )
+
+
+def raw_buckets_query(plant_id, since, until, origin, width):
+    """The same columns as `rollup_buckets_query`, from raw readings."""
+    bucket = bucket_index(Reading.ts, origin, width)
+    aggregates = []
+    for metric in METRICS:
+        column = getattr(Reading, metric)
+        aggregates += [func.min(column), func.max(column), func.sum(column), func.count(column)]
+    return (
+        select(bucket, *aggregates)
+        .where(Reading.plant_id == plant_id, Reading.ts >= since, Reading.ts < until)
+        .group_by(bucket)
+    )
+
+
+def add_bucket_sums(sums, rows, buckets):
+    """Fold rows of (bucket, then low, high, total, count per metric) into `sums`."""
+    for row in rows:
+        index = min(max(int(row[0]), 0), buckets - 1)
+        into = sums.setdefault(index, [[None, None, 0.0, 0] for _ in METRICS])
+        for i, entry in enumerate(into):
+            low, high, total, count = row[1 + 4 * i : 5 + 4 * i]
+            if not count:
+                continue
+            entry[0] = low if entry[0] is None else min(entry[0], low)
+            entry[1] = high if entry[1] is None else max(entry[1], high)
+            entry[2] += float(total)
+            entry[3] += int(count)
+
+
 def reading_rows(plant_id, start=None, end=None, batch=2000):
     """Readings oldest first, fetched `batch` rows at a time (a server-side cursor on
     PostgreSQL), so memory stays flat however many there are."""
@@ -196,6 +279,17 @@ def reading_rows(plant_id, start=None, end=None, batch=2000):
         yield from result
     finally:
         result.close()  # also when the download is cut short: frees the server-side cursor
+
+
+HOURLY_STATS = ("min", "mean", "max")
+
+
+def hourly_rows(plant_id, start, end):
+    """A plant's hourly summary in [start, end), oldest first: (hour, readings, then min,
+    mean and max of each metric). Two queries and 24 rows a day, from the rollups plus
+    the hours not rolled up yet."""
+    for point in hourly_series(plant_id, start, end, db.session):
+        yield (point.hour, point.count, *(point.stats.get(m, {}).get(stat) for m in METRICS for stat in HOURLY_STATS))
 
 
 def utc_now():

@@ -12,7 +12,7 @@ from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, not_modified, render, see_other
 from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
-from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
+from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, ROLLUP_RANGES, build_chart
 from .forms import PlantForm
 from .presets import LABELS, UNITS, preset_thresholds
 from .status import STATUS_ORDER, plant_status
@@ -171,7 +171,8 @@ def delete_plant(plant_id):
 
 def plant_charts(plant, range_key, now):
     start = now - RANGES[range_key]
-    bucketed = queries.bucketed_readings(plant.id, start, now, MAX_POINTS)
+    read = queries.bucketed_rollups if range_key in ROLLUP_RANGES else queries.bucketed_readings
+    bucketed = read(plant.id, start, now, MAX_POINTS)
     return [
         build_chart(
             metric,
@@ -200,6 +201,7 @@ def show_plant(plant_id):
         "now": now,
         "range_key": range_key,
         "range_labels": RANGE_LABELS,
+        "rollup_ranges": ROLLUP_RANGES,
         "charts": plant_charts(plant, range_key, now),
     }
     if not is_htmx():
@@ -208,12 +210,12 @@ def show_plant(plant_id):
     return render("plants/show.html", block="charts", **context)
 
 
-def csv_lines(rows, batch=1000):
-    """CSV text in chunks of `batch` rows, times as ISO 8601 UTC. Closes `rows` at the
-    end or when the client goes away."""
+def csv_lines(header, rows, batch=1000):
+    """CSV text in chunks of `batch` rows, times (each row's first value) as ISO 8601 UTC.
+    Closes `rows` at the end or when the client goes away."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("ts", *METRICS))
+    writer.writerow(header)
     try:
         for count, row in enumerate(rows, start=1):
             writer.writerow((row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *("" if v is None else v for v in row[1:])))
@@ -229,16 +231,22 @@ def csv_lines(rows, batch=1000):
 @bp.get("/<int:plant_id>/readings.csv")
 @login_required
 def export_readings(plant_id):
+    """Raw readings; the long ranges as one row per hour from the rollups (8,760 rows a year)."""
     plant = get_owned_or_404(Plant, plant_id)
     range_key = request.args.get("range", "all")
     if range_key not in CSV_RANGES:
         range_key = "all"
     now = queries.utc_now()
     start = now - CSV_RANGES[range_key] if CSV_RANGES[range_key] else None
-    rows = queries.reading_rows(plant.id, start, None)
-    filename = f"plant-{plant.id}-readings-{range_key}.csv"
+    if range_key in ROLLUP_RANGES:
+        header = ("ts", "readings", *(f"{m}_{stat}" for m in METRICS for stat in queries.HOURLY_STATS))
+        lines = csv_lines(header, queries.hourly_rows(plant.id, start, now))
+        filename = f"plant-{plant.id}-hourly-{range_key}.csv"
+    else:
+        lines = csv_lines(("ts", *METRICS), queries.reading_rows(plant.id, start, None))
+        filename = f"plant-{plant.id}-readings-{range_key}.csv"
     return Response(
-        stream_with_context(csv_lines(rows)),
+        stream_with_context(lines),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
