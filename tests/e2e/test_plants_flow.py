@@ -102,7 +102,10 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     page.shot("plant-desktop")
 
     page.set_viewport_size(PHONE)
+    page.get_by_role("link", name="12 months").click()
+    page.wait_for_function("() => document.querySelector('.range-tabs [aria-current]').innerText === '12 months'")
     page.shot("plant-phone")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     page.goto(live_server + "/plants")
     page.shot("dashboard-phone")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")

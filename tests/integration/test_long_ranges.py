@@ -204,3 +204,11 @@ def test_serving_processes_roll_up_on_their_interval(make_app, user_id, app):
     assert newest_rollup(app, plant_id) is not None
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Reading)) == 1
+
+
+def test_a_year_chart_dates_its_axis_with_the_year(app, client, user_id):
+    plant_id = add_plant(app, user_id)
+    seed_readings(app, plant_id, [{"ts": datetime.now(UTC), "soil_moisture": 40.0}])
+    html = client.get(f"/plants/{plant_id}?range=1y").get_data(as_text=True)
+    year_ago = datetime.now(UTC) - timedelta(days=365)
+    assert f">{year_ago:%d %b %Y}</text>" in html
