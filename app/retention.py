@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from flask import Flask
 from sqlalchemy import JSON, Numeric, case, delete, func, literal, select
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, scoped_session
 
 from .database import read_only
 from .extensions import db
@@ -144,7 +146,7 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0, lookback=ROLL
     return written
 
 
-def rollup_recent(session, now, pause=None):
+def rollup_recent(session: Session | scoped_session, now: datetime, pause: float | None = None) -> int:
     """Roll up every plant's hours since its newest rollup (less SCHEDULED_LOOKBACK); returns hours written."""
     if pause is None:
         pause = SQLITE_PAUSE if session.get_bind().dialect.name == "sqlite" else 0.0
@@ -160,7 +162,7 @@ class RollupSchedule:
     same hour write the same rows.
     """
 
-    def __init__(self, app):
+    def __init__(self, app: Flask) -> None:
         self.app = app
         self.interval = app.config.get("ROLLUP_INTERVAL_SECONDS", ROLLUP_INTERVAL_SECONDS)
         self.first_delay = min(self.interval, ROLLUP_FIRST_DELAY_SECONDS)
@@ -176,20 +178,20 @@ class RollupSchedule:
             except Exception:  # the next round tries again; the thread must not die
                 log.exception("scheduled rollup failed")
 
-    def run_once(self, now=None):
+    def run_once(self, now: datetime | None = None) -> int:
         with self.app.app_context():
             hours = rollup_recent(db.session, now or datetime.now(UTC))
         log.info("scheduled rollup: %d plant-hours", hours)
         return hours
 
 
-def start_rollup_schedule(app):
+def start_rollup_schedule(app: Flask) -> None:
     schedule = RollupSchedule(app)
     app.extensions[EXTENSION] = schedule
     schedule.thread.start()
 
 
-def stop_rollup_schedule(app, timeout=10.0):
+def stop_rollup_schedule(app: Flask, timeout: float = 10.0) -> None:
     schedule = app.extensions.pop(EXTENSION, None)
     if schedule is not None:
         schedule.stopping.set()
@@ -265,7 +267,9 @@ class HourlyPoint(NamedTuple):
         return self.stats.get(metric, {}).get("mean")
 
 
-def hourly_series(plant_id, since, until, session):
+def hourly_series(
+    plant_id: int, since: datetime, until: datetime, session: Session | scoped_session
+) -> list["HourlyPoint"]:
     """Hourly points of a plant in [since, until), oldest first, for the CSV of long ranges.
 
     Rolled-up hours come from `readings_hourly`; hours after the newest rollup

@@ -3,6 +3,7 @@ fragment (with `Vary: HX-Request`), conditional answers, and redirects as HX-Red
 
 from flask import Flask, Response, current_app, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 
@@ -41,12 +42,12 @@ def not_modified(etag: str) -> Response | None:
     return response
 
 
-def see_other(location: str) -> Response:
+def see_other(location: str) -> WerkzeugResponse:
     """Redirect after a successful form post (303, or HX-Redirect for htmx)."""
     return redirect(location, code=303)
 
 
-def htmx_redirects(response: Response) -> Response:
+def htmx_redirects(response: WerkzeugResponse) -> WerkzeugResponse:
     """An htmx request cannot follow a redirect into a full page swap; tell htmx to navigate."""
     if is_htmx() and response.status_code in REDIRECT_CODES and response.location:
         response.headers["HX-Redirect"] = response.location

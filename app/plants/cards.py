@@ -8,8 +8,10 @@ from collections import namedtuple
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
+from typing import Any
 
 from flask import current_app, request, url_for
+from jinja2 import Template
 from markupsafe import Markup
 
 from ..filters import age_text
@@ -36,7 +38,7 @@ def card_values(row):
     return values
 
 
-def render_card(template, row, stale, age, script_root):
+def render_card(template: Template, row: Any, stale: bool, age: str, script_root: str) -> Card:
     """One card's markup from the card template; `script_root` is the part of its links
     that comes from the request rather than the row."""
     seen = row.last_reading_ts
@@ -66,9 +68,9 @@ class CardCache:
 
     def __init__(self, maxsize: int = CARD_CACHE_SIZE) -> None:
         self._render = lru_cache(maxsize=maxsize)(render_card)
-        self._template = None
+        self._template: Template | None = None
 
-    def card(self, row, stale: bool, age: str) -> Card:
+    def card(self, row: Any, stale: bool, age: str) -> Card:
         template = current_app.jinja_env.get_template("plants/_card.html")  # checks the file only when reloading
         if template is not self._template:
             self._render.cache_clear()

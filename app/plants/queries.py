@@ -2,6 +2,7 @@
 
 import hashlib
 from collections import namedtuple
+from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
@@ -184,7 +185,7 @@ def bucketed_readings(plant_id, start, end, buckets):
     return series
 
 
-def bucketed_rollups(plant_id, start, end, buckets):
+def bucketed_rollups(plant_id: int, start: datetime, end: datetime, buckets: int) -> list[tuple[int, dict]]:
     """`bucketed_readings` for long ranges, from the hourly rollups (`readings_hourly`):
     min of the minimums, max of the maximums, mean weighted by each hour's count.
 
@@ -198,7 +199,7 @@ def bucketed_rollups(plant_id, start, end, buckets):
         select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour < end)
     )
     tail_start = start if newest is None else max(start, newest + timedelta(hours=1))
-    sums = {}  # bucket index -> [[low, high, total, count] per metric]
+    sums: dict[int, list[list]] = {}  # bucket index -> [[low, high, total, count] per metric]
     if newest is not None and newest >= start:
         rows = db.session.execute(rollup_buckets_query(plant_id, start, tail_start, start, width))
         add_bucket_sums(sums, rows, buckets)
@@ -284,7 +285,7 @@ def reading_rows(plant_id, start=None, end=None, batch=2000):
 HOURLY_STATS = ("min", "mean", "max")
 
 
-def hourly_rows(plant_id, start, end):
+def hourly_rows(plant_id: int, start: datetime, end: datetime) -> Generator[tuple, None, None]:
     """A plant's hourly summary in [start, end), oldest first: (hour, readings, then min,
     mean and max of each metric). Two queries and 24 rows a day, from the rollups plus
     the hours not rolled up yet."""

@@ -1,5 +1,6 @@
 import csv
 import io
+from collections.abc import Generator, Iterator
 
 from flask import Response, after_this_request, flash, request, stream_with_context, url_for
 from flask_login import current_user, login_required
@@ -210,7 +211,7 @@ def show_plant(plant_id):
     return render("plants/show.html", block="charts", **context)
 
 
-def csv_lines(header, rows, batch=1000):
+def csv_lines(header: tuple[str, ...], rows: Generator[tuple, None, None], batch: int = 1000) -> Iterator[str]:
     """CSV text in chunks of `batch` rows, times (each row's first value) as ISO 8601 UTC.
     Closes `rows` at the end or when the client goes away."""
     buffer = io.StringIO()
