@@ -64,6 +64,7 @@ def create_app(test_config=None):
     register_blueprints(app)
     errors.register_error_handlers(app)
     filters.register(app)
+    web.register(app)
     cli.register(app)
 
     production = app.config["PLANTOPS_ENV"] == "production"

@@ -4,15 +4,12 @@ A browser gets a styled page, an htmx request a small fragment swapped into
 the page's error area, anything under /api the contract's JSON.
 """
 
-import logging
-
 from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-
-log = logging.getLogger(__name__)
+from .web import is_htmx
 
 
 class PlantOpsError(Exception):
@@ -67,10 +64,11 @@ def error_response(status, code, detail, headers=None):
     if wants_json():
         response = jsonify(error=code, detail=detail)
     else:
-        template = "_partials/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+        fragment = is_htmx()
+        template = "_partials/_error.html" if fragment else "errors/error.html"
         message = detail if isinstance(detail, str) else "; ".join(d["message"] for d in detail)
         response = make_response(render_template(template, status=status, message=message))
-        if request.headers.get("HX-Request"):
+        if fragment:
             response.headers["HX-Retarget"] = "#error-area"
             response.headers["HX-Reswap"] = "innerHTML"
     response.status_code = status
@@ -97,15 +95,11 @@ def register_error_handlers(app):
         db.session.rollback()
         return error_response(400, "csrf_failed", csrf_message(error.description))
 
+    # No handler for Exception: an unhandled one propagates under `--debug` (and TESTING), so the
+    # Werkzeug debugger shows it; otherwise Flask logs it and hands this handler its 500.
     @app.errorhandler(HTTPException)
     def handle_http_error(error):
         db.session.rollback()
         detail = error.description if error.code != 500 else PlantOpsError.message
         headers = {k: v for k, v in error.get_headers() if k.lower() in {"allow", "retry-after", "www-authenticate"}}
         return error_response(error.code, HTTP_CODES.get(error.code, "error"), detail, headers)
-
-    @app.errorhandler(Exception)
-    def handle_unexpected_error(error):
-        db.session.rollback()
-        log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
-        return error_response(500, "internal_error", PlantOpsError.message)

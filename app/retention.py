@@ -17,22 +17,28 @@ Every write transaction is short and SQLite's are spaced out, so ingestion
 keeps writing throughout (on SQLite a write transaction holds the one write
 lock; on PostgreSQL nothing here locks more than the rows it writes).
 
-`hourly_series` serves long charts (a year is 8,760 points at most) from the
-rollups, plus the hours not rolled up yet computed from the raw readings.
+Between daily runs, each serving process's `RollupSchedule` rolls up the last
+hours every `ROLLUP_INTERVAL_SECONDS` (an hour), so the rollups stay at most about
+an hour behind. The 90-day and 12-month charts (`app.plants.queries.bucketed_rollups`)
+and the hourly CSV (`hourly_series`, 8,760 rows a year) read them.
 """
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from flask import Flask
 from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy.orm import Session, scoped_session
 
 from . import database
 from .clock import utcnow
 from .database import read_only
+from .extensions import db
 from .models import METRICS, Plant, Reading, ReadingHourly
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,10 @@ BATCH_SIZE = 5_000
 # SQLite has one write lock: smaller batches keep each hold short (~0.1 s on a quiet disk).
 SQLITE_BATCH_SIZE = 1_000
 ROLLUP_LOOKBACK = timedelta(days=2)
+# The hourly run re-reads only the last hours; the daily run's lookback catches later arrivals.
+SCHEDULED_LOOKBACK = timedelta(hours=2)
+ROLLUP_INTERVAL_SECONDS = 3600.0
+ROLLUP_FIRST_DELAY_SECONDS = 60.0
 ROLLUP_CHUNK = timedelta(days=31)
 SQLITE_PAUSE = 0.05
 
@@ -95,7 +105,7 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
     return report
 
 
-def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0):
+def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0, lookback=ROLLUP_LOOKBACK):
     """Aggregate a plant's complete hours since its last rollup; returns hours written.
 
     Each chunk is one INSERT ... SELECT ... GROUP BY in the database (no rows
@@ -109,7 +119,7 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0):
         if start is None:
             start = session.scalar(select(func.min(Reading.ts)).where(Reading.plant_id == plant_id))
         else:
-            start -= ROLLUP_LOOKBACK
+            start -= lookback
         session.rollback()
     if start is None:
         return 0
@@ -133,6 +143,52 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0):
         if pause:
             time.sleep(pause)
     return written
+
+
+def rollup_recent(session: Session | scoped_session, now: datetime, pause: float | None = None) -> int:
+    """Roll up every plant's hours since its newest rollup (less SCHEDULED_LOOKBACK); returns hours written."""
+    if pause is None:
+        pause = SQLITE_PAUSE if database.has_single_writer(session) else 0.0
+    plant_ids = session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    session.rollback()
+    return sum(rollup_plant(session, plant_id, now, pause=pause, lookback=SCHEDULED_LOOKBACK) for plant_id in plant_ids)
+
+
+class RollupSchedule:
+    """A serving process's thread that keeps the hourly rollups at most about an hour behind.
+
+    Every process runs one; the upserts are idempotent, so two processes rolling up the
+    same hour write the same rows.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.interval = app.config.get("ROLLUP_INTERVAL_SECONDS", ROLLUP_INTERVAL_SECONDS)
+        self.first_delay = min(self.interval, ROLLUP_FIRST_DELAY_SECONDS)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="rollup-schedule", daemon=True)
+
+    def _loop(self):
+        delay = self.first_delay
+        while not self.stopping.wait(delay):
+            delay = self.interval
+            try:
+                self.run_once()
+            except Exception:  # the next round tries again; the thread must not die
+                log.exception("scheduled rollup failed")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.thread.join(timeout)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        with self.app.app_context():
+            hours = rollup_recent(db.session, now or utcnow())
+        log.info("scheduled rollup: %d plant-hours", hours)
+        return hours
 
 
 def delete_old_readings(session, plant_id, report, batch_size=BATCH_SIZE, pause=0.0):
@@ -197,17 +253,16 @@ class HourlyPoint(NamedTuple):
         return self.stats.get(metric, {}).get("mean")
 
 
-def hourly_series(plant_id, since, until, session=None):
-    """Hourly points of a plant in [since, until), oldest first, for long charts.
+def hourly_series(
+    plant_id: int, since: datetime, until: datetime, session: Session | scoped_session
+) -> list["HourlyPoint"]:
+    """Hourly points of a plant in [since, until), oldest first, for the CSV of long ranges.
 
     Rolled-up hours come from `readings_hourly`; hours after the newest rollup
-    are aggregated from the raw readings on the fly (a day at most when the
-    daily run is scheduled). The caller checks that the plant is the user's.
+    are aggregated from the raw readings on the fly (about an hour while the
+    serving process's `RollupSchedule` runs). The caller checks that the plant is
+    the user's.
     """
-    if session is None:
-        from .extensions import db
-
-        session = db.session
     rolled = session.execute(
         select(ReadingHourly.hour, ReadingHourly.count, ReadingHourly.stats)
         .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= hour_floor(since), ReadingHourly.hour < until)

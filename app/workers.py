@@ -1,4 +1,5 @@
-"""Background threads of a serving process (MQTT consumer, batch writer, notifier, stale check).
+"""Background threads of a serving process (MQTT consumer, batch writer, notifier, stale check,
+hourly rollups).
 
 One `BackgroundServices` per app, made by `create_app` (which starts nothing) and
 found with `background_services(app)`. It is started exactly once per process
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .alerts.stale import StaleCheck
     from .ingest.consumer import Ingest
     from .notify.worker import Notifier
+    from .retention import RollupSchedule
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class BackgroundServices:
         self.ingest: Ingest | None = None
         self.notifier: Notifier | None = None
         self.stale_check: StaleCheck | None = None
+        self.rollups: RollupSchedule | None = None
         self._lock = threading.Lock()
         self._running = False
 
@@ -56,6 +59,7 @@ class BackgroundServices:
         from .alerts.stale import StaleCheck
         from .ingest.consumer import Ingest
         from .notify.worker import Notifier
+        from .retention import RollupSchedule
 
         if self.app.config["MQTT_ENABLED"]:
             self.ingest = Ingest(self.app, self.consumer_state)
@@ -64,6 +68,8 @@ class BackgroundServices:
         self.notifier.start()
         self.stale_check = StaleCheck(self.app)
         self.stale_check.start()
+        self.rollups = RollupSchedule(self.app)
+        self.rollups.start()
         # The dev server's child and gunicorn workers exit through sys.exit: stop cleanly then too.
         atexit.register(self.stop)
         log.info("background workers started")
@@ -75,10 +81,15 @@ class BackgroundServices:
                 return
             self._running = False
         atexit.unregister(self.stop)
-        for service in (self.ingest, self.stale_check, self.notifier):  # ingest first: flush and acknowledge
+        for service in (
+            self.ingest,
+            self.stale_check,
+            self.rollups,
+            self.notifier,
+        ):  # ingest first: flush and acknowledge
             if service is not None:
                 service.stop(timeout)
-        self.ingest = self.notifier = self.stale_check = None
+        self.ingest = self.notifier = self.stale_check = self.rollups = None
         log.info("background workers stopped")
 
     def status(self) -> dict[str, object | None]:
@@ -88,6 +99,7 @@ class BackgroundServices:
             "Ingest queue": self.ingest,
             "Notifier": self.notifier,
             "Stale check": self.stale_check,
+            "Hourly rollups": self.rollups,
         }
 
 

@@ -29,7 +29,7 @@ def show_admin():
     devices, unclaimed_total = queries.unclaimed_devices(db.session)
     return render(
         "admin/page.html",
-        "admin/_overview.html",
+        block="overview",
         users=queries.users_with_plant_counts(db.session),
         rejections=queries.rejections(db.session),
         devices=devices,

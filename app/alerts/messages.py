@@ -5,6 +5,7 @@ from flask import current_app
 from .. import throttle
 from ..models import Notification
 from ..notify.discord import alert_message
+from ..web import public_url
 from .describe import format_value, problem_label
 
 # Per plant: at most this many messages in this window, so a storm stays a drizzle.
@@ -36,7 +37,7 @@ def enqueue(session, alert, event, value, now):
         threshold=format_value(alert.metric, alert.threshold),
         when=now,
         timezone=user.timezone,
-        plant_url=f"{current_app.config['PUBLIC_URL']}/plants/{plant.id}",
+        plant_url=public_url("plants.show_plant", plant_id=plant.id),
     )
     notification = Notification(
         user_id=alert.user_id,

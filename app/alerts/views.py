@@ -54,7 +54,7 @@ def list_alerts():
         max_per_page=PER_PAGE,
         error_out=False,
     )
-    return render("alerts/list.html", "alerts/_list.html", pagination=page, state=state)
+    return render("alerts/list.html", block="alert_list", pagination=page, state=state)
 
 
 @bp.post("/<int:alert_id>/acknowledge")

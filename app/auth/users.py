@@ -1,10 +1,9 @@
 """Accounts without HTTP: creating users, checking passwords, ending sessions."""
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import database
 from ..extensions import db
 from ..models import FirstAdministrator, User
 from .sessions import end_all_sessions
@@ -42,9 +41,8 @@ def _claim_first_administrator(user):
     insert win, the others wait for its commit (PostgreSQL) or its write lock (SQLite)
     and then insert nothing.
     """
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(FirstAdministrator)
+        database.insert(db.session, FirstAdministrator)
         .values(slot=1, user_id=user.id)
         .on_conflict_do_nothing(index_elements=["slot"])
         .returning(FirstAdministrator.user_id)

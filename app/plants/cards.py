@@ -1,18 +1,17 @@
-"""Dashboard cards as HTML, memoised by what they show.
+"""Dashboard cards as HTML, memoised by what they show (`CardCache`).
 
-A card depends only on its plant row (latest state, thresholds, names),
-whether its reading is stale and its age text, so those are the cache key: a
-poll that re-renders the dashboard after one plant changed computes the status
-and markup of that card only. The cache holds markup only, never a user's
-other data; the rows come from the user's own query.
+The cache holds markup only, never a user's other data; the rows come from the
+user's own query.
 """
 
 from collections import namedtuple
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
+from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
+from jinja2 import Template
 from markupsafe import Markup
 
 from ..filters import age_text
@@ -39,35 +38,56 @@ def card_values(row):
     return values
 
 
-@lru_cache(maxsize=CARD_CACHE_SIZE)
-def card(row, stale, age, plants_url):
-    """One card. `plants_url` is url_for("plants.list_plants"): the plant pages live
-    under it as /<id> and /<id>/edit, built here without one url_for per card."""
+def render_card(template: Template, row: Any, stale: bool, age: str, script_root: str) -> Card:
+    """One card's markup from the card template; `script_root` is the part of its links
+    that comes from the request rather than the row."""
     seen = row.last_reading_ts
     status = NO_DATA if seen is None else status_with_reading(row, stale)
-    show_url = f"{plants_url}/{row.id}"
-    template = current_app.jinja_env.get_template("plants/_card.html")
     html = template.render(
         plant=row,
         seen_at=None if seen is None else datetime.fromtimestamp(round(seen, 3), UTC),
         status=status,
         age=age,
         values=card_values(row),
-        show_url=show_url,
-        edit_url=f"{show_url}/edit",
+        show_url=url_for("plants.show_plant", plant_id=row.id),
+        edit_url=url_for("plants.edit_plant", plant_id=row.id),
         status_labels=STATUS_LABELS,
     )
     return Card(status, (status.rank, row.name.lower(), row.id), html)
 
 
+class CardCache:
+    """Card markup by everything a card shows: its row (latest state, thresholds, names),
+    whether it is stale and its age text, and the card template itself.
+
+    A poll that re-renders the dashboard after one plant changed renders that card
+    only; a changed plant or a new reading is a new row, so a new entry. With
+    templates reloading (debug), an edited card template is a new template object:
+    the cache then starts afresh, so the edit shows on the next request.
+    """
+
+    def __init__(self, maxsize: int = CARD_CACHE_SIZE) -> None:
+        self._render = lru_cache(maxsize=maxsize)(render_card)
+        self._template: Template | None = None
+
+    def card(self, row: Any, stale: bool, age: str) -> Card:
+        template = current_app.jinja_env.get_template("plants/_card.html")  # checks the file only when reloading
+        if template is not self._template:
+            self._render.cache_clear()
+            self._template = template
+        return self._render(template, row, stale, age, request.script_root)
+
+
+CARDS = CardCache()
+
+
 def dashboard_cards(rows, now, status=None):
     """The cards' markup as one piece, worst first, then by name; only `status` ones if given."""
-    plants_url = url_for("plants.list_plants")
     now_seconds = now.timestamp()
     cards = []
     for row in rows:
         age = None if row.last_reading_ts is None else now_seconds - row.last_reading_ts
-        one = card(row, age_is_stale(age, row.stale_after_minutes), age_text(age), plants_url)
+        one = CARDS.card(row, age_is_stale(age, row.stale_after_minutes), age_text(age))
         if status is None or one.status.status == status:
             cards.append(one)
     cards.sort(key=attrgetter("sort_key"))

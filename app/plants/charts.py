@@ -8,8 +8,16 @@ readings are missing), in a fixed viewBox so the SVG scales to any width.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-RANGE_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
+RANGES = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+    "1y": timedelta(days=365),
+}
+RANGE_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "12 months"}
+# Ranges read from the hourly rollups (readings_hourly), which outlive the raw readings.
+ROLLUP_RANGES = frozenset(("90d", "1y"))
 DEFAULT_RANGE = "24h"
 MAX_POINTS = 300
 

@@ -2,15 +2,19 @@
 
 import hashlib
 from collections import namedtuple
+from collections.abc import Generator
+from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, exists, func, literal, select
 
 from .. import database
 from ..clock import utcnow
 from ..extensions import db
-from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
+from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, ReadingHourly, UnclaimedDevice
 from ..ownership import owned, owned_statement, owner_params
+from ..retention import hourly_series
 
 # The dashboard's age texts and staleness move with the clock: a poll re-renders at
 # least once per bucket even when no data changed.
@@ -51,7 +55,7 @@ def card_statement(dialect_name, by_location):
 
 
 @cache
-def version_statement(dialect_name, by_location):
+def fingerprint_statement(dialect_name, by_location):
     open_alerts = owned_statement(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open")
     query = owned_statement(Plant).with_only_columns(
         func.count(Plant.id),
@@ -80,22 +84,34 @@ def card_rows(location=None):
     return [CardRow._make(row) for row in result.all()]  # all(): one fetch, cheaper than iterating
 
 
-def dashboard_version(user_id, filters, now):
-    """A short fingerprint of everything the cards show, and the open-alert count, from one
-    aggregate query.
+class PlantsFingerprint(NamedTuple):
+    """`token` changes whenever anything a list of the user's plants shows changes."""
+
+    token: str
+    open_alerts: int
+
+
+def plants_fingerprint(location: str | None = None) -> PlantsFingerprint:
+    """The one change fingerprint of the current user's plants (the dashboard's ETag, the
+    API list's cache), and their open-alert count, from one aggregate query.
 
     The sum of the reading times changes whenever any plant gets a newer reading,
     even an older one than another plant's latest; count and id sum catch deletes
     and additions, max(updated_at) catches edits. The open-alert count is part of it
-    because the fragment also swaps the nav's count.
+    because the dashboard fragment also swaps the nav's count.
     """
-    location = filters.get("location")
-    query = version_statement(dialect(), bool(location))
-    row = db.session.connection().execute(query, filter_params(location)).one()
-    count, id_sum, updated, reading_sum, alert_count = row
+    params = filter_params(location)
+    row = db.session.connection().execute(fingerprint_statement(dialect(), bool(location)), params).one()
+    key = "|".join(map(str, (*params.values(), *row)))
+    return PlantsFingerprint(hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), row[-1])
+
+
+def dashboard_etag(fingerprint: PlantsFingerprint, filters: dict, now: datetime) -> str:
+    """The dashboard fragment's entity tag: the plants, the filters, and the clock bucket
+    (age texts and staleness move with the clock alone)."""
     bucket = int(now.timestamp()) // CLOCK_BUCKET_SECONDS
-    key = f"{user_id}|{sorted(filters.items())}|{count}|{id_sum}|{updated}|{reading_sum}|{alert_count}|{bucket}"
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), alert_count
+    key = f"{fingerprint.token}|{sorted(filters.items())}|{bucket}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 def locations():
@@ -136,8 +152,7 @@ def bucketed_readings(plant_id, start, end, buckets):
     [(bucket_index, {metric: (min, avg, max)})].
     """
     width = (end - start).total_seconds() / buckets
-    offset = database.epoch_seconds(Reading.ts, dialect()) - literal(start.timestamp())
-    bucket = database.floor_int(offset / width, dialect()).label("bucket")
+    bucket = bucket_index(Reading.ts, start, width)
     aggregates = []
     for metric in METRICS:
         column = getattr(Reading, metric)
@@ -156,6 +171,89 @@ def bucketed_readings(plant_id, start, end, buckets):
     return series
 
 
+def bucketed_rollups(plant_id: int, start: datetime, end: datetime, buckets: int) -> list[tuple[int, dict]]:
+    """`bucketed_readings` for long ranges, from the hourly rollups (`readings_hourly`):
+    min of the minimums, max of the maximums, mean weighted by each hour's count.
+
+    Hours after the newest rollup (the hourly rollup keeps that to about an hour)
+    come from the raw readings on the same bucket grid. Three queries and at most
+    2 × `buckets` rows, however long the range and however many readings it held;
+    the rollups outlive the raw readings, so a year's chart survives retention.
+    """
+    width = (end - start).total_seconds() / buckets
+    newest = db.session.scalar(
+        select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour < end)
+    )
+    tail_start = start if newest is None else max(start, newest + timedelta(hours=1))
+    sums: dict[int, list[list]] = {}  # bucket index -> [[low, high, total, count] per metric]
+    if newest is not None and newest >= start:
+        rows = db.session.execute(rollup_buckets_query(plant_id, start, tail_start, start, width))
+        add_bucket_sums(sums, rows, buckets)
+    if tail_start < end:
+        add_bucket_sums(sums, db.session.execute(raw_buckets_query(plant_id, tail_start, end, start, width)), buckets)
+    series = []
+    for index in sorted(sums):
+        values = {}
+        for metric, (low, high, total, count) in zip(METRICS, sums[index], strict=True):
+            values[metric] = (low, total / count if count else None, high)
+        series.append((index, values))
+    return series
+
+
+def bucket_index(column, origin, width):
+    offset = database.epoch_seconds(column, dialect()) - literal(origin.timestamp())
+    return database.floor_int(offset / width, dialect()).label("bucket")
+
+
+def rollup_buckets_query(plant_id, since, until, origin, width):
+    """Per bucket and metric: min, max, sum of mean × count, and count of the rolled-up hours."""
+    stats = ReadingHourly.stats
+    bucket = bucket_index(ReadingHourly.hour, origin, width)
+    aggregates = []
+    for metric in METRICS:
+        count = stats[(metric, "count")].as_integer()
+        aggregates += [
+            func.min(stats[(metric, "min")].as_float()),
+            func.max(stats[(metric, "max")].as_float()),
+            func.sum(stats[(metric, "mean")].as_float() * count),
+            func.sum(count),
+        ]
+    return (
+        select(bucket, *aggregates)
+        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= since, ReadingHourly.hour < until)
+        .group_by(bucket)
+    )
+
+
+def raw_buckets_query(plant_id, since, until, origin, width):
+    """The same columns as `rollup_buckets_query`, from raw readings."""
+    bucket = bucket_index(Reading.ts, origin, width)
+    aggregates = []
+    for metric in METRICS:
+        column = getattr(Reading, metric)
+        aggregates += [func.min(column), func.max(column), func.sum(column), func.count(column)]
+    return (
+        select(bucket, *aggregates)
+        .where(Reading.plant_id == plant_id, Reading.ts >= since, Reading.ts < until)
+        .group_by(bucket)
+    )
+
+
+def add_bucket_sums(sums, rows, buckets):
+    """Fold rows of (bucket, then low, high, total, count per metric) into `sums`."""
+    for row in rows:
+        index = min(max(int(row[0]), 0), buckets - 1)
+        into = sums.setdefault(index, [[None, None, 0.0, 0] for _ in METRICS])
+        for i, entry in enumerate(into):
+            low, high, total, count = row[1 + 4 * i : 5 + 4 * i]
+            if not count:
+                continue
+            entry[0] = low if entry[0] is None else min(entry[0], low)
+            entry[1] = high if entry[1] is None else max(entry[1], high)
+            entry[2] += float(total)
+            entry[3] += int(count)
+
+
 def reading_rows(plant_id, start=None, end=None, batch=2000):
     """Readings oldest first, fetched `batch` rows at a time (a server-side cursor on
     PostgreSQL), so memory stays flat however many there are."""
@@ -169,6 +267,17 @@ def reading_rows(plant_id, start=None, end=None, batch=2000):
         yield from result
     finally:
         result.close()  # also when the download is cut short: frees the server-side cursor
+
+
+HOURLY_STATS = ("min", "mean", "max")
+
+
+def hourly_rows(plant_id: int, start: datetime, end: datetime) -> Generator[tuple, None, None]:
+    """A plant's hourly summary in [start, end), oldest first: (hour, readings, then min,
+    mean and max of each metric). Two queries and 24 rows a day, from the rollups plus
+    the hours not rolled up yet."""
+    for point in hourly_series(plant_id, start, end, db.session):
+        yield (point.hour, point.count, *(point.stats.get(m, {}).get(stat) for m in METRICS for stat in HOURLY_STATS))
 
 
 def utc_now():

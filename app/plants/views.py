@@ -1,5 +1,6 @@
 import csv
 import io
+from collections.abc import Generator, Iterator
 
 from flask import Response, after_this_request, flash, request, stream_with_context, url_for
 from flask_login import current_user, login_required
@@ -9,10 +10,10 @@ from ..extensions import compress, db
 from ..models import METRICS, THRESHOLD_METRICS, Plant
 from ..ownership import get_owned_or_404
 from ..tasks.views import plant_tasks_context
-from ..web import is_htmx, render, see_other
+from ..web import is_htmx, not_modified, render, see_other
 from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
-from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
+from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, ROLLUP_RANGES, build_chart
 from .forms import PlantForm
 from .presets import LABELS, UNITS, preset_thresholds
 from .status import STATUS_ORDER, plant_status
@@ -21,7 +22,6 @@ DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id
 PLANT_FIELDS = ("name", "species", "location", "notes", "device_id", "stale_after_minutes") + tuple(
     f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")
 )
-VERSION_HEADER = "X-Plants-Version"
 CSV_RANGES = {**RANGES, "all": None}
 
 
@@ -45,22 +45,21 @@ def dashboard_filters():
 @bp.get("")
 @login_required
 def list_plants():
-    """The dashboard. htmx polls it every 5 s sending the version it shows; an
-    unchanged version is answered 204 (htmx swaps nothing) without rendering."""
+    """The dashboard. htmx polls it every 5 s with the entity tag of what it shows; an
+    unchanged one is answered 304 (htmx swaps nothing) without rendering."""
     filters = dashboard_filters()
     now = queries.utc_now()
-    version, open_alerts = queries.dashboard_version(current_user.id, filters, now)
-    if is_htmx() and request.headers.get(VERSION_HEADER) == version:
-        response = Response(status=204)
-        response.vary.add("HX-Request")
-        return response
+    fingerprint = queries.plants_fingerprint(filters.get("location"))
+    etag = queries.dashboard_etag(fingerprint, filters, now)
+    if is_htmx() and (unchanged := not_modified(etag)):
+        return unchanged
     cards = dashboard_cards(queries.card_rows(filters.get("location")), now, filters.get("status"))
     context = {
         "cards": cards,
         "filters": filters,
-        "version": version,
+        "etag": etag,
         "now": now,
-        "open_alert_count": lambda: open_alerts,  # the nav's count, already known from the version query
+        "open_alert_count": lambda: fingerprint.open_alerts,  # the nav's count, known from the fingerprint
     }
     if is_htmx():
         # A phone watching 500 plants fetches the fragment (650 bytes a card) on every change.
@@ -68,7 +67,10 @@ def list_plants():
         after_this_request(compress.after_request)
     else:
         context["locations"] = queries.locations()
-    return render("plants/list.html", "plants/_cards.html", **context)
+    response = render("plants/list.html", block="cards", **context)
+    if is_htmx():
+        response.set_etag(etag)
+    return response
 
 
 def fill_plant(plant, form):
@@ -160,7 +162,7 @@ def show_preset_thresholds():
 def delete_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     if request.method == "GET":
-        return render("plants/delete.html", "plants/_delete.html", plant=plant)
+        return render("plants/delete.html", block="delete_form", plant=plant)
     name = plant.name
     db.session.delete(plant)  # the database cascades to readings and alerts
     db.session.commit()
@@ -170,7 +172,8 @@ def delete_plant(plant_id):
 
 def plant_charts(plant, range_key, now):
     start = now - RANGES[range_key]
-    bucketed = queries.bucketed_readings(plant.id, start, now, MAX_POINTS)
+    read = queries.bucketed_rollups if range_key in ROLLUP_RANGES else queries.bucketed_readings
+    bucketed = read(plant.id, start, now, MAX_POINTS)
     return [
         build_chart(
             metric,
@@ -199,20 +202,21 @@ def show_plant(plant_id):
         "now": now,
         "range_key": range_key,
         "range_labels": RANGE_LABELS,
+        "rollup_ranges": ROLLUP_RANGES,
         "charts": plant_charts(plant, range_key, now),
     }
     if not is_htmx():
         context["alerts"] = queries.open_alerts(plant)
         context.update(plant_tasks_context(plant))
-    return render("plants/show.html", "plants/_charts.html", **context)
+    return render("plants/show.html", block="charts", **context)
 
 
-def csv_lines(rows, batch=1000):
-    """CSV text in chunks of `batch` rows, times as ISO 8601 UTC. Closes `rows` at the
-    end or when the client goes away."""
+def csv_lines(header: tuple[str, ...], rows: Generator[tuple, None, None], batch: int = 1000) -> Iterator[str]:
+    """CSV text in chunks of `batch` rows, times (each row's first value) as ISO 8601 UTC.
+    Closes `rows` at the end or when the client goes away."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("ts", *METRICS))
+    writer.writerow(header)
     try:
         for count, row in enumerate(rows, start=1):
             writer.writerow((row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *("" if v is None else v for v in row[1:])))
@@ -228,16 +232,22 @@ def csv_lines(rows, batch=1000):
 @bp.get("/<int:plant_id>/readings.csv")
 @login_required
 def export_readings(plant_id):
+    """Raw readings; the long ranges as one row per hour from the rollups (8,760 rows a year)."""
     plant = get_owned_or_404(Plant, plant_id)
     range_key = request.args.get("range", "all")
     if range_key not in CSV_RANGES:
         range_key = "all"
     now = queries.utc_now()
     start = now - CSV_RANGES[range_key] if CSV_RANGES[range_key] else None
-    rows = queries.reading_rows(plant.id, start, None)
-    filename = f"plant-{plant.id}-readings-{range_key}.csv"
+    if range_key in ROLLUP_RANGES:
+        header = ("ts", "readings", *(f"{m}_{stat}" for m in METRICS for stat in queries.HOURLY_STATS))
+        lines = csv_lines(header, queries.hourly_rows(plant.id, start, now))
+        filename = f"plant-{plant.id}-hourly-{range_key}.csv"
+    else:
+        lines = csv_lines(("ts", *METRICS), queries.reading_rows(plant.id, start, None))
+        filename = f"plant-{plant.id}-readings-{range_key}.csv"
     return Response(
-        stream_with_context(csv_lines(rows)),
+        stream_with_context(lines),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )

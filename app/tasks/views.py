@@ -178,7 +178,7 @@ def show_task(task_id):
 def edit_task(task_id):
     task = get_owned_or_404(Task, task_id)
     form = form_for_task(task, queries.user_plants(current_user))
-    return render("tasks/edit.html", "tasks/_edit_row.html", **row_context(task, form=form))
+    return render("tasks/edit.html", block="edit_row", **row_context(task, form=form))
 
 
 @bp.route("/<int:task_id>", methods=["POST", "PATCH"])
@@ -191,7 +191,7 @@ def update_task(task_id):
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
-        return render("tasks/edit.html", "tasks/_edit_row.html", status=422, **row_context(task, form=form))
+        return render("tasks/edit.html", block="edit_row", status=422, **row_context(task, form=form))
     db.session.commit()
     if not is_htmx():
         flash(f"Saved “{task.title}”.", "success")
@@ -223,7 +223,7 @@ def complete_task(task_id):
 @login_required
 def confirm_delete_task(task_id):
     task = get_owned_or_404(Task, task_id)
-    return render("tasks/delete.html", "tasks/_delete_row.html", **row_context(task))
+    return render("tasks/delete.html", block="delete_row", **row_context(task))
 
 
 @bp.post("/<int:task_id>/delete")

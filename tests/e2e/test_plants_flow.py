@@ -102,7 +102,10 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     page.shot("plant-desktop")
 
     page.set_viewport_size(PHONE)
+    page.get_by_role("link", name="12 months").click()
+    page.wait_for_function("() => document.querySelector('.range-tabs [aria-current]').innerText === '12 months'")
     page.shot("plant-phone")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     page.goto(live_server + "/plants")
     page.shot("dashboard-phone")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
@@ -111,3 +114,21 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     # Chromium logs every 4xx response; the 422 of the invalid form was expected.
     assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
+def test_an_unchanged_dashboard_poll_is_a_304_and_leaves_the_cards_in_place(app, live_server, page):
+    user_id = make_user(app)
+    with app.app_context():
+        plant = Plant(user_id=user_id, name="Calathea")
+        db.session.add(plant)
+        db.session.commit()
+    statuses = []
+    page.on("response", lambda r: r.request.headers.get("hx-request") and statuses.append(r.status))
+    sign_in(page, live_server)
+    # Three polls at most: the 30 s clock bucket may turn between the page and the first one.
+    for _ in range(3):
+        page.wait_for_timeout(5_500)
+        if 304 in statuses:
+            break
+    assert 304 in statuses
+    assert page.locator(".plant-card h2").inner_text() == "Calathea"

@@ -34,7 +34,8 @@ def card_names(html):
 
 
 def version_of(html):
-    return re.search(r'"X-Plants-Version": "([0-9a-f]+)"', html).group(1)
+    """The If-None-Match header the dashboard's poller sends back."""
+    return re.search(r'"If-None-Match": "(\\"[0-9a-f]+\\")"', html).group(1).replace("\\", "")
 
 
 @contextmanager
@@ -166,16 +167,17 @@ def test_htmx_poll_gets_only_the_cards_fragment(app, htmx, user_id):
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_unchanged_poll_is_204_and_a_new_reading_changes_it(app, htmx, user_id):
+def test_unchanged_poll_is_304_and_a_new_reading_changes_it(app, htmx, user_id):
     plant_id = add_plant(app, user_id, name="Fern", device_id="dev-1")
     version = version_of(htmx.get("/plants").get_data(as_text=True))
 
-    unchanged = htmx.get("/plants", headers={"X-Plants-Version": version})
-    assert unchanged.status_code == 204
+    unchanged = htmx.get("/plants", headers={"If-None-Match": version})
+    assert unchanged.status_code == 304
     assert unchanged.data == b""
+    assert unchanged.headers["ETag"] == version
 
     seed_readings(app, plant_id, [{"ts": now(), "soil_moisture": 33.3}])
-    changed = htmx.get("/plants", headers={"X-Plants-Version": version})
+    changed = htmx.get("/plants", headers={"If-None-Match": version})
     assert changed.status_code == 200
     assert "33.3 %" in changed.get_data(as_text=True)
 
@@ -186,7 +188,7 @@ def test_older_reading_of_another_plant_still_changes_the_version(app, htmx, use
     seed_readings(app, first, [{"ts": now(), "soil_moisture": 40.0}])
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     seed_readings(app, second, [{"ts": now() - timedelta(minutes=10), "soil_moisture": 41.0}])
-    assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
+    assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 200
 
 
 def test_edit_and_delete_change_the_version(app, client, htmx, user_id):
@@ -195,11 +197,11 @@ def test_edit_and_delete_change_the_version(app, client, htmx, user_id):
     with app.app_context():
         db.session.get(Plant, plant_id).name = "Renamed"
         db.session.commit()
-    renamed = htmx.get("/plants", headers={"X-Plants-Version": version})
+    renamed = htmx.get("/plants", headers={"If-None-Match": version})
     assert renamed.status_code == 200
     version = version_of(renamed.get_data(as_text=True))
     client.post(f"/plants/{plant_id}/delete")
-    assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
+    assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 200
 
 
 def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_follows(app, client, htmx, user_id):
@@ -210,19 +212,19 @@ def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_f
         db.session.add(alert)
         db.session.commit()
         alert_id = alert.id
-    opened = htmx.get("/plants", headers={"X-Plants-Version": version})
+    opened = htmx.get("/plants", headers={"If-None-Match": version})
     assert opened.status_code == 200
     version = version_of(opened.get_data(as_text=True))
     with app.app_context():
         db.session.get(Alert, alert_id).state = "acknowledged"
         db.session.commit()
-    assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 200
+    assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 200
 
 
 def test_other_users_version_never_matches(app, htmx, other_client, user_id):
     add_plant(app, user_id)
     version = version_of(htmx.get("/plants").get_data(as_text=True))
-    other = other_client.get("/plants", headers={"HX-Request": "true", "X-Plants-Version": version})
+    other = other_client.get("/plants", headers={"HX-Request": "true", "If-None-Match": version})
     assert other.status_code == 200
 
 
@@ -275,7 +277,7 @@ def test_unchanged_poll_runs_fewer_queries_than_a_render(app, htmx, user_id):
     seed_many_plants(app, user_id, 0, 20)
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     with counted_statements(app) as statements:
-        assert htmx.get("/plants", headers={"X-Plants-Version": version}).status_code == 204
+        assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 304
     assert not any("latest_soil_moisture" in s for s in statements)
 
 
@@ -332,10 +334,73 @@ def test_the_compressed_fragment_holds_no_token_and_echoes_no_request_text(app, 
         assert "marker" not in html.decode()
 
 
-def test_no_change_poll_stays_an_empty_204_when_compression_is_accepted(app, htmx, user_id):
+def test_no_change_poll_stays_an_empty_304_when_compression_is_accepted(app, htmx, user_id):
     seed_many_plants(app, user_id, 0, 5)
     version = version_of(htmx.get("/plants").get_data(as_text=True))
-    unchanged = htmx.get("/plants", headers={"X-Plants-Version": version, "Accept-Encoding": "gzip"})
-    assert (unchanged.status_code, unchanged.data) == (204, b"")
+    unchanged = htmx.get("/plants", headers={"If-None-Match": version, "Accept-Encoding": "gzip"})
+    assert (unchanged.status_code, unchanged.data) == (304, b"")
     assert "Content-Encoding" not in unchanged.headers
     assert "Accept-Encoding" not in unchanged.headers.get("Vary", "")
+
+
+def test_with_debug_on_an_edited_card_template_shows_on_the_next_dashboard(app, client, user_id, tmp_path):
+    """The card cache is keyed by the template: a reloaded template is never served from it."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    app.debug = True  # as `flask run --debug`: templates reload when their file changes
+    card = tmp_path / "plants" / "_card.html"
+    card.parent.mkdir()
+    shutil.copy(Path(app.root_path, app.template_folder, "plants", "_card.html"), card)
+    app.jinja_env.loader = ChoiceLoader([FileSystemLoader(tmp_path), app.jinja_env.loader])
+    add_plant(app, user_id, name="Fern")
+    assert card_names(client.get("/plants").get_data(as_text=True)) == ["Fern"]
+
+    card.write_text(card.read_text().replace("<h2>", '<h2 class="edited">'))
+    later = card.stat().st_mtime + 5
+    os.utime(card, (later, later))
+
+    assert '<h2 class="edited"><a href="/plants/' in client.get("/plants").get_data(as_text=True)
+
+
+def test_a_cached_card_follows_a_rename_a_threshold_and_a_new_reading(app, client, user_id):
+    plant_id = add_plant(app, user_id, name="Fern", device_id="dev-1", soil_moisture_min=20.0)
+    seed_readings(app, plant_id, [{"ts": now() - timedelta(minutes=1), "soil_moisture": 25.0}])
+    assert "25.0 %" in client.get("/plants").get_data(as_text=True)
+
+    with app.app_context():
+        db.session.get(Plant, plant_id).name = "Maidenhair"
+        db.session.commit()
+    assert card_names(client.get("/plants").get_data(as_text=True)) == ["Maidenhair"]
+
+    with app.app_context():
+        db.session.get(Plant, plant_id).soil_moisture_min = 30.0
+        db.session.commit()
+    assert 'class="badge badge-alert">Needs care<' in client.get("/plants").get_data(as_text=True)
+
+    seed_readings(app, plant_id, [{"ts": now(), "soil_moisture": 44.4}])
+    html = client.get("/plants").get_data(as_text=True)
+    assert "44.4 %" in html
+    assert "25.0 %" not in html
+
+
+def test_card_links_follow_the_mount_point_even_when_the_card_is_cached(app, client, user_id):
+    plant_id = add_plant(app, user_id, name="Fern")
+    assert f'href="/plants/{plant_id}"' in client.get("/plants").get_data(as_text=True)
+    mounted = client.get("/plants", environ_overrides={"SCRIPT_NAME": "/garden"}).get_data(as_text=True)
+    assert f'<h2><a href="/garden/plants/{plant_id}">' in mounted
+    assert f'href="/garden/plants/{plant_id}/edit">Claim a device' in mounted
+
+
+def test_a_matching_if_none_match_is_304_and_a_stale_one_gets_the_fragment_with_its_etag(app, htmx, user_id):
+    add_plant(app, user_id, name="Fern")
+    first = htmx.get("/plants")
+    etag = first.headers["ETag"]
+    assert etag == version_of(first.get_data(as_text=True))
+    assert htmx.get("/plants", headers={"If-None-Match": f'"other", {etag}'}).status_code == 304
+    stale = htmx.get("/plants", headers={"If-None-Match": '"0123456789abcdef"'})
+    assert (stale.status_code, stale.headers["ETag"]) == (200, etag)
+    assert card_names(stale.get_data(as_text=True)) == ["Fern"]

@@ -60,9 +60,16 @@ def test_htmx_error_is_a_fragment_retargeted_to_the_error_area(htmx):
     assert response.headers["HX-Reswap"] == "innerHTML"
 
 
+@pytest.fixture
+def production_client(app):
+    """Errors handled as in production: TESTING (like --debug) lets them propagate."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app.test_client()
+
+
 @pytest.mark.parametrize("path", ["/boom", "/api/boom"])
-def test_unexpected_error_is_500_without_details(client, path, caplog):
-    response = client.get(path)
+def test_unexpected_error_is_500_without_details(production_client, path, caplog):
+    response = production_client.get(path)
     assert response.status_code == 500
     text = response.get_data(as_text=True)
     assert "secret internal detail" not in text
@@ -70,11 +77,26 @@ def test_unexpected_error_is_500_without_details(client, path, caplog):
     assert "secret internal detail" in caplog.text  # the log keeps it for the operator
 
 
-def test_api_500_is_the_contract_shape(client):
-    assert client.get("/api/boom").get_json() == {
+def test_api_500_is_the_contract_shape(production_client):
+    assert production_client.get("/api/boom").get_json() == {
         "error": "internal_error",
         "detail": "Something went wrong on our side.",
     }
+
+
+def test_unexpected_page_error_is_a_styled_500_page_in_production(production_client):
+    response = production_client.get("/boom")
+    assert b"<html" in response.data
+    assert b"Something went wrong on our side." in response.data
+
+
+@pytest.mark.parametrize("path", ["/boom", "/api/boom"])
+def test_with_debug_on_an_unexpected_error_reaches_the_debugger(app, path):
+    """`flask run --debug` shows the Werkzeug debugger only for exceptions that propagate."""
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=None)
+    app.debug = True
+    with pytest.raises(RuntimeError, match="secret internal detail"):
+        app.test_client().get(path)
 
 
 def test_validation_error_lists_fields(client):

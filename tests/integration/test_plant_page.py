@@ -109,7 +109,7 @@ def test_chart_buckets_hold_min_avg_max(app, client, user_id):
 
 def test_unknown_range_falls_back_to_24_hours(app, client, user_id):
     plant_id = add_plant(app, user_id)
-    html = client.get(f"/plants/{plant_id}?range=1y").get_data(as_text=True)
+    html = client.get(f"/plants/{plant_id}?range=5y").get_data(as_text=True)
     assert 'aria-current="true">24 hours' in html
 
 

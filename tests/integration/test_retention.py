@@ -119,7 +119,7 @@ def test_hourly_series_joins_rollups_with_hours_not_rolled_up_yet(app):
     )
 
     with app.app_context():
-        points = hourly_series(plant_id, NOW - timedelta(days=365), NOW)
+        points = hourly_series(plant_id, NOW - timedelta(days=365), NOW, db.session)
 
     hours = [p.hour for p in points]
     assert hours == sorted(hours)
@@ -134,7 +134,7 @@ def test_hourly_series_joins_rollups_with_hours_not_rolled_up_yet(app):
 def test_hourly_series_of_a_plant_without_readings_is_empty(app):
     plant_id = add_plant(app)
     with app.app_context():
-        assert hourly_series(plant_id, NOW - timedelta(days=365), NOW) == []
+        assert hourly_series(plant_id, NOW - timedelta(days=365), NOW, db.session) == []
 
 
 def test_rebuild_recomputes_every_hour(app):

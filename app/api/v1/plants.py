@@ -5,14 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ... import database
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant, Reading
-from ...plants.queries import device_taken, forget_unclaimed
+from ...plants.queries import device_taken, forget_unclaimed, plants_fingerprint
 from . import bp
 from .shapes import plant_json, reading_json
 from .spec import METRIC_RANGES, READING_QUERY
@@ -57,16 +56,7 @@ def list_plants():
 
 
 def _list_version():
-    """Count and id sum catch additions and deletions, max(updated_at) edits, and the sum
-    of the reading times any newer reading (even one older than another plant's)."""
-    reading_seconds = database.epoch_seconds(Plant.last_reading_at, database.dialect_name(db.session))
-    query = select(
-        func.count(Plant.id),
-        func.coalesce(func.sum(Plant.id), 0),
-        func.max(Plant.updated_at),
-        func.sum(reading_seconds),
-    ).where(Plant.user_id == current_user.id)
-    return tuple(db.session.execute(query).one())
+    return plants_fingerprint().token
 
 
 def _next_status_change(rows, now):
