@@ -388,7 +388,7 @@ def test_a_cached_card_follows_a_rename_a_threshold_and_a_new_reading(app, clien
 
 
 def test_card_links_follow_the_mount_point_even_when_the_card_is_cached(app, client, user_id):
-    plant_id = add_plant(app, user_id, name="Fern")
+    plant_id = add_plant(app, user_id, name="Fern", device_id=None)
     assert f'href="/plants/{plant_id}"' in client.get("/plants").get_data(as_text=True)
     mounted = client.get("/plants", environ_overrides={"SCRIPT_NAME": "/garden"}).get_data(as_text=True)
     assert f'<h2><a href="/garden/plants/{plant_id}">' in mounted

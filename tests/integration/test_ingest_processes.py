@@ -150,7 +150,7 @@ def test_only_the_process_serving_flask_run_starts_workers(make_app, monkeypatch
 def test_background_services_start_once_stop_once_and_report_what_runs(make_app, mosquitto):
     app = make_app(MQTT_ENABLED="true", MQTT_PORT=mosquitto.port)
     services = background_services(app)
-    assert list(services.status().values()) == [services.consumer_state, None, None, None]
+    assert list(services.status().values()) == [services.consumer_state, None, None, None, None]
 
     services.start()
     try:
