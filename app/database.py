@@ -148,6 +148,12 @@ def hour_start(column, dialect: str) -> ColumnElement:
     return func.strftime("%Y-%m-%d %H:00:00.000000", column)  # stored as "YYYY-MM-DD HH:MM:SS.ffffff"
 
 
+def parsed_json(column, dialect: str) -> ColumnElement:
+    """A JSON column to read several values from: PostgreSQL's json is text, parsed again for
+    every value read, unless cast to jsonb once per row."""
+    return cast(column, postgresql.JSONB) if dialect == POSTGRESQL else column
+
+
 def json_object(dialect: str, *pairs) -> ColumnElement:
     """A JSON object of alternating keys and values."""
     return (func.jsonb_build_object if dialect == POSTGRESQL else func.json_object)(*pairs)

@@ -207,8 +207,15 @@ def bucket_index(column, origin, width):
 
 def rollup_buckets_query(plant_id, since, until, origin, width):
     """Per bucket and metric: min, max, sum of mean × count, and count of the rolled-up hours."""
-    stats = ReadingHourly.stats
-    bucket = bucket_index(ReadingHourly.hour, origin, width)
+    stats_column = database.parsed_json(ReadingHourly.stats, dialect())
+    rows = (
+        select(ReadingHourly.hour, stats_column.label("stats"))
+        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= since, ReadingHourly.hour < until)
+        .cte("hours")
+        .prefix_with("MATERIALIZED")
+    )
+    stats = rows.c.stats
+    bucket = bucket_index(rows.c.hour, origin, width)
     aggregates = []
     for metric in METRICS:
         count = stats[(metric, "count")].as_integer()
@@ -218,11 +225,7 @@ def rollup_buckets_query(plant_id, since, until, origin, width):
             func.sum(stats[(metric, "mean")].as_float() * count),
             func.sum(count),
         ]
-    return (
-        select(bucket, *aggregates)
-        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= since, ReadingHourly.hour < until)
-        .group_by(bucket)
-    )
+    return select(bucket, *aggregates).group_by(bucket)
 
 
 def raw_buckets_query(plant_id, since, until, origin, width):
