@@ -23,7 +23,7 @@ DEVICE_TAKEN = {"field": "device_id", "message": "Another plant already uses thi
 
 
 def plant_json(plant: PlantRow) -> dict:
-    return Plant.of(plant, datetime.now(UTC)).model_dump(mode="json")
+    return Plant.json_of(plant, datetime.now(UTC))
 
 
 @bp.get("/plants")
@@ -44,7 +44,7 @@ def list_plants() -> Response:
 def _build_list(now: datetime) -> tuple[bytes, list]:
     columns = select(*(getattr(PlantRow, name) for name in PLANT_COLUMNS)).where(PlantRow.user_id == current_user.id)
     rows = db.session.execute(columns.order_by(PlantRow.name, PlantRow.id)).all()
-    return PlantList(items=[Plant.of(row, now) for row in rows]).model_dump_json().encode(), rows
+    return current_app.json.dumps({"items": [Plant.json_of(row, now) for row in rows]}).encode(), rows
 
 
 @bp.post("/plants")
@@ -77,8 +77,7 @@ def update_plant(plant_id: int) -> dict:
 def patch_plant(plant_id: int) -> dict:
     """Change some of a plant's fields (JSON merge patch)"""
     plant = owned_or_404(PlantRow, plant_id)
-    current = Plant.of(plant, datetime.now(UTC))
-    _replace(plant, merge_patch(PlantInput, PlantPatch, current))
+    _replace(plant, merge_patch(PlantInput, PlantPatch, plant_json(plant)))
     return plant_json(plant)
 
 
@@ -104,7 +103,7 @@ def list_readings(plant_id: int) -> dict:
         .order_by(ReadingRow.ts)
         .limit(args.limit)
     ).all()
-    items = [Reading.model_validate(r).model_dump(mode="json") for r in readings]
+    items = [Reading.json_of(r) for r in readings]
     return {"items": items, "count": len(items)}
 
 

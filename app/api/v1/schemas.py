@@ -283,9 +283,16 @@ class PlantInput(Input):
     stale_after_minutes: WholeNumber = Field(60, ge=STALE_MINUTES_MIN, le=STALE_MINUTES_MAX)
 
 
+class ReadingFields(Output):
+    @classmethod
+    def json_of(cls, row: Any) -> dict[str, Any]:
+        """This model's JSON for a Reading row, as a plain dict (a window holds up to 10,000)."""
+        return {"ts": utc(row.ts)} | {m.key: getattr(row, m.key) for m in READING_METRICS}
+
+
 Reading = create_model(
     "Reading",
-    __base__=Output,
+    __base__=ReadingFields,
     ts=(Time, ...),
     **{m.key: (float | None, Field(description=f"{m.label} in {m.unit}")) for m in READING_METRICS},
 )
@@ -316,28 +323,35 @@ class Plant(Output):
     updated_at: Time
 
     @classmethod
-    def of(cls, row: Any, now: datetime) -> Self:
-        """`row` is a Plant or any row with the same columns (the list reads plain rows)."""
+    def json_of(cls, row: Any, now: datetime) -> dict[str, Any]:
+        """This model's JSON for `row`, a Plant or any row with the same columns.
+
+        Built as a plain dict, not through the model: for the list of 500 plants that is
+        3x cheaper (bench/api_schema.py). Tests validate it against the model, and
+        schemathesis every answer against the document.
+        """
         status = plant_status(row, now)
         latest = None
         if row.last_reading_at is not None:
-            latest = {"ts": row.last_reading_at} | {m.key: getattr(row, f"latest_{m.key}") for m in READING_METRICS}
-        thresholds = {
-            m.key: {"min": getattr(row, f"{m.key}_min"), "max": getattr(row, f"{m.key}_max")} for m in RANGE_METRICS
-        }
-        columns = {name: getattr(row, name) for name in ("id", "name", "species", "location", "device_id")}
-        return cls.model_validate(
-            columns
-            | {
-                "thresholds": thresholds,
-                "stale_after_minutes": row.stale_after_minutes,
-                "status": status.status,
-                "problems": list(status.problems),
-                "latest": latest,
-                "created_at": row.created_at,
-                "updated_at": row.updated_at,
+            latest = {"ts": utc(row.last_reading_at)} | {
+                m.key: getattr(row, f"latest_{m.key}") for m in READING_METRICS
             }
-        )
+        return {
+            "id": row.id,
+            "name": row.name,
+            "species": row.species,
+            "location": row.location,
+            "device_id": row.device_id,
+            "thresholds": {
+                m.key: {"min": getattr(row, f"{m.key}_min"), "max": getattr(row, f"{m.key}_max")} for m in RANGE_METRICS
+            },
+            "stale_after_minutes": row.stale_after_minutes,
+            "status": status.status,
+            "problems": list(status.problems),
+            "latest": latest,
+            "created_at": utc(row.created_at),
+            "updated_at": utc(row.updated_at),
+        }
 
 
 class PlantList(BaseModel):

@@ -64,7 +64,7 @@ def update_task(task_id: int) -> dict:
 def patch_task(task_id: int) -> dict:
     """Change some of a task's fields (JSON merge patch)"""
     task = owned_or_404(TaskRow, task_id)
-    _replace(task, merge_patch(TaskInput, TaskPatch, Task.model_validate(task)))
+    _replace(task, merge_patch(TaskInput, TaskPatch, task_json(task)))
     return task_json(task)
 
 

@@ -42,15 +42,16 @@ def json_body(model: type[Input]) -> Input:
     return _validated(model, body)
 
 
-def merge_patch(model: type[Input], patch_model: type[Input], current: BaseModel) -> Input:
-    """The request's JSON merge patch (RFC 7396) applied to `current`, as a valid `model`.
+def merge_patch(model: type[Input], patch_model: type[Input], current: dict[str, Any]) -> Input:
+    """The request's JSON merge patch (RFC 7396) applied to `current` (the object's JSON),
+    as a valid `model`.
 
     The patch itself must fit `patch_model` (known fields, right types); null
     removes a field, which then takes its default in `model`.
     """
     patch = _json_object()
     _validated(patch_model, patch)
-    fields = current.model_dump(mode="json", include=set(model.model_fields))
+    fields = {name: value for name, value in current.items() if name in model.model_fields}
     return _validated(model, _merged(fields, patch))
 
 

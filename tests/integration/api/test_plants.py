@@ -451,3 +451,17 @@ class TestConditionalList:
         theirs = other_api.get("/api/v1/plants", headers={"If-None-Match": etag})
         assert theirs.status_code == 200
         assert theirs.get_json()["items"] == []
+
+
+def test_answers_built_without_the_models_are_what_the_models_describe(app, api):
+    from app.api.v1.schemas import Plant as PlantModel
+    from app.api.v1.schemas import ReadingList
+
+    plant = api.post("/api/v1/plants", json=FERN).get_json()
+    set_latest(app, plant["id"], 1, soil_moisture=12.5, temperature=20.0)
+    add_readings(app, plant["id"], [datetime.now(UTC) - timedelta(minutes=1)])
+    body = api.get(f"/api/v1/plants/{plant['id']}").get_json()
+    assert PlantModel.model_validate(body).model_dump(mode="json") == body
+    readings = api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()
+    assert readings["count"] == 1
+    assert ReadingList.model_validate(readings).model_dump(mode="json") == readings
