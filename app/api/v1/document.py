@@ -78,7 +78,7 @@ def operation(
 ) -> Any:
     """Describe a view: the statuses it answers and the models of its query, body and answer."""
     status, model, description = answer
-    codes = {500} if public else {401, 429, 500}
+    codes = {429, 500} if public else {401, 429, 500}
     if by_id:
         codes.add(404)
     if query:
