@@ -29,8 +29,17 @@ from app.models import Alert, ApiToken, Plant, Task, User
 
 from ..conftest import PASSWORD, make_user
 
-# Reachable without signing in: the sign-in and registration forms, static files, health.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.register", "static", "api.health", "api.health_live"}
+# Reachable without signing in: the sign-in and registration forms, static files, health,
+# and the API's OpenAPI document with its docs page (client generators fetch it without a token).
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "auth.register",
+    "static",
+    "api.health",
+    "api.health_live",
+    "api.v1.openapi_document",
+    "api.v1.api_docs",
+}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ID_PARAMS = {"plant_id": "plant", "task_id": "task", "alert_id": "alert", "token_id": "token"}
 # Rows that legitimately change on any request: throttle counters, a token's last use.

@@ -1,164 +1,129 @@
-import math
-import re
-from collections import namedtuple
-from datetime import UTC, datetime, timedelta
+"""Plants and their readings over JSON, behind the models of `schemas.py`."""
 
-from flask import current_app
+from datetime import datetime
+
+from flask import Response, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ...clock import utcnow
 from ...errors import ValidationError
 from ...extensions import db
-from ...models import Plant, Reading
-from ...plants.queries import device_taken, forget_unclaimed, plants_fingerprint
+from ...models import Plant as PlantRow
+from ...models import Reading as ReadingRow
+from ...plants.queries import device_taken, forget_unclaimed
 from . import bp
-from .shapes import plant_json, reading_json
-from .spec import METRIC_RANGES, READING_QUERY
-from .validation import json_body, owned_or_404, query
+from .document import operation
+from .plant_list import PLANT_COLUMNS, plant_list_cache
+from .schemas import RANGE_METRICS, Plant, PlantInput, PlantList, PlantPatch, Reading, ReadingList, ReadingQuery
+from .validation import json_body, merge_patch, owned_or_404, query
 
-DEFAULT_WINDOW = timedelta(hours=24)
+TAG = "plants"
 DEVICE_TAKEN = {"field": "device_id", "message": "Another plant already uses this device."}
-FIRST_SECOND = datetime.min.replace(tzinfo=UTC).timestamp()
-LAST_SECOND = datetime.max.replace(tzinfo=UTC).timestamp() - 1
-LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?=[.,zZ+-]|$)")
-# The document's pattern, anchored for Python (whose `$` also matches before a final newline).
-DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-# Plain tuples with fast attribute access, not ORM objects: hundreds of plants stay cheap.
-PlantRow = namedtuple("PlantRow", [column.name for column in Plant.__table__.columns if column.name != "notes"])
-
-
-LIST_CACHE_USERS = 256
+def plant_json(plant: PlantRow) -> dict:
+    return Plant.json_of(plant, utcnow())
 
 
 @bp.get("/plants")
-def list_plants():
-    """The whole list, rebuilt only when a plant changed or one of them turns stale.
-
-    Building 500 plants costs milliseconds; a fingerprint of the plants costs one
-    aggregate query. The body is kept per process until the fingerprint changes or
-    the next plant crosses its staleness limit, so the status is never late.
-    """
-    cache = current_app.extensions.setdefault("plantops.api_plant_lists", {})
-    now = datetime.now(UTC)
-    version = _list_version()
-    cached = cache.get(current_user.id)
-    if cached is None or cached[0] != version or now > cached[1]:
-        columns = select(*(getattr(Plant, name) for name in PlantRow._fields)).where(Plant.user_id == current_user.id)
-        rows = [PlantRow._make(row) for row in db.session.execute(columns.order_by(Plant.name, Plant.id))]
-        body = current_app.json.dumps({"items": [plant_json(row, now) for row in rows]})
-        if len(cache) >= LIST_CACHE_USERS:
-            cache.clear()
-        cached = cache[current_user.id] = (version, _next_status_change(rows, now), body)
-    return current_app.response_class(cached[2], mimetype="application/json")
+@operation(
+    "listPlants",
+    TAG,
+    (200, PlantList, "Plants, with an ETag."),
+    also=((304, "Unchanged since the ETag sent in If-None-Match."),),
+)
+def list_plants() -> Response:
+    """Your plants with status and latest reading"""
+    entry = plant_list_cache().get(current_user.id, _build_list)
+    response = current_app.response_class(entry.body, mimetype="application/json")
+    response.set_etag(entry.etag)
+    return response.make_conditional(request)
 
 
-def _list_version():
-    return plants_fingerprint().token
-
-
-def _next_status_change(rows, now):
-    """The moment the next plant becomes stale (its status changes with the clock alone)."""
-    changes = [
-        row.last_reading_at + timedelta(minutes=row.stale_after_minutes)
-        for row in rows
-        if row.last_reading_at is not None
-    ]
-    upcoming = [moment for moment in changes if moment >= now]
-    return min(upcoming, default=datetime.max.replace(tzinfo=UTC))
+def _build_list(now: datetime) -> tuple[bytes, list]:
+    columns = select(*(getattr(PlantRow, name) for name in PLANT_COLUMNS)).where(PlantRow.user_id == current_user.id)
+    rows = db.session.execute(columns.order_by(PlantRow.name, PlantRow.id)).all()
+    return current_app.json.dumps({"items": [Plant.json_of(row, now) for row in rows]}).encode(), rows
 
 
 @bp.post("/plants")
-def create_plant():
-    plant = Plant(user_id=current_user.id)
-    _apply(plant, json_body("PlantInput"))
-    _save(plant)
-    return plant_json(plant, datetime.now(UTC)), 201
+@operation("createPlant", TAG, (201, Plant, "Created."), body=PlantInput)
+def create_plant() -> tuple[dict, int]:
+    """Create a plant"""
+    plant = PlantRow(user_id=current_user.id)
+    _replace(plant, json_body(PlantInput))
+    return plant_json(plant), 201
 
 
 @bp.get("/plants/<int:plant_id>")
-def get_plant(plant_id):
-    return plant_json(owned_or_404(Plant, plant_id), datetime.now(UTC))
+@operation("getPlant", TAG, (200, Plant, "The plant."), by_id=True)
+def get_plant(plant_id: int) -> dict:
+    """One plant"""
+    return plant_json(owned_or_404(PlantRow, plant_id))
 
 
 @bp.put("/plants/<int:plant_id>")
-def update_plant(plant_id):
-    plant = owned_or_404(Plant, plant_id)
-    _apply(plant, json_body("PlantInput"))
-    _save(plant)
-    return plant_json(plant, datetime.now(UTC))
+@operation("updatePlant", TAG, (200, Plant, "Replaced."), body=PlantInput, by_id=True)
+def update_plant(plant_id: int) -> dict:
+    """Replace a plant: a field left out takes its default (no `device_id` unlinks the sensor)"""
+    plant = owned_or_404(PlantRow, plant_id)
+    _replace(plant, json_body(PlantInput))
+    return plant_json(plant)
+
+
+@bp.patch("/plants/<int:plant_id>")
+@operation("patchPlant", TAG, (200, Plant, "Updated."), body=PlantPatch, by_id=True)
+def patch_plant(plant_id: int) -> dict:
+    """Change some of a plant's fields (JSON merge patch)"""
+    plant = owned_or_404(PlantRow, plant_id)
+    _replace(plant, merge_patch(PlantInput, PlantPatch, plant_json(plant)))
+    return plant_json(plant)
 
 
 @bp.delete("/plants/<int:plant_id>")
-def delete_plant(plant_id):
-    db.session.delete(owned_or_404(Plant, plant_id))
+@operation("deletePlant", TAG, (204, None, "Deleted."), by_id=True)
+def delete_plant(plant_id: int) -> tuple[str, int]:
+    """Delete a plant and its readings"""
+    db.session.delete(owned_or_404(PlantRow, plant_id))
     db.session.commit()
     return "", 204
 
 
 @bp.get("/plants/<int:plant_id>/readings")
-def list_readings(plant_id):
-    plant = owned_or_404(Plant, plant_id)
-    args = query([p for p in READING_QUERY if p["name"] == "limit"])
-    until = _moment("until") or datetime.now(UTC)
-    since = _moment("since") or _window_start(until)
+@operation("listReadings", TAG, (200, ReadingList, "Readings."), query=ReadingQuery, by_id=True)
+def list_readings(plant_id: int) -> dict:
+    """A plant's readings in a window, oldest first"""
+    plant = owned_or_404(PlantRow, plant_id)
+    args = query(ReadingQuery)
+    since, until = args.window(utcnow())
     readings = db.session.scalars(
-        select(Reading)
-        .where(Reading.plant_id == plant.id, Reading.ts >= since, Reading.ts <= until)
-        .order_by(Reading.ts)
-        .limit(args["limit"])
+        select(ReadingRow)
+        .where(ReadingRow.plant_id == plant.id, ReadingRow.ts >= since, ReadingRow.ts <= until)
+        .order_by(ReadingRow.ts)
+        .limit(args.limit)
     ).all()
-    return {"items": [reading_json(r) for r in readings], "count": len(readings)}
+    items = [Reading.json_of(r) for r in readings]
+    return {"items": items, "count": len(items)}
 
 
-def _window_start(until):
-    """DEFAULT_WINDOW before `until`, or the calendar's first moment when that is earlier."""
-    try:
-        return until - DEFAULT_WINDOW
-    except OverflowError:
-        return datetime.min.replace(tzinfo=UTC)
+def _replace(plant: PlantRow, fields: PlantInput) -> None:
+    """Set every editable field of `plant` from `fields` and commit.
 
-
-def _moment(name):
-    """A query parameter as an aware UTC datetime: ISO 8601 (UTC without an offset) or Unix seconds.
-
-    Times beyond what a datetime holds are clamped to its range: a window "since
-    year 1" simply starts at the beginning. A leap second counts as the next second.
+    A device claimed by another plant, even by a simultaneous request, is a field error.
     """
-    from flask import request
-
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    raw = raw.strip()
-    try:
-        if _is_number(raw):
-            seconds = min(max(float(raw), FIRST_SECOND), LAST_SECOND)
-            return datetime.fromtimestamp(seconds, UTC)
-        leap = LEAP_SECOND.search(raw)
-        moment = datetime.fromisoformat((LEAP_SECOND.sub(":59", raw) if leap else raw).upper())
-    except ValueError:
-        raise ValidationError([{"field": name, "message": "Must be an ISO 8601 time or Unix seconds."}]) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
-        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
-    return moment + timedelta(seconds=1) if leap and moment.year < 9999 else moment
-
-
-def _is_number(raw):
-    try:
-        return math.isfinite(float(raw))
-    except ValueError:
-        return False
-
-
-def _save(plant):
-    """Commit; a device claimed by a simultaneous request is a field error, not a 500."""
+    if fields.device_id is not None and device_taken(fields.device_id, plant.id):
+        raise ValidationError([DEVICE_TAKEN])
+    plant.name = fields.name.strip()
+    plant.species = fields.species.strip()
+    plant.location = fields.location.strip()
+    plant.device_id = fields.device_id
+    plant.stale_after_minutes = fields.stale_after_minutes
+    for metric in RANGE_METRICS:
+        bounds = getattr(fields.thresholds, metric.key, None)
+        setattr(plant, f"{metric.key}_min", bounds.min if bounds else None)
+        setattr(plant, f"{metric.key}_max", bounds.max if bounds else None)
     db.session.add(plant)
     if plant.device_id:
         forget_unclaimed(plant.device_id)
@@ -167,28 +132,3 @@ def _save(plant):
     except IntegrityError:
         db.session.rollback()
         raise ValidationError([DEVICE_TAKEN]) from None
-
-
-def _apply(plant, body):
-    """Set the plant's editable fields from a valid PlantInput; fields left out take defaults."""
-    problems = []
-    device_id = body.get("device_id")
-    if device_id is not None and not DEVICE_ID.fullmatch(device_id):
-        problems.append({"field": "device_id", "message": "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."})
-    elif device_id is not None and device_taken(device_id, plant.id):
-        problems.append({"field": "device_id", "message": "Another plant already uses this device."})
-    thresholds = body.get("thresholds") or {}
-    for metric in METRIC_RANGES:
-        bounds = thresholds.get(metric) or {}
-        low, high = bounds.get("min"), bounds.get("max")
-        if low is not None and high is not None and low > high:
-            problems.append({"field": f"thresholds.{metric}", "message": "The minimum must not exceed the maximum."})
-        setattr(plant, f"{metric}_min", low)
-        setattr(plant, f"{metric}_max", high)
-    if problems:
-        raise ValidationError(problems)
-    plant.name = body["name"].strip()
-    plant.species = body.get("species", "").strip()
-    plant.location = body.get("location", "").strip()
-    plant.device_id = device_id
-    plant.stale_after_minutes = body.get("stale_after_minutes", 60)

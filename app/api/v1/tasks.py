@@ -1,25 +1,29 @@
-"""Care tasks over JSON: the tasks area's service and queries, behind the contract's shapes."""
+"""Care tasks over JSON: the tasks area's service and queries, behind the models of `schemas.py`."""
 
 from flask_login import current_user
 
 from ...extensions import db
-from ...models import Task, utcnow
+from ...models import Task as TaskRow
+from ...models import utcnow
 from ...tasks import queries, service
 from . import bp
-from .shapes import task_json
-from .spec import TASK_QUERY
-from .validation import json_body, owned_or_404, query
+from .document import operation
+from .schemas import Task, TaskInput, TaskList, TaskPatch, TaskQuery
+from .validation import json_body, merge_patch, owned_or_404, query
 
-# PUT replaces: a field left out takes its default.
-DEFAULTS = {"description": "", "due_date": None, "plant_id": None, "recurrence_days": None}
+TAG = "tasks"
+
+
+def task_json(task: TaskRow) -> dict:
+    return Task.model_validate(task).model_dump(mode="json")
 
 
 @bp.get("/tasks")
-def list_tasks():
-    args = query(TASK_QUERY)
-    page = queries.list_tasks(
-        current_user, args["status"], args["plant_id"], page=args["page"], per_page=args["per_page"]
-    )
+@operation("listTasks", TAG, (200, TaskList, "A page of tasks."), query=TaskQuery)
+def list_tasks() -> dict:
+    """Your tasks, due first"""
+    args = query(TaskQuery)
+    page = queries.list_tasks(current_user, args.status, args.plant_id, page=args.page, per_page=args.per_page)
     return {
         "items": [task_json(t) for t in page.items],
         "total": page.total,
@@ -29,35 +33,66 @@ def list_tasks():
 
 
 @bp.post("/tasks")
-def create_task():
-    task = service.create_task(current_user, json_body("TaskInput"))
+@operation("createTask", TAG, (201, Task, "Created."), body=TaskInput)
+def create_task() -> tuple[dict, int]:
+    """Create a task"""
+    fields = json_body(TaskInput)
+    task = service.create_task(current_user, fields.model_dump(exclude={"completed"}))
+    _set_completed(task, fields.completed)
     db.session.commit()
     return task_json(task), 201
 
 
 @bp.get("/tasks/<int:task_id>")
-def get_task(task_id):
-    return task_json(owned_or_404(Task, task_id))
+@operation("getTask", TAG, (200, Task, "The task."), by_id=True)
+def get_task(task_id: int) -> dict:
+    """One task"""
+    return task_json(owned_or_404(TaskRow, task_id))
 
 
 @bp.put("/tasks/<int:task_id>")
-def update_task(task_id):
-    task = owned_or_404(Task, task_id)
-    service.update_task(task, {**DEFAULTS, **json_body("TaskInput")})
-    db.session.commit()
+@operation("updateTask", TAG, (200, Task, "Replaced."), body=TaskInput, by_id=True)
+def update_task(task_id: int) -> dict:
+    """Replace a task: a field left out takes its default"""
+    task = owned_or_404(TaskRow, task_id)
+    _replace(task, json_body(TaskInput))
+    return task_json(task)
+
+
+@bp.patch("/tasks/<int:task_id>")
+@operation("patchTask", TAG, (200, Task, "Updated."), body=TaskPatch, by_id=True)
+def patch_task(task_id: int) -> dict:
+    """Change some of a task's fields (JSON merge patch)"""
+    task = owned_or_404(TaskRow, task_id)
+    _replace(task, merge_patch(TaskInput, TaskPatch, task_json(task)))
     return task_json(task)
 
 
 @bp.delete("/tasks/<int:task_id>")
-def delete_task(task_id):
-    service.delete_task(owned_or_404(Task, task_id))
+@operation("deleteTask", TAG, (204, None, "Deleted."), by_id=True)
+def delete_task(task_id: int) -> tuple[str, int]:
+    """Delete a task"""
+    service.delete_task(owned_or_404(TaskRow, task_id))
     db.session.commit()
     return "", 204
 
 
 @bp.patch("/tasks/<int:task_id>/complete")
-def toggle_task_completed(task_id):
-    task = owned_or_404(Task, task_id)
-    service.set_completed(task, not task.completed, utcnow())
+@operation("toggleTaskCompleted", TAG, (200, Task, "The task after the toggle."), by_id=True)
+def toggle_task_completed(task_id: int) -> dict:
+    """Toggle `completed` (completing a recurring task creates the next one)"""
+    task = owned_or_404(TaskRow, task_id)
+    _set_completed(task, not task.completed)
     db.session.commit()
     return task_json(task)
+
+
+def _replace(task: TaskRow, fields: TaskInput) -> None:
+    service.update_task(task, fields.model_dump(exclude={"completed"}))
+    _set_completed(task, fields.completed)
+    db.session.commit()
+
+
+def _set_completed(task: TaskRow, completed: bool) -> None:
+    if completed != task.completed:
+        service.set_completed(task, completed, utcnow())

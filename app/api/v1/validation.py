@@ -1,170 +1,152 @@
-"""Request bodies and query strings, checked against the OpenAPI document's own schemas.
+"""Requests checked against the models of `schemas.py`, refused with the contract's errors.
 
-Anything that breaks the document is refused with the contract's errors: 400
-for a body that is not a JSON object, 422 with `[{"field", "message"}]` for the
-rest. Checks the document cannot express (your own plant, a free device id)
-come after, in the views.
+400 for a body that is not a JSON object, 422 with `[{"field", "message"}]` for
+everything a model refuses. Checks no model can make (your own plant, a free
+device id) come after, in the services.
 """
 
 import json
-from functools import cache
+import re
+from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from flask import request
+from pydantic import BaseModel
+from pydantic import ValidationError as ModelError
 from werkzeug.exceptions import BadRequest
 
 from ...errors import NotFoundError, ValidationError
 from ...ownership import get_owned_or_404
-from .spec import DEVICE_ID_PATTERN, INT32_MAX, NAME_PATTERN, SCHEMAS, TEXT_PATTERN
+from .schemas import INT32_MAX, PATTERN_MESSAGES, Input
 
-FORMAT_HINTS = {"date": "a date (YYYY-MM-DD)", "date-time": "an ISO 8601 time"}
-PATTERN_HINTS = {
-    NAME_PATTERN: "Must not be empty or contain NUL characters.",
-    TEXT_PATTERN: "Must not contain NUL characters.",
-    DEVICE_ID_PATTERN: "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -.",
+MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field.",
+    "string_type": "Must be text.",
+    "bool_type": "Must be true or false.",
+    "bool_parsing": "Must be true or false.",
+    "int_type": "Must be a whole number.",
+    "int_parsing": "Must be a whole number.",
+    "int_from_float": "Must be a whole number.",
+    "float_type": "Must be a number.",
+    "float_parsing": "Must be a number.",
+    "model_type": "Must be an object.",
+    "model_attributes_type": "Must be an object.",
+    "dict_type": "Must be an object.",
+    "string_too_short": "Must not be empty.",
 }
-TYPE_NAMES = {
-    "integer": "a whole number",
-    "number": "a number",
-    "string": "text",
-    "boolean": "true or false",
-    "object": "an object",
-    "array": "a list",
-    "null": "null",
-}
 
 
-@cache
-def _validator(schema_json):
-    schema = json.loads(schema_json)
-    return Draft202012Validator({**schema, "components": {"schemas": SCHEMAS}}, format_checker=FormatChecker())
+def json_body(model: type[Input]) -> Input:
+    """The request's JSON object as a valid `model`."""
+    body = _json_object()
+    return _validated(model, body)
 
 
-def check(value, schema, field=""):
-    """Raise ValidationError with every way `value` breaks `schema`."""
-    errors = sorted(_validator(json.dumps(schema, sort_keys=True)).iter_errors(value), key=lambda e: e.path)
-    problems = {}
-    for error in errors:
-        problem = _field_error(error, field)
-        problems.setdefault(problem["field"], problem)
-    if problems:
-        raise ValidationError(list(problems.values()))
+def merge_patch(model: type[Input], patch_model: type[Input], current: dict[str, Any]) -> Input:
+    """The request's JSON merge patch (RFC 7396) applied to `current` (the object's JSON),
+    as a valid `model`.
+
+    The patch itself must fit `patch_model` (known fields, right types); null
+    removes a field, which then takes its default in `model`.
+    """
+    patch = _json_object()
+    _validated(patch_model, patch)
+    fields = {name: value for name, value in current.items() if name in model.model_fields}
+    return _validated(model, _merged(fields, patch))
 
 
-def json_body(schema_name):
-    """The request's JSON object, valid against components/schemas/<schema_name>."""
-    from flask import request
-
-    raw = request.get_data(cache=False)
+def query(model: type[BaseModel]) -> BaseModel:
+    """The query string as a valid `model` (unknown parameters are ignored)."""
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        raise BadRequest("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    known = SCHEMAS[schema_name]["properties"]
-    problems = [
-        {"field": name, "message": "Contains characters that are not valid Unicode."}
-        for name, value in body.items()
-        if name in known and isinstance(value, str) and not _encodable(value)
-    ]
-    if problems:
-        raise ValidationError(problems)
-    check(body, {"$ref": f"#/components/schemas/{schema_name}"})
-    return {name: _whole(value, known.get(name)) for name, value in body.items()}
+        return model.model_validate(request.args.to_dict())
+    except ModelError as error:
+        raise ValidationError(field_errors(error)) from None
 
 
-def owned_or_404(model, object_id):
+def owned_or_404(model: Any, object_id: int) -> Any:
     """`get_owned_or_404`, after refusing ids no database column can hold (also 404)."""
     if not 1 <= object_id <= INT32_MAX:
         raise NotFoundError()
     return get_owned_or_404(model, object_id)
 
 
-def query(parameters):
-    """The query parameters described by `parameters` (OpenAPI parameter objects), typed
-    and checked; a missing one takes its schema's default (or None)."""
-    from flask import request
-
-    values, problems = {}, []
-    for parameter in parameters:
-        if parameter["in"] != "query":
-            continue
-        name, schema = parameter["name"], parameter["schema"]
-        raw = request.args.get(name)
-        if raw is None:
-            values[name] = schema.get("default")
-            continue
-        try:
-            value = int(raw) if schema.get("type") == "integer" else raw
-        except ValueError:
-            problems.append({"field": name, "message": "Must be a whole number."})
-            continue
-        try:
-            check(value, schema, name)
-        except ValidationError as error:
-            problems.extend(error.detail)
-            continue
-        values[name] = value
-    if problems:
-        raise ValidationError(problems)
-    return values
+def field_errors(error: ModelError) -> list[dict[str, str]]:
+    """pydantic's errors in the contract's words: one `{"field", "message"}` per field."""
+    problems: dict[str, dict[str, str]] = {}
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"])
+        problems.setdefault(field, {"field": field, "message": _message(item)})
+    return sorted(problems.values(), key=lambda problem: problem["field"])
 
 
-def _refuse_constant(name):
+def _json_object() -> dict[str, Any]:
+    try:
+        body = json.loads(request.get_data(cache=False), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _validated(model: type[Input], body: dict[str, Any]) -> Input:
+    unstorable = [
+        {"field": name, "message": "Contains characters that are not valid Unicode."}
+        for name, value in body.items()
+        if isinstance(value, str) and not _encodable(value)
+    ]
+    if unstorable:
+        raise ValidationError(unstorable)
+    try:
+        return model.model_validate_json(json.dumps(body), strict=True)
+    except ModelError as error:
+        raise ValidationError(field_errors(error)) from None
+
+
+def _merged(target: Any, patch: Any) -> Any:
+    """RFC 7396, section 2."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = _merged(result.get(name), value)
+    return result
+
+
+def _message(item: Any) -> str:
+    kind, ctx = item["type"], item.get("ctx", {})
+    if kind in MESSAGES:
+        return MESSAGES[kind]
+    if kind == "greater_than_equal":
+        return f"Must be at least {_number(ctx['ge'])}."
+    if kind == "less_than_equal":
+        return f"Must be at most {_number(ctx['le'])}."
+    if kind == "string_too_long":
+        return f"Must be at most {ctx['max_length']} characters."
+    if kind == "string_pattern_mismatch":
+        return PATTERN_MESSAGES.get(ctx["pattern"], "Is not in the expected form.")
+    if kind == "literal_error":
+        return "Must be one of: " + ", ".join(re.findall(r"'([^']*)'", ctx["expected"])) + "."
+    if "ctx" not in item or kind in ("value_error",):
+        return item["msg"].removeprefix("Value error, ")  # our own validators' messages
+    return "Is not valid."
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _whole(value, schema):
-    """JSON Schema counts 3.0 as an integer; hand the services an int."""
-    kinds = (schema or {}).get("type", ())
-    if "integer" in kinds and isinstance(value, float):
-        return int(value)
-    return value
-
-
-def _encodable(text):
+def _encodable(text: str) -> bool:
     """False for lone surrogates (valid in JSON escapes, not storable as UTF-8)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _field_error(error, field):
-    path = [str(part) for part in error.absolute_path]
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else ""
-        path.append(missing)
-        return {"field": _join(field, path), "message": "This field is required."}
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        specific = [e for e in error.context if e.schema.get("type") != "null"]
-        if specific:
-            error = min(specific, key=lambda e: len(e.schema_path))
-    return {"field": _join(field, path), "message": _message(error)}
-
-
-def _join(field, path):
-    return ".".join(part for part in [field, *path] if part)
-
-
-def _message(error):
-    kind, limit = error.validator, error.validator_value
-    if kind == "type":
-        kinds = [limit] if isinstance(limit, str) else limit
-        return "Must be " + " or ".join(TYPE_NAMES.get(k, k) for k in kinds) + "."
-    if kind == "minLength":
-        return "Must not be empty."
-    if kind == "maxLength":
-        return f"Must be at most {limit} characters."
-    if kind == "minimum":
-        return f"Must be at least {limit}."
-    if kind == "maximum":
-        return f"Must be at most {limit}."
-    if kind == "enum":
-        return "Must be one of: " + ", ".join(str(v) for v in limit) + "."
-    if kind == "format":
-        return f"Must be {FORMAT_HINTS.get(limit, limit)}."
-    if kind == "pattern":
-        return PATTERN_HINTS.get(limit, "Is not in the expected form.")
-    return "Is not valid."

@@ -340,3 +340,127 @@ def test_claiming_a_device_clears_it_from_the_unclaimed_list(app, api):
     assert api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).status_code == 201
     with app.app_context():
         assert db.session.get(UnclaimedDevice, "stray-7") is None
+
+
+def test_put_without_device_id_unlinks_the_sensor_as_documented(app, api):
+    plant = api.post("/api/v1/plants", json=FERN).get_json()
+    replaced = api.put(f"/api/v1/plants/{plant['id']}", json={"name": "Fern"}).get_json()
+    assert (replaced["device_id"], replaced["species"], replaced["stale_after_minutes"]) == (None, "", 60)
+    schema = api.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["PlantInput"]["properties"]
+    assert schema["device_id"]["default"] is None
+    assert schema["stale_after_minutes"]["default"] == 60
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_unknown_plant_fields_are_422(api, method):
+    existing = api.post("/api/v1/plants", json={"name": "Keep me"}).get_json()
+    path = "/api/v1/plants" if method == "post" else f"/api/v1/plants/{existing['id']}"
+    response = getattr(api, method)(path, json={"name": "x", "notes": "n", "thresholds": {"ph": {"min": 5}}})
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == [
+        {"field": "notes", "message": "Unknown field."},
+        {"field": "thresholds.ph", "message": "Unknown field."},
+    ]
+    assert api.get("/api/v1/plants").get_json()["items"] == [existing]
+
+
+class TestPatch:
+    """JSON merge patch (RFC 7396): only the fields sent change; null clears one."""
+
+    def test_a_name_alone_keeps_the_sensor_and_everything_else(self, api):
+        plant = api.post("/api/v1/plants", json=FERN).get_json()
+        response = api.patch(f"/api/v1/plants/{plant['id']}", json={"name": "Big fern"})
+        assert response.status_code == 200
+        patched = response.get_json()
+        assert patched["name"] == "Big fern"
+        kept = ("species", "location", "device_id", "thresholds", "stale_after_minutes")
+        assert {k: patched[k] for k in kept} == {k: plant[k] for k in kept}
+
+    def test_one_bound_changes_and_the_others_stay(self, api):
+        plant = api.post("/api/v1/plants", json=FERN).get_json()
+        patch = {"thresholds": {"soil_moisture": {"max": 80}, "temperature": {"min": None}, "light": {"min": 100}}}
+        thresholds = api.patch(f"/api/v1/plants/{plant['id']}", json=patch).get_json()["thresholds"]
+        assert thresholds["soil_moisture"] == {"min": 30, "max": 80}
+        assert thresholds["temperature"] == {"min": None, "max": None}
+        assert thresholds["light"] == {"min": 100, "max": None}
+        assert thresholds["humidity"] == {"min": None, "max": None}
+
+    def test_null_unlinks_the_sensor_or_clears_every_threshold(self, api):
+        plant = api.post("/api/v1/plants", json=FERN).get_json()
+        patched = api.patch(f"/api/v1/plants/{plant['id']}", json={"device_id": None, "thresholds": None}).get_json()
+        assert patched["device_id"] is None
+        assert all(bounds == {"min": None, "max": None} for bounds in patched["thresholds"].values())
+        assert patched["species"] == FERN["species"]
+
+    def test_a_freed_device_may_be_claimed_by_another_plant(self, api):
+        first = api.post("/api/v1/plants", json=FERN).get_json()
+        second = api.post("/api/v1/plants", json={"name": "Palm"}).get_json()
+        claim = {"device_id": FERN["device_id"]}
+        assert api.patch(f"/api/v1/plants/{second['id']}", json=claim).status_code == 422
+        api.patch(f"/api/v1/plants/{first['id']}", json={"device_id": None})
+        assert api.patch(f"/api/v1/plants/{second['id']}", json=claim).get_json()["device_id"] == FERN["device_id"]
+
+    @pytest.mark.parametrize(
+        ("body", "field", "message"),
+        [
+            ({"name": None}, "name", "Must be text."),
+            ({"stale_after_minutes": None}, "stale_after_minutes", "Must be a whole number."),
+            (
+                {"thresholds": {"soil_moisture": {"min": 90}}},
+                "thresholds.soil_moisture",
+                "The minimum must not exceed the maximum.",
+            ),
+            ({"device_id": "has space"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ],
+    )
+    def test_invalid_patch_is_422_and_changes_nothing(self, api, body, field, message):
+        plant = api.post("/api/v1/plants", json=FERN).get_json()
+        response = api.patch(f"/api/v1/plants/{plant['id']}", json=body)
+        assert response.status_code == 422
+        assert {"field": field, "message": message} in response.get_json()["detail"]
+        assert api.get(f"/api/v1/plants/{plant['id']}").get_json() == plant
+
+
+class TestConditionalList:
+    """GET /api/v1/plants carries an ETag; a client that sends it back gets 304 until the list changes."""
+
+    def test_unchanged_list_answers_304_without_a_body(self, api):
+        api.post("/api/v1/plants", json={"name": "Fern"})
+        first = api.get("/api/v1/plants")
+        assert first.headers["ETag"]
+        again = api.get("/api/v1/plants", headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304
+        assert again.data == b""
+
+    def test_an_edit_or_a_reading_changes_the_etag(self, app, api):
+        plant = api.post("/api/v1/plants", json={"name": "Fern"}).get_json()
+        etag = api.get("/api/v1/plants").headers["ETag"]
+        api.patch(f"/api/v1/plants/{plant['id']}", json={"location": "Hall"})
+        edited = api.get("/api/v1/plants", headers={"If-None-Match": etag})
+        assert edited.status_code == 200
+        assert edited.get_json()["items"][0]["location"] == "Hall"
+        set_latest(app, plant["id"], 1, soil_moisture=40.0)
+        read = api.get("/api/v1/plants", headers={"If-None-Match": edited.headers["ETag"]})
+        assert read.status_code == 200
+        assert read.get_json()["items"][0]["latest"]["soil_moisture"] == 40.0
+
+    def test_each_gardener_has_their_own_etag(self, api, other_api):
+        api.post("/api/v1/plants", json={"name": "Mine"})
+        etag = api.get("/api/v1/plants").headers["ETag"]
+        theirs = other_api.get("/api/v1/plants", headers={"If-None-Match": etag})
+        assert theirs.status_code == 200
+        assert theirs.get_json()["items"] == []
+
+
+def test_answers_built_without_the_models_are_what_the_models_describe(app, api):
+    from app.api.v1.schemas import Plant as PlantModel
+    from app.api.v1.schemas import ReadingList
+
+    plant = api.post("/api/v1/plants", json=FERN).get_json()
+    set_latest(app, plant["id"], 1, soil_moisture=12.5, temperature=20.0)
+    add_readings(app, plant["id"], [datetime.now(UTC) - timedelta(minutes=1)])
+    body = api.get(f"/api/v1/plants/{plant['id']}").get_json()
+    assert PlantModel.model_validate(body).model_dump(mode="json") == body
+    readings = api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()
+    assert readings["count"] == 1
+    assert ReadingList.model_validate(readings).model_dump(mode="json") == readings

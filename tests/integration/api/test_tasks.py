@@ -58,10 +58,18 @@ def test_create_with_only_a_title_uses_defaults(api):
     assert (task["description"], task["due_date"], task["plant_id"], task["recurrence_days"]) == ("", None, None, None)
 
 
-def test_unknown_fields_are_ignored(api):
-    response = api.post("/api/v1/tasks", json={"title": "Repot", "id": 999, "colour": "green"})
-    assert response.status_code == 201
-    assert response.get_json()["id"] != 999
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_unknown_fields_are_422_not_dropped(app, api, method):
+    existing = api.post("/api/v1/tasks", json={"title": "Keep me"}).get_json()
+    path = "/api/v1/tasks" if method == "post" else f"/api/v1/tasks/{existing['id']}"
+    response = getattr(api, method)(path, json={"title": "Repot", "id": 999, "colour": "green"})
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == [
+        {"field": "colour", "message": "Unknown field."},
+        {"field": "id", "message": "Unknown field."},
+    ]
+    with app.app_context():
+        assert [t.title for t in db.session.scalars(select(Task))] == ["Keep me"]
 
 
 def test_list_pages_and_filters(app, api):
@@ -161,7 +169,8 @@ def test_completing_a_recurring_task_creates_the_next_one_once(app, api):
         ({"title": "a\x00b"}, "title", "Must not be empty or contain NUL characters."),
         ({"title": "\ud800"}, "title", "Contains characters that are not valid Unicode."),
         ({"title": "x", "description": "d" * 1001}, "description", "Must be at most 1000 characters."),
-        ({"title": "x", "description": None}, "description", "Must be text."),
+        ({"title": "x", "description": 5}, "description", "Must be text."),
+        ({"title": "x", "completed": "yes"}, "completed", "Must be true or false."),
         ({"title": "x", "due_date": "tomorrow"}, "due_date", "Must be a date (YYYY-MM-DD)."),
         ({"title": "x", "due_date": "2026-02-30"}, "due_date", "Must be a date (YYYY-MM-DD)."),
         ({"title": "x", "due_date": 20261201}, "due_date", "Must be text"),
@@ -201,3 +210,81 @@ def test_whole_numbers_written_as_floats_are_accepted(app, api):
     task = api.post("/api/v1/tasks", json={"title": "x", "recurrence_days": 7.0, "plant_id": float(plant_id)})
     assert task.status_code == 201
     assert (task.get_json()["recurrence_days"], task.get_json()["plant_id"]) == (7, plant_id)
+
+
+def test_put_takes_completed_and_a_null_description(api):
+    task = api.post("/api/v1/tasks", json={"title": "Water", "description": "old"}).get_json()
+    response = api.put(f"/api/v1/tasks/{task['id']}", json={"title": "Water", "description": None, "completed": True})
+    assert response.status_code == 200
+    done = response.get_json()
+    assert (done["description"], done["completed"]) == ("", True)
+    assert done["completed_at"].endswith("Z")
+    assert api.get(f"/api/v1/tasks/{task['id']}").get_json() == done
+    reopened = api.put(f"/api/v1/tasks/{task['id']}", json={"title": "Water"}).get_json()
+    assert (reopened["completed"], reopened["completed_at"]) == (False, None)
+
+
+def test_put_completing_a_recurring_task_creates_the_next_one(api):
+    task = api.post("/api/v1/tasks", json={"title": "Water", "recurrence_days": 7}).get_json()
+    api.put(f"/api/v1/tasks/{task['id']}", json={"title": "Water", "recurrence_days": 7, "completed": True})
+    pending = api.get("/api/v1/tasks?status=pending").get_json()["items"]
+    assert [(t["title"], t["recurrence_days"]) for t in pending] == [("Water", 7)]
+
+
+def test_post_may_create_a_completed_task(api):
+    task = api.post("/api/v1/tasks", json={"title": "Watered yesterday", "completed": True}).get_json()
+    assert task["completed"] is True
+
+
+class TestPatch:
+    """JSON merge patch (RFC 7396): only the fields sent change; null clears one."""
+
+    @pytest.fixture
+    def task(self, app, api):
+        plant_id = add_plant(app, api.user_id)
+        body = {"title": "Water", "description": "Rain water", "due_date": "2027-01-02", "plant_id": plant_id}
+        return api.post("/api/v1/tasks", json={**body, "recurrence_days": 7}).get_json()
+
+    def test_only_the_fields_sent_change(self, api, task):
+        response = api.patch(f"/api/v1/tasks/{task['id']}", json={"title": "Mist"})
+        assert response.status_code == 200
+        patched = response.get_json()
+        assert patched["title"] == "Mist"
+        unchanged = ("description", "due_date", "plant_id", "recurrence_days", "completed")
+        assert {k: patched[k] for k in unchanged} == {k: task[k] for k in unchanged}
+        assert api.get(f"/api/v1/tasks/{task['id']}").get_json() == patched
+
+    def test_null_clears_a_field(self, api, task):
+        patched = api.patch(f"/api/v1/tasks/{task['id']}", json={"plant_id": None, "description": None}).get_json()
+        assert (patched["plant_id"], patched["description"], patched["title"]) == (None, "", "Water")
+        assert patched["due_date"] == "2027-01-02"
+
+    def test_completed_may_be_patched(self, api, task):
+        assert api.patch(f"/api/v1/tasks/{task['id']}", json={"completed": True}).get_json()["completed"] is True
+
+    def test_merge_patch_media_type_is_accepted(self, api, task):
+        response = api.patch(
+            f"/api/v1/tasks/{task['id']}", data='{"title": "Mist"}', content_type="application/merge-patch+json"
+        )
+        assert response.get_json()["title"] == "Mist"
+
+    @pytest.mark.parametrize(
+        ("body", "field", "message"),
+        [
+            ({"title": None}, "title", "Must be text."),
+            ({"title": ""}, "title", "Must not be empty."),
+            ({"recurrence_days": 0}, "recurrence_days", "Must be at least 1."),
+            ({"due_date": "soon"}, "due_date", "Must be a date (YYYY-MM-DD)."),
+            ({"plant_id": 12345}, "plant_id", "Choose one of your plants."),
+            ({"owner": 2}, "owner", "Unknown field."),
+        ],
+    )
+    def test_invalid_patch_is_422_and_changes_nothing(self, api, task, body, field, message):
+        response = api.patch(f"/api/v1/tasks/{task['id']}", json=body)
+        assert response.status_code == 422
+        assert {"field": field, "message": message} in response.get_json()["detail"]
+        assert api.get(f"/api/v1/tasks/{task['id']}").get_json() == task
+
+    def test_malformed_patch_is_400(self, api, task):
+        response = api.patch(f"/api/v1/tasks/{task['id']}", data="[1]", content_type="application/json")
+        assert response.status_code == 400

@@ -1,0 +1,437 @@
+"""The one description of API v1: every body, query and response as a pydantic model.
+
+Requests are validated against these models (`validation.py`), responses are
+built through them, and the OpenAPI 3.1 document is generated from them
+(`document.py`). Metric fields come from the metrics registry, for the metrics
+whose columns exist, so a new metric appears here once its migration does.
+"""
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from ...domain.metrics import METRICS, THRESHOLD_METRICS
+from ...models import Plant as PlantRow
+from ...models import Reading as ReadingRow
+from ...plants.forms import STALE_MINUTES_RANGE
+from ...plants.status import plant_status
+from ...tasks.service import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
+
+INT32_MAX = 2**31 - 1
+PER_PAGE_MAX = 100
+READINGS_LIMIT_MAX = 10_000
+READINGS_LIMIT_DEFAULT = 1_000
+PLANT_TEXT_MAX = 100
+STALE_MINUTES_MIN, STALE_MINUTES_MAX = STALE_MINUTES_RANGE
+DEFAULT_WINDOW = timedelta(hours=24)
+# Text the database can store (no NUL characters); a title or name also needs a visible character.
+TEXT_PATTERN = r"^[^\u0000]*$"
+NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+PATTERN_MESSAGES = {
+    NAME_PATTERN: "Must not be empty or contain NUL characters.",
+    TEXT_PATTERN: "Must not contain NUL characters.",
+    DEVICE_ID_PATTERN: "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -.",
+}
+READING_METRICS = tuple(m for m in METRICS if hasattr(ReadingRow, m.key) and hasattr(PlantRow, f"latest_{m.key}"))
+RANGE_METRICS = tuple(m for m in THRESHOLD_METRICS if hasattr(PlantRow, f"{m.key}_min"))
+
+FIRST_SECOND = datetime.min.replace(tzinfo=UTC).timestamp()
+LAST_SECOND = datetime.max.replace(tzinfo=UTC).timestamp() - 1
+LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?=[.,zZ+-]|$)")
+
+
+def utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC ending in Z, or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _whole(nullable: bool):
+    """JSON has one number type: 7.0 is the whole number 7; true is not a number."""
+    message = "Must be a whole number or null." if nullable else "Must be a whole number."
+
+    def check(value: Any) -> Any:
+        if value is None and nullable:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PydanticCustomError("whole_number", message)
+        return value
+
+    return check
+
+
+def _number_or_null(value: Any) -> Any:
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise PydanticCustomError("number", "Must be a number or null.")
+
+
+def _iso_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Must be text or null.")
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("date", "Must be a date (YYYY-MM-DD).") from None
+
+
+def _moment(raw: Any) -> datetime | None:
+    """ISO 8601 (UTC without an offset) or Unix seconds, as an aware UTC datetime.
+
+    Times beyond what a datetime holds are clamped to its range: a window "since
+    year 1" simply starts at the beginning. A leap second counts as the next second.
+    """
+    if raw is None:
+        return None
+    raw = str(raw).strip()
+    problem = PydanticCustomError("moment", "Must be an ISO 8601 time or Unix seconds.")
+    try:
+        if _is_number(raw):
+            return datetime.fromtimestamp(min(max(float(raw), FIRST_SECOND), LAST_SECOND), UTC)
+        leap = LEAP_SECOND.search(raw)
+        moment = datetime.fromisoformat((LEAP_SECOND.sub(":59", raw) if leap else raw).upper())
+    except ValueError:
+        raise problem from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
+    return moment + timedelta(seconds=1) if leap and moment.year < 9999 else moment
+
+
+def _is_number(raw: str) -> bool:
+    try:
+        return math.isfinite(float(raw))
+    except ValueError:
+        return False
+
+
+def _bound(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+WholeNumber = Annotated[int, BeforeValidator(_whole(nullable=False))]
+WholeOrNull = Annotated[int | None, BeforeValidator(_whole(nullable=True))]
+NumberOrNull = Annotated[float | None, BeforeValidator(_number_or_null)]
+DateOrNull = Annotated[date | None, BeforeValidator(_iso_date)]
+Time = Annotated[
+    datetime,
+    PlainSerializer(utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "ISO 8601 UTC, ending in Z."}),
+]
+TimeOrNull = Annotated[
+    datetime | None,
+    PlainSerializer(utc, return_type=str | None),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
+]
+Moment = Annotated[
+    datetime | None,
+    BeforeValidator(_moment),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "description": "ISO 8601 (UTC when no offset is given) or Unix seconds; "
+            "times outside years 1 to 9999 count as the first or last time there is.",
+        }
+    ),
+]
+
+
+class Input(BaseModel):
+    """A request body: JSON types exactly (no "5" for 5), and an unknown field is an error."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Query(BaseModel):
+    """A query string: every value arrives as text; unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Errors -----------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the field, such as `thresholds.light.min`.")
+    message: str
+
+
+class Error(BaseModel):
+    """Every error answer: 400, 401, 404, 405, 413, 422, 429 and 500."""
+
+    error: str = Field(description="A stable code such as `not_found` or `validation_error`.")
+    detail: str | list[FieldError] = Field(description="A sentence, or (422) one entry per field.")
+
+
+# Tasks ------------------------------------------------------------------------------
+
+
+class TaskInput(Input):
+    """A task's fields. POST and PUT: a field left out takes the default shown (PUT replaces)."""
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX, pattern=NAME_PATTERN)
+    description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=TEXT_PATTERN, description="null is empty.")
+    due_date: DateOrNull = None
+    plant_id: WholeOrNull = Field(None, ge=1, le=INT32_MAX, description="One of your own plants.")
+    recurrence_days: WholeOrNull = Field(
+        None,
+        ge=RECURRENCE_MIN,
+        le=RECURRENCE_MAX,
+        description="Completing the task creates the next one this many days later.",
+    )
+    completed: bool = Field(False, description="Completing a repeating task creates its next occurrence.")
+
+
+class Task(Output):
+    id: int
+    title: str
+    description: str
+    completed: bool
+    completed_at: TimeOrNull
+    due_date: date | None
+    plant_id: int | None
+    recurrence_days: int | None
+    created_at: Time
+    updated_at: Time
+
+
+class TaskList(BaseModel):
+    items: list[Task]
+    total: int
+    page: int
+    per_page: int
+
+
+class TaskQuery(Query):
+    status: Literal["all", "pending", "completed"] = "all"
+    plant_id: Id | None = Field(None, description="Only tasks of this plant.")
+    page: Id = 1
+    per_page: int = Field(50, ge=1, le=PER_PAGE_MAX)
+
+
+# Plants -----------------------------------------------------------------------------
+
+
+class RangeInput(Input):
+    @model_validator(mode="after")
+    def min_not_above_max(self) -> Self:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError("range", "The minimum must not exceed the maximum.")
+        return self
+
+
+def _range_model(metric) -> type[RangeInput]:
+    low, high = _bound(metric.low), _bound(metric.high)
+    bound = Annotated[Annotated[float, Field(ge=low, le=high)] | None, BeforeValidator(_number_or_null)]
+    return create_model(
+        "".join(part.title() for part in metric.key.split("_")) + "Range",
+        __base__=RangeInput,
+        __doc__=f"{metric.label} in {metric.unit}: null means no bound; between {low} and {high}, min <= max.",
+        min=(bound, None),
+        max=(bound, None),
+    )
+
+
+ThresholdsInput = create_model(
+    "ThresholdsInput",
+    __base__=Input,
+    __doc__="Acceptable ranges; a metric left out has no bounds.",
+    **{m.key: (_range_model(m) | None, None) for m in RANGE_METRICS},
+)
+
+
+class PlantInput(Input):
+    """A plant's fields. POST and PUT: a field left out takes the default shown, so a PUT
+    without `device_id` unlinks the sensor; use PATCH to change some fields only."""
+
+    name: str = Field(min_length=1, max_length=PLANT_TEXT_MAX, pattern=NAME_PATTERN)
+    species: str = Field("", max_length=PLANT_TEXT_MAX, pattern=TEXT_PATTERN)
+    location: str = Field("", max_length=PLANT_TEXT_MAX, pattern=TEXT_PATTERN)
+    device_id: str | None = Field(
+        None, pattern=DEVICE_ID_PATTERN, description="The sensor's id; one plant per device. null: no sensor."
+    )
+    thresholds: ThresholdsInput | None = Field(None, description="null: no bounds at all.")
+    stale_after_minutes: WholeNumber = Field(60, ge=STALE_MINUTES_MIN, le=STALE_MINUTES_MAX)
+
+
+class ReadingFields(Output):
+    @classmethod
+    def json_of(cls, row: Any) -> dict[str, Any]:
+        """This model's JSON for a Reading row, as a plain dict (a window holds up to 10,000)."""
+        return {"ts": utc(row.ts)} | {m.key: getattr(row, m.key) for m in READING_METRICS}
+
+
+Reading = create_model(
+    "Reading",
+    __base__=ReadingFields,
+    ts=(Time, ...),
+    **{m.key: (float | None, Field(description=f"{m.label} in {m.unit}")) for m in READING_METRICS},
+)
+
+
+class Bounds(BaseModel):
+    min: float | None
+    max: float | None
+
+
+Thresholds = create_model("Thresholds", **{m.key: (Bounds, ...) for m in RANGE_METRICS})
+
+
+class Plant(Output):
+    id: int
+    name: str
+    species: str
+    location: str
+    device_id: str | None
+    thresholds: Thresholds
+    stale_after_minutes: int
+    status: Literal["ok", "alert", "stale", "no_data"]
+    problems: list[str] = Field(
+        description="What is wrong: `soil_moisture_low`, `temperature_high`, `battery_low`, `stale`, ..."
+    )
+    latest: Reading | None
+    created_at: Time
+    updated_at: Time
+
+    @classmethod
+    def json_of(cls, row: Any, now: datetime) -> dict[str, Any]:
+        """This model's JSON for `row`, a Plant or any row with the same columns.
+
+        Built as a plain dict, not through the model: for the list of 500 plants that is
+        3x cheaper (bench/api_schema.py). Tests validate it against the model, and
+        schemathesis every answer against the document.
+        """
+        status = plant_status(row, now)
+        latest = None
+        if row.last_reading_at is not None:
+            latest = {"ts": utc(row.last_reading_at)} | {
+                m.key: getattr(row, f"latest_{m.key}") for m in READING_METRICS
+            }
+        return {
+            "id": row.id,
+            "name": row.name,
+            "species": row.species,
+            "location": row.location,
+            "device_id": row.device_id,
+            "thresholds": {
+                m.key: {"min": getattr(row, f"{m.key}_min"), "max": getattr(row, f"{m.key}_max")} for m in RANGE_METRICS
+            },
+            "stale_after_minutes": row.stale_after_minutes,
+            "status": status.status,
+            "problems": list(status.problems),
+            "latest": latest,
+            "created_at": utc(row.created_at),
+            "updated_at": utc(row.updated_at),
+        }
+
+
+class PlantList(BaseModel):
+    items: list[Plant]
+
+
+class ReadingList(BaseModel):
+    items: list[Reading]
+    count: int
+
+
+class ReadingQuery(Query):
+    since: Moment = Field(None, description="Default: 24 hours before `until`.")
+    until: Moment = Field(None, description="Default: now.")
+    limit: int = Field(READINGS_LIMIT_DEFAULT, ge=1, le=READINGS_LIMIT_MAX)
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        until = self.until or now
+        if self.since is not None:
+            return self.since, until
+        try:
+            return until - DEFAULT_WINDOW, until
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC), until
+
+
+# Alerts -----------------------------------------------------------------------------
+
+AlertState = Literal["open", "acknowledged", "resolved"]
+
+
+class Alert(Output):
+    id: int
+    plant_id: int
+    problem: str
+    metric: str | None
+    value: float | None
+    threshold: float | None
+    state: AlertState
+    opened_at: Time
+    acknowledged_at: TimeOrNull
+    resolved_at: TimeOrNull
+
+
+class AlertList(BaseModel):
+    items: list[Alert]
+    total: int
+    page: int
+    per_page: int
+
+
+class AlertQuery(Query):
+    state: AlertState | None = Field(None, description="Default: every state.")
+    page: Id = 1
+    per_page: int = Field(50, ge=1, le=PER_PAGE_MAX)
+
+
+# Partial updates --------------------------------------------------------------------
+
+
+def patch_of(model: type[Input]) -> type[Input]:
+    """The JSON merge patch (RFC 7396) of `model`: the same fields, none required, none defaulted.
+
+    The patch is applied to the object's current fields and the result must be a
+    valid `model`, so a null removes a field (it takes its default: null, "" or none).
+    """
+    fields = {
+        name: (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation,
+            Field(None, description=info.description, json_schema_extra=_no_default),
+        )
+        for name, info in model.model_fields.items()
+    }
+    doc = f"Only the fields sent change; null clears a field ({model.__name__}'s default)."
+    return create_model(model.__name__.replace("Input", "Patch"), __base__=Input, __doc__=doc, **fields)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+TaskPatch = patch_of(TaskInput)
+PlantPatch = patch_of(PlantInput)
