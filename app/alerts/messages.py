@@ -3,9 +3,9 @@
 from flask import current_app
 
 from .. import throttle
+from ..domain.describe import format_value, problem_label
 from ..models import Notification
 from ..notify.discord import alert_message
-from .describe import format_value, problem_label
 
 # Per plant: at most this many messages in this window, so a storm stays a drizzle.
 COOLDOWN_MESSAGES = 6

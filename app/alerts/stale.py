@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, select
 
 from ..database import read_only
+from ..domain.alerts import open_alert, resolve_alert
+from ..domain.rules import STALE, minutes_silent
+from ..domain.status import is_stale
 from ..extensions import db
 from ..models import Alert, Plant
-from ..plants.status import is_stale
-from .rules import STALE, minutes_silent
-from .service import open_alert, resolve_alert
 
 log = logging.getLogger(__name__)
 

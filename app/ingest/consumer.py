@@ -27,7 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from .payload import parse_message
+from ..domain.payload import parse_message
 from .writer import BatchWriter, Delivery
 
 log = logging.getLogger(__name__)

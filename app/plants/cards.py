@@ -15,9 +15,9 @@ from operator import attrgetter
 from flask import current_app, url_for
 from markupsafe import Markup
 
+from ..domain.presets import LABELS, UNITS
+from ..domain.status import NO_DATA, age_is_stale, status_with_reading
 from ..filters import age_text
-from .presets import LABELS, UNITS
-from .status import NO_DATA, age_is_stale, status_with_reading
 
 STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 CARD_CACHE_SIZE = 20_000

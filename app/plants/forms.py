@@ -4,8 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
+from ..domain.presets import LABELS, METRIC_RANGES, PRESETS, UNITS, preset_thresholds
 from ..models import THRESHOLD_METRICS
-from .presets import LABELS, METRIC_RANGES, PRESETS, UNITS, preset_thresholds
 
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 THRESHOLD_NAMES = [f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")]

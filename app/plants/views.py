@@ -5,6 +5,8 @@ from flask import Response, after_this_request, flash, request, stream_with_cont
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.presets import LABELS, UNITS, preset_thresholds
+from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
 from ..models import METRICS, THRESHOLD_METRICS, Plant
 from ..ownership import get_owned_or_404
@@ -14,8 +16,6 @@ from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
 from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, build_chart
 from .forms import PlantForm
-from .presets import LABELS, UNITS, preset_thresholds
-from .status import STATUS_ORDER, plant_status
 
 DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id on the sensor."
 PLANT_FIELDS = ("name", "species", "location", "notes", "device_id", "stale_after_minutes") + tuple(

@@ -13,13 +13,14 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
+from ..domain import tasks as service
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
 from ..models import Plant, Task, utcnow
 from ..ownership import get_owned_or_404
 from ..web import is_htmx, render, see_other
-from . import bp, queries, service
+from . import bp, queries
 from .forms import TaskForm, form_for_task
 
 MAX_PAGE = 100_000  # far past any list, and keeps the OFFSET a small number

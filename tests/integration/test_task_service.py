@@ -1,13 +1,14 @@
-"""app.tasks.service without HTTP: what the HTML forms and the JSON API both rely on."""
+"""app.domain.tasks without HTTP: what the HTML forms and the JSON API both rely on."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 
+from app.domain import tasks as service
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Plant, Task, User
-from app.tasks import queries, service
+from app.tasks import queries
 
 from ..conftest import make_user
 

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.alerts.describe import format_value, problem_label
-from app.alerts.rules import (
+from app.domain.describe import format_value, problem_label
+from app.domain.rules import (
     Rule,
     hysteresis_margin,
     opening_candidates,
@@ -13,10 +13,10 @@ from app.alerts.rules import (
     problems_to_resolve,
     should_open,
 )
+from app.domain.status import is_stale
 from app.notify.delivery import classify
 from app.notify.discord import alert_message, escape_markdown
 from app.notify.retry import backoff_delay, parse_retry_after
-from app.plants.status import is_stale
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SOIL_LOW = Rule("soil_moisture_low", "soil_moisture", 30.0, True, 2.0)

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.ingest.payload import MAX_ITEMS, MAX_PAYLOAD_BYTES, REASONS, device_from_topic, parse_message
+from app.domain.payload import MAX_ITEMS, MAX_PAYLOAD_BYTES, REASONS, device_from_topic, parse_message
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 TOPIC = "plantops/sensor-1/telemetry"

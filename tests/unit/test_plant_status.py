@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.plants.status import plant_status
+from app.domain.status import plant_status
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

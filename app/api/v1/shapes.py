@@ -2,8 +2,8 @@
 
 from datetime import UTC
 
+from ...domain.status import plant_status
 from ...models import METRICS, THRESHOLD_METRICS
-from ...plants.status import plant_status
 
 
 def utc(moment):

@@ -2,9 +2,10 @@
 
 from flask_login import current_user
 
+from ...domain import tasks as service
 from ...extensions import db
 from ...models import Task, utcnow
-from ...tasks import queries, service
+from ...tasks import queries
 from . import bp
 from .shapes import task_json
 from .spec import TASK_QUERY

@@ -178,7 +178,7 @@ def set_completed(task, completed, now):
     created = None
     if completed and not task.completed:
         task.completed, task.completed_at = True, now
-        from ..alerts.service import on_task_completed  # here: app.alerts imports plants, which import tasks
+        from .alerts import on_task_completed  # here: app.alerts imports plants, which import tasks
 
         on_task_completed(db.session, task, now)
         if task.recurrence_days and task.next_task_id is None:

@@ -7,9 +7,9 @@ the stale check, a web request) and never commits.
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..alerts.messages import enqueue
 from ..models import Alert, Task
 from .describe import format_value
-from .messages import enqueue
 
 WATER_PROBLEM = "soil_moisture_low"
 

@@ -10,7 +10,7 @@ newest reading is older than its window and resolves when data returns.
 from dataclasses import dataclass
 
 from ..models import THRESHOLD_METRICS
-from ..plants.status import BATTERY_LOW_PERCENT
+from .status import BATTERY_LOW_PERCENT
 
 STALE = "stale"
 

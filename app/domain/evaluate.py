@@ -4,7 +4,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..models import Plant, Reading
-from ..plants.status import is_stale
+from .alerts import open_alert, open_alerts_by_plant, resolve_alert
 from .rules import (
     STALE,
     latest_value,
@@ -13,7 +13,7 @@ from .rules import (
     problems_to_resolve,
     should_open,
 )
-from .service import open_alert, open_alerts_by_plant, resolve_alert
+from .status import is_stale
 
 
 def evaluate_plants(session, plant_ids, now):
