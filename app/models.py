@@ -2,7 +2,6 @@
 
 from datetime import UTC, date, datetime
 
-from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .orm import db
 
 METRICS = ("soil_moisture", "temperature", "humidity", "light", "battery")
 THRESHOLD_METRICS = ("soil_moisture", "temperature", "humidity", "light")
@@ -51,7 +50,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +69,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     plants: Mapped[list["Plant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    # What Flask-Login asks of a user, written here so the models need no Flask-Login import.
+    is_authenticated = True
+    is_anonymous = False
 
     def get_id(self):
         return f"{self.id}:{self.session_version}"

@@ -33,7 +33,6 @@ METRICS: tuple[Metric, ...] = (
     Metric("temperature", "Temperature", "°C", -40.0, 85.0, 1, True, 0.5),
     Metric("humidity", "Humidity", "%", 0.0, 100.0, 1, True, 3.0),
     Metric("light", "Light", "lux", 0.0, 200_000.0, 0, True, 500.0),
-    Metric("conductivity", "Conductivity", "µS/cm", 0.0, 10_000.0, 0, True, 50.0),
     Metric("battery", "Battery", "%", 0.0, 100.0, 0, False, 2.0),
 )
 

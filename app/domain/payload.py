@@ -8,10 +8,11 @@ ones counted, and nothing partial is kept from an invalid item.
 
 import json
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from .devices import DEVICE_ID
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_ITEMS = 1000
@@ -19,7 +20,6 @@ MAX_FUTURE = timedelta(minutes=5)
 # A device whose clock was never set reports 1970; nothing real predates this.
 EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
-DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 RANGES = {
     "soil_moisture": (0.0, 100.0),

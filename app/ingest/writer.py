@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ARRAY, Float, String, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..domain.evaluate import evaluate_plants
+from ..alerts.evaluation import evaluate_plants
 from ..extensions import db
 from ..models import METRICS, IngestRejection, Plant, Reading, UnclaimedDevice
 

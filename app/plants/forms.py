@@ -4,12 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
+from ..domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
+from ..domain.plants import STALE_MINUTES_RANGE, THRESHOLD_FIELDS
 from ..domain.presets import LABELS, METRIC_RANGES, PRESETS, UNITS, preset_thresholds
 from ..models import THRESHOLD_METRICS
-
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-THRESHOLD_NAMES = [f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")]
-STALE_MINUTES_RANGE = (1, 10_080)  # one minute to one week
 
 
 def strip(value):
@@ -58,7 +56,7 @@ class PlantForm(FlaskForm):
         filters=[strip, blank_to_none],
         validators=[
             Optional(),
-            Regexp(DEVICE_ID_PATTERN, message="Use 1 to 64 letters, digits, dots, dashes or underscores."),
+            Regexp(DEVICE_ID_PATTERN, message=DEVICE_ID_MESSAGE),
         ],
     )
     preset = SelectField(
@@ -90,18 +88,10 @@ class PlantForm(FlaskForm):
 
     def thresholds_blank(self):
         """True when the gardener typed no threshold at all (then a chosen preset fills them)."""
-        return not any((self[name].raw_data or [""])[0].strip() for name in THRESHOLD_NAMES)
+        return not any((self[name].raw_data or [""])[0].strip() for name in THRESHOLD_FIELDS)
 
     def apply_preset(self):
         for name, value in preset_thresholds(self.preset.data).items():
             self[name].data = value
             self[name].raw_data = [f"{value:g}"]
             self[name].process_errors = []
-
-    def validate(self, extra_validators=None):
-        valid = super().validate(extra_validators)
-        for _metric, low, high in self.threshold_fields():
-            if low.data is not None and high.data is not None and not low.errors and low.data > high.data:
-                high.errors.append(f"The maximum must be at least the minimum ({low.data:g}).")
-                valid = False
-        return valid

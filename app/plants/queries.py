@@ -117,24 +117,11 @@ def locations():
     return sorted(db.session.scalars(query))
 
 
-def device_taken(device_id, plant_id=None):
-    """Whether another plant, of any gardener, claims `device_id`. Deliberately not
-    scoped to the user: a device belongs to at most one plant on the instance."""
-    query = select(Plant.id).where(Plant.device_id == device_id)
-    if plant_id is not None:
-        query = query.where(Plant.id != plant_id)
-    return db.session.scalar(query.limit(1)) is not None
-
-
 def unclaimed_devices(limit=20):
     """Devices that sent readings no plant claims (instance-wide), newest first."""
     claimed = exists().where(Plant.device_id == UnclaimedDevice.device_id)
     query = select(UnclaimedDevice).where(~claimed).order_by(UnclaimedDevice.last_seen_at.desc()).limit(limit)
     return db.session.scalars(query).all()
-
-
-def forget_unclaimed(device_id):
-    db.session.execute(UnclaimedDevice.__table__.delete().where(UnclaimedDevice.device_id == device_id))
 
 
 def open_alerts(plant):

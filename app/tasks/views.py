@@ -154,7 +154,7 @@ def list_tasks():
 def create_task():
     form = TaskForm()
     try:
-        task = service.create_task(current_user, form.raw())
+        task = service.create_task(db.session, current_user, form.raw())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -188,7 +188,7 @@ def update_task(task_id):
     task = get_owned_or_404(Task, task_id)
     form = form_for_task(task, queries.user_plants(current_user), formdata=request.form)
     try:
-        service.update_task(task, form.raw())
+        service.update_task(db.session, task, form.raw())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -205,7 +205,7 @@ def update_task(task_id):
 def complete_task(task_id):
     """Set the state the checkbox shows (not a blind toggle, so a double submit is harmless)."""
     task = get_owned_or_404(Task, task_id)
-    created = service.set_completed(task, bool(request.form.get("completed")), utcnow())
+    created = service.set_completed(db.session, task, bool(request.form.get("completed")), utcnow())
     db.session.commit()
     if not is_htmx():
         if created:
@@ -232,7 +232,7 @@ def confirm_delete_task(task_id):
 def delete_task(task_id):
     task = get_owned_or_404(Task, task_id)
     title = task.title
-    service.delete_task(task)
+    service.delete_task(db.session, task)
     db.session.commit()
     flash(f"Deleted “{title}”.", "info")
     return see_other(return_to())
@@ -243,7 +243,7 @@ def delete_task(task_id):
 def destroy_task(task_id):
     """htmx removes the row (an empty answer) and refreshes the tab counts; others get a 303."""
     task = get_owned_or_404(Task, task_id)
-    service.delete_task(task)
+    service.delete_task(db.session, task)
     db.session.commit()
     if not is_htmx():
         return see_other(return_to())

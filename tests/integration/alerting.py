@@ -3,8 +3,8 @@ writer stores them (readings + latest state + evaluate_plants, one transaction p
 
 from datetime import UTC, datetime, timedelta
 
+from app.alerts.evaluation import evaluate_plants
 from app.database import set_read_only
-from app.domain.evaluate import evaluate_plants
 from app.extensions import db
 from app.models import METRICS, Alert, Notification, Plant, Reading, Task
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.alerts.evaluation import evaluate_plants
 from app.alerts.stale import StaleCheck, start_stale_check, stop_stale_check
 from app.domain.alerts import on_task_completed
-from app.domain.evaluate import evaluate_plants
 from app.extensions import db
 from app.models import Alert, Plant, Reading, Task
 

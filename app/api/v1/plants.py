@@ -6,24 +6,21 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
+from ...domain import plants as plant_service
+from ...domain.metrics import THRESHOLD_KEYS
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant, Reading
-from ...plants.queries import device_taken, forget_unclaimed
 from . import bp
 from .shapes import plant_json, reading_json
-from .spec import METRIC_RANGES, READING_QUERY
+from .spec import READING_QUERY
 from .validation import json_body, owned_or_404, query
 
 DEFAULT_WINDOW = timedelta(hours=24)
-DEVICE_TAKEN = {"field": "device_id", "message": "Another plant already uses this device."}
 FIRST_SECOND = datetime.min.replace(tzinfo=UTC).timestamp()
 LAST_SECOND = datetime.max.replace(tzinfo=UTC).timestamp() - 1
 LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?=[.,zZ+-]|$)")
-# The document's pattern, anchored for Python (whose `$` also matches before a final newline).
-DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 # Plain tuples with fast attribute access, not ORM objects: hundreds of plants stay cheap.
@@ -85,8 +82,7 @@ def _next_status_change(rows, now):
 @bp.post("/plants")
 def create_plant():
     plant = Plant(user_id=current_user.id)
-    _apply(plant, json_body("PlantInput"))
-    _save(plant)
+    _save(plant, json_body("PlantInput"))
     return plant_json(plant, datetime.now(UTC)), 201
 
 
@@ -98,14 +94,13 @@ def get_plant(plant_id):
 @bp.put("/plants/<int:plant_id>")
 def update_plant(plant_id):
     plant = owned_or_404(Plant, plant_id)
-    _apply(plant, json_body("PlantInput"))
-    _save(plant)
+    _save(plant, json_body("PlantInput"))
     return plant_json(plant, datetime.now(UTC))
 
 
 @bp.delete("/plants/<int:plant_id>")
 def delete_plant(plant_id):
-    db.session.delete(owned_or_404(Plant, plant_id))
+    plant_service.delete_plant(db.session, owned_or_404(Plant, plant_id))
     db.session.commit()
     return "", 204
 
@@ -169,38 +164,32 @@ def _is_number(raw):
         return False
 
 
-def _save(plant):
-    """Commit; a device claimed by a simultaneous request is a field error, not a 500."""
-    db.session.add(plant)
-    if plant.device_id:
-        forget_unclaimed(plant.device_id)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ValidationError([DEVICE_TAKEN]) from None
-
-
-def _apply(plant, body):
-    """Set the plant's editable fields from a valid PlantInput; fields left out take defaults."""
-    problems = []
-    device_id = body.get("device_id")
-    if device_id is not None and not DEVICE_ID.fullmatch(device_id):
-        problems.append({"field": "device_id", "message": "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."})
-    elif device_id is not None and device_taken(device_id, plant.id):
-        problems.append({"field": "device_id", "message": "Another plant already uses this device."})
+def _save(plant, body):
+    """Apply a valid PlantInput (fields left out take defaults) through the plant service, then commit."""
     thresholds = body.get("thresholds") or {}
-    for metric in METRIC_RANGES:
-        bounds = thresholds.get(metric) or {}
-        low, high = bounds.get("min"), bounds.get("max")
-        if low is not None and high is not None and low > high:
-            problems.append({"field": f"thresholds.{metric}", "message": "The minimum must not exceed the maximum."})
-        setattr(plant, f"{metric}_min", low)
-        setattr(plant, f"{metric}_max", high)
-    if problems:
-        raise ValidationError(problems)
-    plant.name = body["name"].strip()
-    plant.species = body.get("species", "").strip()
-    plant.location = body.get("location", "").strip()
-    plant.device_id = device_id
-    plant.stale_after_minutes = body.get("stale_after_minutes", 60)
+    fields = {
+        "name": body["name"].strip(),
+        "species": body.get("species", "").strip(),
+        "location": body.get("location", "").strip(),
+        "device_id": body.get("device_id"),
+        "stale_after_minutes": body.get("stale_after_minutes", 60),
+        **{
+            f"{metric}_{bound}": (thresholds.get(metric) or {}).get(bound)
+            for metric in THRESHOLD_KEYS
+            for bound in ("min", "max")
+        },
+    }
+    try:
+        plant_service.save_plant(db.session, plant, fields)
+    except ValidationError as invalid:
+        db.session.rollback()
+        raise ValidationError([_api_problem(problem) for problem in invalid.detail]) from None
+    db.session.commit()
+
+
+def _api_problem(problem):
+    """The service names threshold fields as the form does ("light_max"); the API as "thresholds.light"."""
+    metric, _, bound = problem["field"].rpartition("_")
+    if metric in THRESHOLD_KEYS and bound in ("min", "max"):
+        return {**problem, "field": f"thresholds.{metric}"}
+    return problem

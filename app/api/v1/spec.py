@@ -6,10 +6,11 @@ here is a route, and schemathesis checks every response against it. So the
 document cannot drift from what the code does.
 """
 
+from ...domain.devices import DEVICE_ID_PATTERN
+from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.presets import METRIC_RANGES as PLANT_METRIC_RANGES
 from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
 from ...models import THRESHOLD_METRICS
-from ...plants.forms import DEVICE_ID_PATTERN, STALE_MINUTES_RANGE
 
 INT32_MAX = 2_147_483_647
 PER_PAGE_MAX = 100

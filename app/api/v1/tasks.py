@@ -31,7 +31,7 @@ def list_tasks():
 
 @bp.post("/tasks")
 def create_task():
-    task = service.create_task(current_user, json_body("TaskInput"))
+    task = service.create_task(db.session, current_user, json_body("TaskInput"))
     db.session.commit()
     return task_json(task), 201
 
@@ -44,14 +44,14 @@ def get_task(task_id):
 @bp.put("/tasks/<int:task_id>")
 def update_task(task_id):
     task = owned_or_404(Task, task_id)
-    service.update_task(task, {**DEFAULTS, **json_body("TaskInput")})
+    service.update_task(db.session, task, {**DEFAULTS, **json_body("TaskInput")})
     db.session.commit()
     return task_json(task)
 
 
 @bp.delete("/tasks/<int:task_id>")
 def delete_task(task_id):
-    service.delete_task(owned_or_404(Task, task_id))
+    service.delete_task(db.session, owned_or_404(Task, task_id))
     db.session.commit()
     return "", 204
 
@@ -59,6 +59,6 @@ def delete_task(task_id):
 @bp.patch("/tasks/<int:task_id>/complete")
 def toggle_task_completed(task_id):
     task = owned_or_404(Task, task_id)
-    service.set_completed(task, not task.completed, utcnow())
+    service.set_completed(db.session, task, not task.completed, utcnow())
     db.session.commit()
     return task_json(task)

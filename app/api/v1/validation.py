@@ -12,6 +12,7 @@ from functools import cache
 from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.exceptions import BadRequest
 
+from ...domain.devices import DEVICE_ID_MESSAGE
 from ...errors import NotFoundError, ValidationError
 from ...ownership import get_owned_or_404
 from .spec import DEVICE_ID_PATTERN, INT32_MAX, NAME_PATTERN, SCHEMAS, TEXT_PATTERN
@@ -20,7 +21,7 @@ FORMAT_HINTS = {"date": "a date (YYYY-MM-DD)", "date-time": "an ISO 8601 time"}
 PATTERN_HINTS = {
     NAME_PATTERN: "Must not be empty or contain NUL characters.",
     TEXT_PATTERN: "Must not contain NUL characters.",
-    DEVICE_ID_PATTERN: "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -.",
+    DEVICE_ID_PATTERN: DEVICE_ID_MESSAGE,
 }
 TYPE_NAMES = {
     "integer": "a whole number",
