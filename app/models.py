@@ -22,9 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .orm import db
 
-METRICS = ("soil_moisture", "temperature", "humidity", "light", "battery")
-THRESHOLD_METRICS = ("soil_moisture", "temperature", "humidity", "light")
-
+# The largest id of an INTEGER column: PostgreSQL refuses to compare a larger number to one.
+MAX_ID = 2**31 - 1
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 

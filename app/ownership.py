@@ -8,6 +8,7 @@ from sqlalchemy import Integer, bindparam, select
 
 from .errors import NotFoundError
 from .extensions import db
+from .models import MAX_ID
 
 
 def owned(model, user=None):
@@ -28,9 +29,6 @@ def owned_statement(model):
 
 def owner_params(user=None):
     return {"owner_id": (user or current_user).id}
-
-
-MAX_ID = 2**31 - 1  # owned rows have INTEGER ids; PostgreSQL refuses to compare a larger number to one
 
 
 def get_owned_or_404(model, object_id, user=None):

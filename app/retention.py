@@ -33,7 +33,8 @@ from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import read_only
-from .models import METRICS, Plant, Reading, ReadingHourly
+from .domain.metrics import KEYS as METRICS
+from .models import Plant, Reading, ReadingHourly
 
 log = logging.getLogger(__name__)
 

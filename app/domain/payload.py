@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .devices import DEVICE_ID
+from .metrics import METRICS
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_ITEMS = 1000
@@ -21,13 +22,7 @@ MAX_FUTURE = timedelta(minutes=5)
 EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-RANGES = {
-    "soil_moisture": (0.0, 100.0),
-    "temperature": (-40.0, 85.0),
-    "humidity": (0.0, 100.0),
-    "light": (0.0, 200_000.0),
-    "battery": (0.0, 100.0),
-}
+RANGES = {metric.key: metric.range for metric in METRICS}
 
 # Every reason a message or an item is dropped; the keys of the rejection counts.
 REASONS = (

@@ -15,14 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Plant, Task, User, utcnow
+from ..models import MAX_ID, Plant, Task, User, utcnow
 from .alerts import on_task_completed
 from .errors import ValidationError
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
 RECURRENCE_MIN, RECURRENCE_MAX = 1, 365
-MAX_ID = 2**31 - 1  # ids are INTEGER columns; PostgreSQL refuses to compare a larger number to one
 FIELDS = ("title", "description", "due_date", "plant_id", "recurrence_days")
 
 MESSAGES = {

@@ -22,8 +22,9 @@ from sqlalchemy import ARRAY, Float, String, bindparam, func, or_, select, text,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts.evaluation import evaluate_plants
+from ..domain.metrics import KEYS as METRICS
 from ..extensions import db
-from ..models import METRICS, IngestRejection, Plant, Reading, UnclaimedDevice
+from ..models import IngestRejection, Plant, Reading, UnclaimedDevice
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from operator import attrgetter
 from flask import current_app, url_for
 from markupsafe import Markup
 
-from ..domain.presets import LABELS, UNITS
+from ..domain.metrics import METRICS
 from ..domain.status import NO_DATA, age_is_stale, status_with_reading
 from ..filters import age_text
 
@@ -25,17 +25,13 @@ CARD_CACHE_SIZE = 20_000
 Card = namedtuple("Card", "status sort_key html")
 
 
-def format_value(metric, value):
-    return f"{value:,.0f} {UNITS[metric]}" if metric == "light" else f"{value:.1f} {UNITS[metric]}"
-
-
 def card_values(row):
     """[(label, "22.5 %")] for the metrics the plant reported."""
     values = []
-    for metric, label in LABELS.items():
-        value = getattr(row, f"latest_{metric}")
+    for metric in METRICS:
+        value = getattr(row, f"latest_{metric.key}")
         if value is not None:
-            values.append((label, format_value(metric, value)))
+            values.append((metric.label, metric.format(value)))
     return values
 
 

@@ -5,9 +5,9 @@ from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
 from ..domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
+from ..domain.metrics import PRESET_LABELS, THRESHOLD_METRICS, Metric
 from ..domain.plants import STALE_MINUTES_RANGE, THRESHOLD_FIELDS
-from ..domain.presets import LABELS, METRIC_RANGES, PRESETS, UNITS, preset_thresholds
-from ..models import THRESHOLD_METRICS
+from ..domain.presets import preset_thresholds
 
 
 def strip(value):
@@ -34,18 +34,27 @@ class PlainFloatField(FloatField):
         return f"{self.data:.6f}".rstrip("0").rstrip(".")
 
 
-def threshold_field(metric, bound):
-    low, high = METRIC_RANGES[metric]
+def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
+    low, high = metric.range
     return PlainFloatField(
-        f"{LABELS[metric]} {bound} ({UNITS[metric]})",
+        f"{metric.label} {bound} ({metric.unit})",
         validators=[
             Optional(),
             finite,
-            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {UNITS[metric]}.".replace("%", "%%")),
+            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {metric.unit}.".replace("%", "%%")),
         ],
     )
 
 
+def with_threshold_fields(form_class):
+    """One min and one max field per registry threshold metric (WTForms binds fields set on the class)."""
+    for metric in THRESHOLD_METRICS:
+        for bound in ("min", "max"):
+            setattr(form_class, f"{metric.key}_{bound}", threshold_field(metric, bound))
+    return form_class
+
+
+@with_threshold_fields
 class PlantForm(FlaskForm):
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=100)])
     species = StringField("Species", filters=[strip], validators=[Length(max=100)])
@@ -61,18 +70,10 @@ class PlantForm(FlaskForm):
     )
     preset = SelectField(
         "Preset",
-        choices=[SelectChoice("", "No preset")] + [SelectChoice(key, p["label"]) for key, p in PRESETS.items()],
+        choices=[SelectChoice("", "No preset")] + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
         default="",
         validate_choice=True,
     )
-    soil_moisture_min = threshold_field("soil_moisture", "min")
-    soil_moisture_max = threshold_field("soil_moisture", "max")
-    temperature_min = threshold_field("temperature", "min")
-    temperature_max = threshold_field("temperature", "max")
-    humidity_min = threshold_field("humidity", "min")
-    humidity_max = threshold_field("humidity", "max")
-    light_min = threshold_field("light", "min")
-    light_max = threshold_field("light", "max")
     stale_after_minutes = IntegerField(
         "Stale after (minutes)",
         default=60,
@@ -84,7 +85,7 @@ class PlantForm(FlaskForm):
 
     def threshold_fields(self):
         """[(metric, min field, max field)] in display order."""
-        return [(m, self[f"{m}_min"], self[f"{m}_max"]) for m in THRESHOLD_METRICS]
+        return [(m.key, self[f"{m.key}_min"], self[f"{m.key}_max"]) for m in THRESHOLD_METRICS]
 
     def thresholds_blank(self):
         """True when the gardener typed no threshold at all (then a chosen preset fills them)."""

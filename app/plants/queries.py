@@ -7,8 +7,9 @@ from functools import cache
 
 from sqlalchemy import Integer, bindparam, cast, exists, func, literal, select
 
+from ..domain.metrics import KEYS, THRESHOLD_KEYS
 from ..extensions import db
-from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, UnclaimedDevice
+from ..models import Alert, Plant, Reading, UnclaimedDevice
 from ..ownership import owned, owned_statement, owner_params
 
 # The dashboard's age texts and staleness move with the clock: a poll re-renders at
@@ -46,8 +47,8 @@ def card_columns(dialect_name):
         Plant.device_id,
         Plant.stale_after_minutes,
         epoch_seconds(Plant.last_reading_at, dialect_name, exact=False).label("last_reading_ts"),
-        *(getattr(Plant, f"latest_{metric}") for metric in METRICS),
-        *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_METRICS for bound in ("min", "max")),
+        *(getattr(Plant, f"latest_{metric}") for metric in KEYS),
+        *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_KEYS for bound in ("min", "max")),
     )
 
 
@@ -140,7 +141,7 @@ def bucketed_readings(plant_id, start, end, buckets):
     offset = epoch_seconds(Reading.ts) - literal(start.timestamp())
     bucket = floor_int(offset / width).label("bucket")
     aggregates = []
-    for metric in METRICS:
+    for metric in KEYS:
         column = getattr(Reading, metric)
         aggregates += [func.min(column), func.avg(column), func.max(column)]
     query = (
@@ -152,7 +153,7 @@ def bucketed_readings(plant_id, start, end, buckets):
     series = []
     for row in db.session.execute(query):
         index = min(int(row[0]), buckets - 1)
-        values = {metric: tuple(row[1 + 3 * i : 4 + 3 * i]) for i, metric in enumerate(METRICS)}
+        values = {metric: tuple(row[1 + 3 * i : 4 + 3 * i]) for i, metric in enumerate(KEYS)}
         series.append((index, values))
     return series
 
@@ -160,7 +161,7 @@ def bucketed_readings(plant_id, start, end, buckets):
 def reading_rows(plant_id, start=None, end=None, batch=2000):
     """Readings oldest first, fetched `batch` rows at a time (a server-side cursor on
     PostgreSQL), so memory stays flat however many there are."""
-    query = select(Reading.ts, *(getattr(Reading, metric) for metric in METRICS)).where(Reading.plant_id == plant_id)
+    query = select(Reading.ts, *(getattr(Reading, metric) for metric in KEYS)).where(Reading.plant_id == plant_id)
     if start is not None:
         query = query.where(Reading.ts >= start)
     if end is not None:

@@ -6,10 +6,11 @@ from flask_login import current_user, login_required
 
 from ..domain import plants as plant_service
 from ..domain.errors import ValidationError
-from ..domain.presets import LABELS, UNITS, preset_thresholds
+from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
+from ..domain.presets import preset_thresholds
 from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
-from ..models import METRICS, Plant
+from ..models import Plant
 from ..ownership import get_owned_or_404
 from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, render, see_other
@@ -24,7 +25,7 @@ CSV_RANGES = {**RANGES, "all": None}
 
 @bp.context_processor
 def plant_labels():
-    return {"metric_labels": LABELS, "units": UNITS, "status_labels": STATUS_LABELS, "chart_box": BOX}
+    return {"metrics": METRICS, "metric_by_key": BY_KEY, "status_labels": STATUS_LABELS, "chart_box": BOX}
 
 
 def dashboard_filters():
@@ -173,15 +174,15 @@ def plant_charts(plant, range_key, now):
     bucketed = queries.bucketed_readings(plant.id, start, now, MAX_POINTS)
     return [
         build_chart(
-            metric,
+            metric.key,
             bucketed,
             start,
             now,
             MAX_POINTS,
-            getattr(plant, f"{metric}_min", None),
-            getattr(plant, f"{metric}_max", None),
+            getattr(plant, f"{metric.key}_min", None),
+            getattr(plant, f"{metric.key}_max", None),
         )
-        for metric in METRICS
+        for metric in CHARTED
     ]
 
 
@@ -212,7 +213,7 @@ def csv_lines(rows, batch=1000):
     end or when the client goes away."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(("ts", *METRICS))
+    writer.writerow(("ts", *KEYS))
     try:
         for count, row in enumerate(rows, start=1):
             writer.writerow((row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *("" if v is None else v for v in row[1:])))

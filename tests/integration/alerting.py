@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from app.alerts.evaluation import evaluate_plants
 from app.database import set_read_only
+from app.domain.metrics import KEYS as METRICS
 from app.extensions import db
-from app.models import METRICS, Alert, Notification, Plant, Reading, Task
+from app.models import Alert, Notification, Plant, Reading, Task
 
 THRESHOLDS = {
     "soil_moisture_min": 30.0,

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.models import METRICS
+from app.domain.metrics import KEYS
 from app.plants.advice_prompt import MetricSummary, build_prompt, render_answer, summarise
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -20,8 +20,8 @@ def make_plant(**fields):
 
 
 def row(**metrics):
-    empty = {f"{m}_{k}": None for m in METRICS for k in ("min", "max", "mean", "first", "second")}
-    empty.update({f"{m}_count": 0 for m in METRICS})
+    empty = {f"{m}_{k}": None for m in KEYS for k in ("min", "max", "mean", "first", "second")}
+    empty.update({f"{m}_count": 0 for m in KEYS})
     for metric, (count, low, high, mean, first, second) in metrics.items():
         empty.update(
             {

@@ -158,9 +158,9 @@ def test_problem_labels(problem, label):
 @pytest.mark.parametrize(
     ("metric", "value", "text"),
     [
-        ("soil_moisture", 22.0, "22 %"),
+        ("soil_moisture", 22.0, "22.0 %"),
         ("temperature", 31.25, "31.2 °C"),
-        ("light", 1200, "1200 lux"),
+        ("light", 1200, "1,200 lux"),
         (None, 75.5, "75.5 min"),
         ("battery", None, "-"),
     ],

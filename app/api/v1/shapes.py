@@ -2,8 +2,8 @@
 
 from datetime import UTC
 
+from ...domain.metrics import KEYS, THRESHOLD_KEYS
 from ...domain.status import plant_status
-from ...models import METRICS, THRESHOLD_METRICS
 
 
 def utc(moment):
@@ -29,11 +29,11 @@ def task_json(task):
 
 
 def reading_json(reading):
-    return {"ts": utc(reading.ts), **{metric: getattr(reading, metric) for metric in METRICS}}
+    return {"ts": utc(reading.ts), **{metric: getattr(reading, metric) for metric in KEYS}}
 
 
-LATEST = tuple((metric, f"latest_{metric}") for metric in METRICS)
-BOUNDS = tuple((metric, f"{metric}_min", f"{metric}_max") for metric in THRESHOLD_METRICS)
+LATEST = tuple((metric, f"latest_{metric}") for metric in KEYS)
+BOUNDS = tuple((metric, f"{metric}_min", f"{metric}_max") for metric in THRESHOLD_KEYS)
 
 
 def plant_json(plant, now):

@@ -7,12 +7,12 @@ document cannot drift from what the code does.
 """
 
 from ...domain.devices import DEVICE_ID_PATTERN
+from ...domain.metrics import KEYS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
-from ...domain.presets import METRIC_RANGES as PLANT_METRIC_RANGES
 from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
-from ...models import THRESHOLD_METRICS
+from ...models import MAX_ID
 
-INT32_MAX = 2_147_483_647
+INT32_MAX = MAX_ID
 PER_PAGE_MAX = 100
 READINGS_LIMIT_MAX = 10_000
 READINGS_LIMIT_DEFAULT = 1_000
@@ -23,7 +23,7 @@ TEXT_PATTERN = r"^[^\u0000]*$"
 NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 # What a sensor can measure (docs/contracts.md, MQTT telemetry); thresholds must lie inside.
 METRIC_RANGES = {
-    metric: tuple(int(bound) if float(bound).is_integer() else bound for bound in PLANT_METRIC_RANGES[metric])
+    metric.key: tuple(int(bound) if float(bound).is_integer() else bound for bound in metric.range)
     for metric in THRESHOLD_METRICS
 }
 ALERT_STATES = ("open", "acknowledged", "resolved")
@@ -126,15 +126,8 @@ SCHEMAS = {
     },
     "Reading": {
         "type": "object",
-        "required": ["ts", "soil_moisture", "temperature", "humidity", "light", "battery"],
-        "properties": {
-            "ts": TIME,
-            "soil_moisture": NUMBER_OR_NULL,
-            "temperature": NUMBER_OR_NULL,
-            "humidity": NUMBER_OR_NULL,
-            "light": NUMBER_OR_NULL,
-            "battery": NUMBER_OR_NULL,
-        },
+        "required": ["ts", *KEYS],
+        "properties": {"ts": TIME, **dict.fromkeys(KEYS, NUMBER_OR_NULL)},
     },
     "ReadingList": {
         "type": "object",
