@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.domain.metrics import KEYS
+from app.domain.metrics import KEYS, THRESHOLD_KEYS
 from app.plants.advice_prompt import MetricSummary, build_prompt, render_answer, summarise
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -12,7 +12,7 @@ NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 def make_plant(**fields):
     plant = {"name": "Kitchen fern", "species": "Boston fern", "location": "north window"}
-    for metric in ("soil_moisture", "temperature", "humidity", "light"):
+    for metric in THRESHOLD_KEYS:
         plant[f"{metric}_min"] = plant[f"{metric}_max"] = None
     plant.update(soil_moisture_min=30.0, soil_moisture_max=60.0, temperature_min=15.0)
     plant.update(fields)

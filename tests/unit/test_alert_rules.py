@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.domain.describe import format_value, problem_label
+from app.domain.metrics import KEYS, THRESHOLD_KEYS
 from app.domain.rules import (
     Rule,
     hysteresis_margin,
@@ -24,10 +25,8 @@ TEMP_HIGH = Rule("temperature_high", "temperature", 30.0, False, 1.0)
 
 
 def plant(**overrides):
-    fields = {
-        f"{m}_{side}": None for m in ("soil_moisture", "temperature", "humidity", "light") for side in ("min", "max")
-    }
-    fields.update({f"latest_{m}": None for m in ("soil_moisture", "temperature", "humidity", "light", "battery")})
+    fields = {f"{m}_{side}": None for m in THRESHOLD_KEYS for side in ("min", "max")}
+    fields.update({f"latest_{m}": None for m in KEYS})
     fields.update(soil_moisture_min=30.0, soil_moisture_max=70.0, temperature_min=10.0, temperature_max=30.0)
     fields.update(overrides)
     return SimpleNamespace(**fields)

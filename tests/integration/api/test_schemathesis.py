@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import ignored_auth
 
 from app import __version__
 from app.api.v1.spec import document
+from app.domain.metrics import THRESHOLD_KEYS
 from app.extensions import db
 from app.models import Plant, Task
 
@@ -20,9 +21,7 @@ from .conftest import make_token
 
 MAX_EXAMPLES = 15
 # What the document cannot say: your own plant, a free device, min <= max.
-SEMANTIC_FIELDS = {"plant_id", "device_id"} | {
-    f"thresholds.{m}" for m in ("soil_moisture", "temperature", "humidity", "light")
-}
+SEMANTIC_FIELDS = {"plant_id", "device_id"} | {f"thresholds.{m}" for m in THRESHOLD_KEYS}
 
 # The document the app serves (test_api_openapi checks they are the same); loaded
 # without an app, so the cases are built at collection time.
