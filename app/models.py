@@ -122,6 +122,8 @@ class Plant(db.Model):
     humidity_max: Mapped[float | None] = mapped_column(Float)
     light_min: Mapped[float | None] = mapped_column(Float)
     light_max: Mapped[float | None] = mapped_column(Float)
+    conductivity_min: Mapped[float | None] = mapped_column(Float)
+    conductivity_max: Mapped[float | None] = mapped_column(Float)
     stale_after_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -132,6 +134,7 @@ class Plant(db.Model):
     latest_temperature: Mapped[float | None] = mapped_column(Float)
     latest_humidity: Mapped[float | None] = mapped_column(Float)
     latest_light: Mapped[float | None] = mapped_column(Float)
+    latest_conductivity: Mapped[float | None] = mapped_column(Float)
     latest_battery: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(back_populates="plants")
@@ -152,6 +155,7 @@ class Reading(db.Model):
     temperature: Mapped[float | None] = mapped_column(Float)
     humidity: Mapped[float | None] = mapped_column(Float)
     light: Mapped[float | None] = mapped_column(Float)
+    conductivity: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[float | None] = mapped_column(Float)
 
 

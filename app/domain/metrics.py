@@ -67,6 +67,11 @@ METRICS: tuple[Metric, ...] = (
         presets={"succulent": (5_000, 100_000), "tropical": (1_000, 20_000), "herbs": (5_000, 50_000),
                  "fern": (500, 10_000), "vegetables": (10_000, 120_000)},
     ),
+    Metric(
+        "conductivity", "Conductivity", "µS/cm", 0.0, 10_000.0, 0, True, 50.0, words="soil fertility (conductivity)",
+        presets={"succulent": (50, 1_000), "tropical": (350, 2_000), "herbs": (300, 1_500), "fern": (200, 1_200),
+                 "vegetables": (500, 2_500)},
+    ),
     Metric("battery", "Battery", "%", 0.0, 100.0, 0, False, 2.0, words="sensor battery"),
 )  # fmt: skip
 

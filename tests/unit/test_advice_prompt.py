@@ -127,3 +127,11 @@ def test_answer_html_has_no_raw_html_scripts_htmx_or_unsafe_links(markdown):
     for tag, attrs in elements:
         assert set(attrs) <= ({"href", "rel"} if tag == "a" else set())
         assert attrs.get("href", "https:").split(":")[0] in {"https", "http", "mailto"}
+
+
+def test_prompt_names_conductivity_as_soil_fertility_with_its_unit():
+    plant = make_plant(conductivity_min=350.0, conductivity_max=2000.0)
+    summary = MetricSummary("conductivity", 12, 900.0, 1300.0, 1100.0, 1000.0, 1200.0)
+    prompt = build_prompt(plant, [summary], [], [], NOW)[1]["content"]
+    assert "- soil fertility (conductivity): 350.0 to 2,000 µS/cm" in prompt
+    assert "trend rising (+200.0 µS/cm between the first and second half)" in prompt

@@ -92,3 +92,15 @@ def test_the_stale_check_opens_an_alert_for_a_silent_plant(session, gardener):
     plant.last_reading_at = NOW - timedelta(hours=2)
     session.flush()
     assert check_stale(session, NOW, lambda *event: None) == (1, 0)
+
+
+@pytest.mark.parametrize(("value", "problem"), [(90.0, "conductivity_low"), (2500.0, "conductivity_high")])
+def test_a_conductivity_past_its_thresholds_opens_its_alert(session, gardener, value, problem):
+    fields = {"name": "Fern", "device_id": "d1", "conductivity_min": 200.0, "conductivity_max": 1200.0}
+    plant = plants.create_plant(session, gardener, fields)
+    for minutes in (2, 1):
+        session.add(Reading(plant_id=plant.id, device_id="d1", ts=NOW - timedelta(minutes=minutes), conductivity=value))
+    plant.latest_conductivity, plant.last_reading_at = value, NOW - timedelta(minutes=1)
+    session.flush()
+    evaluate_plants(session, [plant.id], NOW, AlertPolicy(2, 0.05), lambda *event: None)
+    assert [(a.problem, a.value) for a in session.scalars(select(Alert))] == [(problem, value)]

@@ -43,6 +43,7 @@ def test_create_answers_201_with_the_plant(api):
         "temperature": {"min": 12, "max": None},
         "humidity": {"min": None, "max": None},
         "light": {"min": None, "max": None},
+        "conductivity": {"min": None, "max": None},
     }
     assert (plant["status"], plant["problems"], plant["latest"]) == ("no_data", [], None)
     assert plant["stale_after_minutes"] == 30
@@ -212,6 +213,7 @@ class TestReadings:
             "temperature": None,
             "humidity": None,
             "light": None,
+            "conductivity": None,
             "battery": None,
         }
 
@@ -353,3 +355,24 @@ def test_claiming_a_device_clears_it_from_the_unclaimed_list(app, api):
     assert api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).status_code == 201
     with app.app_context():
         assert db.session.get(UnclaimedDevice, "stray-7") is None
+
+
+def test_conductivity_has_thresholds_and_shows_in_the_latest_state_and_readings(app, api):
+    body = {"name": "Fern", "device_id": "flora-1", "thresholds": {"conductivity": {"min": 350, "max": 2000}}}
+    plant = api.post("/api/v1/plants", json=body).get_json()
+    assert plant["thresholds"]["conductivity"] == {"min": 350, "max": 2000}
+    with app.app_context():
+        db.session.add(Reading(plant_id=plant["id"], device_id="flora-1", ts=datetime.now(UTC), conductivity=1250.0))
+        db.session.execute(
+            db.update(Plant)
+            .where(Plant.id == plant["id"])
+            .values(latest_conductivity=1250.0, last_reading_at=datetime.now(UTC))
+        )
+        db.session.commit()
+
+    assert api.get(f"/api/v1/plants/{plant['id']}").get_json()["latest"]["conductivity"] == 1250.0
+    [reading] = api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()["items"]
+    assert reading["conductivity"] == 1250.0
+
+    too_high = {"name": "Fern", "thresholds": {"conductivity": {"max": 10_001}}}
+    assert api.post("/api/v1/plants", json=too_high).status_code == 422
