@@ -1,4 +1,4 @@
-"""The exception family and the one place that turns errors into responses.
+"""The one place that turns errors into responses; the exception family is app.domain.errors.
 
 A browser gets a styled page, an htmx request a small fragment swapped into
 the page's error area, anything under /api the contract's JSON.
@@ -8,38 +8,11 @@ from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .domain.errors import AuthenticationError, NotFoundError, PlantOpsError, ValidationError
 from .extensions import db
 from .web import is_htmx
 
-
-class PlantOpsError(Exception):
-    status = 500
-    code = "internal_error"
-    message = "Something went wrong on our side."
-
-    def __init__(self, detail=None):
-        super().__init__(detail or self.message)
-        self.detail = detail or self.message
-
-
-class NotFoundError(PlantOpsError):
-    status = 404
-    code = "not_found"
-    message = "Not found."
-
-
-class ValidationError(PlantOpsError):
-    """`detail` is a message or a list of {"field", "message"}."""
-
-    status = 422
-    code = "validation_error"
-    message = "The input is not valid."
-
-
-class AuthenticationError(PlantOpsError):
-    status = 401
-    code = "unauthorized"
-    message = "Authentication required."
+__all__ = ["AuthenticationError", "NotFoundError", "PlantOpsError", "ValidationError"]
 
 
 HTTP_CODES = {

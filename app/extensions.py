@@ -3,16 +3,12 @@
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
 
+from .orm import db
 
-class Base(DeclarativeBase):
-    pass
+__all__ = ["compress", "csrf", "db", "login_manager", "migrate"]
 
-
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

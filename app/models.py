@@ -2,7 +2,6 @@
 
 from datetime import UTC, date, datetime
 
-from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,10 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import utcnow
-from .extensions import db
-
-METRICS = ("soil_moisture", "temperature", "humidity", "light", "battery")
-THRESHOLD_METRICS = ("soil_moisture", "temperature", "humidity", "light")
+from .orm import db
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -48,7 +44,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +63,13 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     plants: Mapped[list["Plant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    # What Flask-Login asks of a user, written here so the models need no Flask-Login import.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self):
+        return str(self.id)  # login replaces it in the cookie with the session's own secret (app.auth.sessions)
 
     @property
     def is_active(self):
@@ -144,6 +147,8 @@ class Plant(db.Model):
     humidity_max: Mapped[float | None] = mapped_column(Float)
     light_min: Mapped[float | None] = mapped_column(Float)
     light_max: Mapped[float | None] = mapped_column(Float)
+    conductivity_min: Mapped[float | None] = mapped_column(Float)
+    conductivity_max: Mapped[float | None] = mapped_column(Float)
     stale_after_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -154,6 +159,7 @@ class Plant(db.Model):
     latest_temperature: Mapped[float | None] = mapped_column(Float)
     latest_humidity: Mapped[float | None] = mapped_column(Float)
     latest_light: Mapped[float | None] = mapped_column(Float)
+    latest_conductivity: Mapped[float | None] = mapped_column(Float)
     latest_battery: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(back_populates="plants")
@@ -174,6 +180,7 @@ class Reading(db.Model):
     temperature: Mapped[float | None] = mapped_column(Float)
     humidity: Mapped[float | None] = mapped_column(Float)
     light: Mapped[float | None] = mapped_column(Float)
+    conductivity: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[float | None] = mapped_column(Float)
 
 

@@ -38,8 +38,9 @@ from sqlalchemy.orm import Session, scoped_session
 from . import database
 from .clock import utcnow
 from .database import read_only
+from .domain.metrics import KEYS as METRICS
 from .extensions import db
-from .models import METRICS, Plant, Reading, ReadingHourly
+from .models import Plant, Reading, ReadingHourly
 
 log = logging.getLogger(__name__)
 

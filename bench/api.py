@@ -22,7 +22,7 @@ CLIENTS = (8, 32)
 def seed(env):
     """One gardener with PLANTS plants (with latest readings) and TASKS tasks; returns a token."""
     from app import create_app
-    from app.api import tokens
+    from app.auth import tokens
     from app.auth.users import create_user
     from app.extensions import db
     from app.models import Plant, Task

@@ -4,8 +4,8 @@ from flask import current_app, flash, render_template, url_for
 from flask_login import current_user
 
 from .. import workers
-from ..api.tokens import revoke_all_tokens
 from ..auth.sessions import end_all_sessions
+from ..auth.tokens import revoke_all_tokens
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
 from ..models import User

@@ -3,10 +3,10 @@
 from flask import current_app
 
 from .. import throttle
+from ..domain.describe import format_value, problem_label
 from ..models import Notification
 from ..notify.discord import alert_message
 from ..web import public_url
-from .describe import format_value, problem_label
 
 # Per plant: at most this many messages in this window, so a storm stays a drizzle.
 COOLDOWN_MESSAGES = 6

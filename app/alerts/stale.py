@@ -4,47 +4,15 @@ thread looks for silent plants every STALE_CHECK_SECONDS, with one query over pl
 import logging
 import threading
 
-from sqlalchemy import and_, select
-
 from ..clock import utcnow
 from ..database import read_only
+from ..domain.evaluate import stale_changes
 from ..extensions import db
-from ..models import Alert, Plant
-from ..plants.status import is_stale
-from .rules import STALE, minutes_silent
-from .service import open_alert, resolve_alert
+from .evaluation import check_stale
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 20.0
-
-
-def stale_changes(session, now):
-    """[(plant_id, open stale alert id or None)] of plants whose stale alert must open or resolve."""
-    rows = session.execute(
-        select(Plant.id, Plant.last_reading_at, Plant.stale_after_minutes, Alert.id)
-        .outerjoin(Alert, and_(Alert.plant_id == Plant.id, Alert.problem == STALE, Alert.resolved_at.is_(None)))
-        .where(Plant.last_reading_at.is_not(None))
-        .order_by(Plant.id)  # the ingest writer locks plants in id order too
-    )
-    return [
-        (plant_id, alert_id)
-        for plant_id, last_reading_at, window, alert_id in rows
-        if is_stale(last_reading_at, window, now) != (alert_id is not None)
-    ]
-
-
-def check_stale(session, now):
-    """Open stale alerts for silent plants, resolve those whose data returned; returns (opened, resolved)."""
-    opened = resolved = 0
-    for plant_id, alert_id in stale_changes(session, now):
-        if alert_id is None:
-            plant = session.get(Plant, plant_id)
-            silent = minutes_silent(plant.last_reading_at, now)
-            opened += open_alert(session, plant, STALE, None, silent, plant.stale_after_minutes, now) is not None
-        else:
-            resolved += resolve_alert(session, session.get(Alert, alert_id), None, now)
-    return opened, resolved
 
 
 class StaleCheck:

@@ -3,15 +3,15 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import utcnow
+from ..domain.alerts import acknowledge
+from ..domain.describe import format_value, problem_label
 from ..extensions import db
 from ..models import Alert
 from ..ownership import get_owned_or_404
 from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp
-from .describe import format_value, problem_label
 from .queries import STATES, alerts_query, open_alert_count
-from .service import acknowledge
 
 PER_PAGE = 50
 

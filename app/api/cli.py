@@ -4,9 +4,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..auth import tokens as token_service
 from ..extensions import db
 from ..models import User
-from . import tokens as token_service
 
 tokens = AppGroup("tokens", help="Manage personal access tokens for the JSON API.")
 

@@ -1,11 +1,22 @@
 """The metrics registry: every fact about a metric, written once.
 
-Forms, the API schema, payload validation, cards, charts, the CSV and the alert
-rules all read these entries. A new metric is one entry here and one migration
-(its reading, latest-state and threshold columns).
+Forms, the API schema, payload validation, cards, charts, the CSV, the advice
+prompt and the alert rules all read these entries. A new metric is one entry here
+and one migration (its reading, latest-state and threshold columns; a test checks
+the models have them).
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# Threshold presets a gardener can start from; each threshold metric gives its (min, max) for each.
+PRESET_LABELS: dict[str, str] = {
+    "succulent": "Succulent / cactus",
+    "tropical": "Tropical foliage",
+    "herbs": "Kitchen herbs",
+    "fern": "Fern",
+    "vegetables": "Vegetables",
+}
 
 
 @dataclass(frozen=True)
@@ -17,11 +28,18 @@ class Metric:
     high: float
     decimals: int  # digits after the point when shown
     threshold: bool  # the gardener sets a min..max range for it
-    trend_tolerance: float  # a change smaller than this is "steady"
+    trend_tolerance: float  # a change smaller than this is "steady" (the advice prompt)
+    presets: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # PRESET_LABELS key -> (min, max)
+    charted: bool = True  # drawn on the plant page
+    words: str = ""  # how the advice prompt names it, when not the label in lower case
 
     @property
     def range(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+    @property
+    def in_words(self) -> str:
+        return self.words or self.label.lower()
 
     def format(self, value: float) -> str:
         """41.2 -> "41.2 %", 9100.0 -> "9,100 lux"."""
@@ -29,18 +47,39 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("soil_moisture", "Soil moisture", "%", 0.0, 100.0, 1, True, 2.0),
-    Metric("temperature", "Temperature", "°C", -40.0, 85.0, 1, True, 0.5),
-    Metric("humidity", "Humidity", "%", 0.0, 100.0, 1, True, 3.0),
-    Metric("light", "Light", "lux", 0.0, 200_000.0, 0, True, 500.0),
-    Metric("conductivity", "Conductivity", "µS/cm", 0.0, 10_000.0, 0, True, 50.0),
-    Metric("battery", "Battery", "%", 0.0, 100.0, 0, False, 2.0),
-)
+    Metric(
+        "soil_moisture", "Soil moisture", "%", 0.0, 100.0, 1, True, 2.0,
+        presets={"succulent": (10, 40), "tropical": (40, 80), "herbs": (30, 70), "fern": (50, 85),
+                 "vegetables": (40, 75)},
+    ),
+    Metric(
+        "temperature", "Temperature", "°C", -40.0, 85.0, 1, True, 0.5,
+        presets={"succulent": (10, 35), "tropical": (18, 30), "herbs": (12, 28), "fern": (15, 26),
+                 "vegetables": (10, 32)},
+    ),
+    Metric(
+        "humidity", "Humidity", "%", 0.0, 100.0, 1, True, 3.0, words="air humidity",
+        presets={"succulent": (10, 50), "tropical": (50, 90), "herbs": (40, 70), "fern": (60, 95),
+                 "vegetables": (40, 80)},
+    ),
+    Metric(
+        "light", "Light", "lux", 0.0, 200_000.0, 0, True, 500.0,
+        presets={"succulent": (5_000, 100_000), "tropical": (1_000, 20_000), "herbs": (5_000, 50_000),
+                 "fern": (500, 10_000), "vegetables": (10_000, 120_000)},
+    ),
+    Metric(
+        "conductivity", "Conductivity", "µS/cm", 0.0, 10_000.0, 0, True, 50.0, words="soil fertility (conductivity)",
+        presets={"succulent": (50, 1_000), "tropical": (350, 2_000), "herbs": (300, 1_500), "fern": (200, 1_200),
+                 "vegetables": (500, 2_500)},
+    ),
+    Metric("battery", "Battery", "%", 0.0, 100.0, 0, False, 2.0, words="sensor battery"),
+)  # fmt: skip
 
 BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 THRESHOLD_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.threshold)
 THRESHOLD_KEYS: tuple[str, ...] = tuple(m.key for m in THRESHOLD_METRICS)
+CHARTED: tuple[Metric, ...] = tuple(m for m in METRICS if m.charted)
 
 
 def metric(key: str) -> Metric:

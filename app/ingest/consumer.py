@@ -34,7 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ..clock import utcnow
-from .payload import MAX_PAYLOAD_BYTES, ParseResult, device_from_topic, parse_message
+from ..domain.payload import MAX_PAYLOAD_BYTES, ParseResult, device_from_topic, parse_message
 from .state import ConsumerState
 from .writer import BatchWriter, Delivery, OncePerMinute
 

@@ -21,10 +21,11 @@ from datetime import UTC
 from sqlalchemy import Float, String, bindparam, func, or_, select, text, update
 
 from .. import database
-from ..alerts.evaluate import evaluate_plants
+from ..alerts.evaluation import evaluate_plants
 from ..clock import utcnow
+from ..domain.metrics import KEYS as METRICS
 from ..extensions import db
-from ..models import METRICS, IngestRejection, Plant, Reading, UnclaimedDevice
+from ..models import IngestRejection, Plant, Reading, UnclaimedDevice
 
 log = logging.getLogger(__name__)
 

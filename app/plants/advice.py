@@ -17,8 +17,9 @@ from sqlalchemy import case, func, select
 from .. import throttle
 from ..clock import utcnow
 from ..crypto import DecryptionError
+from ..domain.metrics import KEYS
 from ..extensions import db
-from ..models import METRICS, Advice, Alert, Plant, Reading, Task
+from ..models import Advice, Alert, Plant, Reading, Task
 from ..ownership import get_owned_or_404, owned
 from ..settings.providers import ProviderError, caller_for, chat
 from ..settings.secrets import KeyForAnotherOrigin, llm_provider
@@ -131,7 +132,7 @@ def readings_summary(plant_id, since, until):
     aggregate query over the (plant_id, ts) index."""
     middle = since + (until - since) / 2
     columns = []
-    for metric in METRICS:
+    for metric in KEYS:
         value = getattr(Reading, metric)
         columns += [
             func.count(value).label(f"{metric}_count"),

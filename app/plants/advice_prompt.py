@@ -11,18 +11,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from ..models import METRICS, THRESHOLD_METRICS
+from ..domain.metrics import BY_KEY, KEYS, THRESHOLD_METRICS
 
-LABELS = {
-    "soil_moisture": "soil moisture",
-    "temperature": "temperature",
-    "humidity": "air humidity",
-    "light": "light",
-    "battery": "sensor battery",
-}
-UNITS = {"soil_moisture": "%", "temperature": "°C", "humidity": "%", "light": "lux", "battery": "%"}
-# A change of the mean between the two halves of the window smaller than this is "steady".
-TREND_TOLERANCE = {"soil_moisture": 2.0, "temperature": 0.5, "humidity": 3.0, "light": 500.0, "battery": 2.0}
 MAX_ITEMS = 10
 MAX_TEXT = 200
 
@@ -56,7 +46,7 @@ class MetricSummary:
         change = self.change
         if change is None:
             return "unknown"
-        if abs(change) < TREND_TOLERANCE[self.metric]:
+        if abs(change) < BY_KEY[self.metric].trend_tolerance:
             return "steady"
         return "rising" if change > 0 else "falling"
 
@@ -66,7 +56,7 @@ def summarise(row):
     `<metric>_count`, `_min`, `_max`, `_mean`, `_first`, `_second`; metrics with no
     values are left out."""
     summaries = []
-    for metric in METRICS:
+    for metric in KEYS:
         count = row[f"{metric}_count"] or 0
         if count:
             summaries.append(
@@ -116,26 +106,27 @@ def build_prompt(plant, summaries, alerts, overdue_tasks, now, hours=24):
 def _threshold_lines(plant):
     lines = []
     for metric in THRESHOLD_METRICS:
-        low, high = getattr(plant, f"{metric}_min"), getattr(plant, f"{metric}_max")
+        low, high = getattr(plant, f"{metric.key}_min"), getattr(plant, f"{metric.key}_max")
         if low is None and high is None:
             continue
-        unit = UNITS[metric]
+        name, unit = metric.in_words, metric.unit
         if low is not None and high is not None:
-            lines.append(f"- {LABELS[metric]}: {_num(low)} to {_num(high)} {unit}")
+            lines.append(f"- {name}: {_num(low)} to {_num(high)} {unit}")
         elif low is not None:
-            lines.append(f"- {LABELS[metric]}: at least {_num(low)} {unit}")
+            lines.append(f"- {name}: at least {_num(low)} {unit}")
         else:
-            lines.append(f"- {LABELS[metric]}: at most {_num(high)} {unit}")
+            lines.append(f"- {name}: at most {_num(high)} {unit}")
     return lines or ["- none set"]
 
 
 def _summary_line(s):
-    unit = UNITS[s.metric]
+    metric = BY_KEY[s.metric]
+    unit = metric.unit
     trend = s.trend
     if s.change is not None:
         trend += f" ({'+' if s.change >= 0 else ''}{_num(s.change)} {unit} between the first and second half)"
     return (
-        f"- {LABELS[s.metric]}: min {_num(s.minimum)}, max {_num(s.maximum)}, mean {_num(s.mean)} {unit}; "
+        f"- {metric.in_words}: min {_num(s.minimum)}, max {_num(s.maximum)}, mean {_num(s.mean)} {unit}; "
         f"trend {trend}; {s.count} readings"
     )
 

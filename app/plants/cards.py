@@ -14,9 +14,9 @@ from flask import current_app, request, url_for
 from jinja2 import Template
 from markupsafe import Markup
 
+from ..domain.metrics import METRICS
+from ..domain.status import NO_DATA, age_is_stale, status_with_reading
 from ..filters import age_text
-from .presets import LABELS, UNITS
-from .status import NO_DATA, age_is_stale, status_with_reading
 
 STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 CARD_CACHE_SIZE = 20_000
@@ -24,17 +24,13 @@ CARD_CACHE_SIZE = 20_000
 Card = namedtuple("Card", "status sort_key html")
 
 
-def format_value(metric, value):
-    return f"{value:,.0f} {UNITS[metric]}" if metric == "light" else f"{value:.1f} {UNITS[metric]}"
-
-
 def card_values(row):
     """[(label, "22.5 %")] for the metrics the plant reported."""
     values = []
-    for metric, label in LABELS.items():
-        value = getattr(row, f"latest_{metric}")
+    for metric in METRICS:
+        value = getattr(row, f"latest_{metric.key}")
         if value is not None:
-            values.append((label, format_value(metric, value)))
+            values.append((metric.label, metric.format(value)))
     return values
 
 

@@ -4,12 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
-from ..models import THRESHOLD_METRICS
-from .presets import LABELS, METRIC_RANGES, PRESETS, UNITS, preset_thresholds
-
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-THRESHOLD_NAMES = [f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")]
-STALE_MINUTES_RANGE = (1, 10_080)  # one minute to one week
+from ..domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
+from ..domain.metrics import PRESET_LABELS, THRESHOLD_METRICS, Metric
+from ..domain.plants import STALE_MINUTES_RANGE, THRESHOLD_FIELDS
+from ..domain.presets import preset_thresholds
 
 
 def strip(value):
@@ -36,18 +34,27 @@ class PlainFloatField(FloatField):
         return f"{self.data:.6f}".rstrip("0").rstrip(".")
 
 
-def threshold_field(metric, bound):
-    low, high = METRIC_RANGES[metric]
+def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
+    low, high = metric.range
     return PlainFloatField(
-        f"{LABELS[metric]} {bound} ({UNITS[metric]})",
+        f"{metric.label} {bound} ({metric.unit})",
         validators=[
             Optional(),
             finite,
-            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {UNITS[metric]}.".replace("%", "%%")),
+            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {metric.unit}.".replace("%", "%%")),
         ],
     )
 
 
+def with_threshold_fields(form_class):
+    """One min and one max field per registry threshold metric (WTForms binds fields set on the class)."""
+    for metric in THRESHOLD_METRICS:
+        for bound in ("min", "max"):
+            setattr(form_class, f"{metric.key}_{bound}", threshold_field(metric, bound))
+    return form_class
+
+
+@with_threshold_fields
 class PlantForm(FlaskForm):
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=100)])
     species = StringField("Species", filters=[strip], validators=[Length(max=100)])
@@ -58,23 +65,15 @@ class PlantForm(FlaskForm):
         filters=[strip, blank_to_none],
         validators=[
             Optional(),
-            Regexp(DEVICE_ID_PATTERN, message="Use 1 to 64 letters, digits, dots, dashes or underscores."),
+            Regexp(DEVICE_ID_PATTERN, message=DEVICE_ID_MESSAGE),
         ],
     )
     preset = SelectField(
         "Preset",
-        choices=[SelectChoice("", "No preset")] + [SelectChoice(key, p["label"]) for key, p in PRESETS.items()],
+        choices=[SelectChoice("", "No preset")] + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
         default="",
         validate_choice=True,
     )
-    soil_moisture_min = threshold_field("soil_moisture", "min")
-    soil_moisture_max = threshold_field("soil_moisture", "max")
-    temperature_min = threshold_field("temperature", "min")
-    temperature_max = threshold_field("temperature", "max")
-    humidity_min = threshold_field("humidity", "min")
-    humidity_max = threshold_field("humidity", "max")
-    light_min = threshold_field("light", "min")
-    light_max = threshold_field("light", "max")
     stale_after_minutes = IntegerField(
         "Stale after (minutes)",
         default=60,
@@ -86,22 +85,14 @@ class PlantForm(FlaskForm):
 
     def threshold_fields(self):
         """[(metric, min field, max field)] in display order."""
-        return [(m, self[f"{m}_min"], self[f"{m}_max"]) for m in THRESHOLD_METRICS]
+        return [(m.key, self[f"{m.key}_min"], self[f"{m.key}_max"]) for m in THRESHOLD_METRICS]
 
     def thresholds_blank(self):
         """True when the gardener typed no threshold at all (then a chosen preset fills them)."""
-        return not any((self[name].raw_data or [""])[0].strip() for name in THRESHOLD_NAMES)
+        return not any((self[name].raw_data or [""])[0].strip() for name in THRESHOLD_FIELDS)
 
     def apply_preset(self):
         for name, value in preset_thresholds(self.preset.data).items():
             self[name].data = value
             self[name].raw_data = [f"{value:g}"]
             self[name].process_errors = []
-
-    def validate(self, extra_validators=None):
-        valid = super().validate(extra_validators)
-        for _metric, low, high in self.threshold_fields():
-            if low.data is not None and high.data is not None and not low.errors and low.data > high.data:
-                high.errors.append(f"The maximum must be at least the minimum ({low.data:g}).")
-                valid = False
-        return valid

@@ -11,8 +11,9 @@ from sqlalchemy import bindparam, exists, func, literal, select
 
 from .. import database
 from ..clock import utcnow
+from ..domain.metrics import KEYS, THRESHOLD_KEYS
 from ..extensions import db
-from ..models import METRICS, THRESHOLD_METRICS, Alert, Plant, Reading, ReadingHourly, UnclaimedDevice
+from ..models import Alert, Plant, Reading, ReadingHourly, UnclaimedDevice
 from ..ownership import owned, owned_statement, owner_params
 from ..retention import hourly_series
 
@@ -36,8 +37,8 @@ def card_columns(dialect_name):
         Plant.device_id,
         Plant.stale_after_minutes,
         database.epoch_seconds(Plant.last_reading_at, dialect_name, exact=False).label("last_reading_ts"),
-        *(getattr(Plant, f"latest_{metric}") for metric in METRICS),
-        *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_METRICS for bound in ("min", "max")),
+        *(getattr(Plant, f"latest_{metric}") for metric in KEYS),
+        *(getattr(Plant, f"{metric}_{bound}") for metric in THRESHOLD_KEYS for bound in ("min", "max")),
     )
 
 
@@ -119,24 +120,11 @@ def locations():
     return sorted(db.session.scalars(query))
 
 
-def device_taken(device_id, plant_id=None):
-    """Whether another plant, of any gardener, claims `device_id`. Deliberately not
-    scoped to the user: a device belongs to at most one plant on the instance."""
-    query = select(Plant.id).where(Plant.device_id == device_id)
-    if plant_id is not None:
-        query = query.where(Plant.id != plant_id)
-    return db.session.scalar(query.limit(1)) is not None
-
-
 def unclaimed_devices(limit=20):
     """Devices that sent readings no plant claims (instance-wide), newest first."""
     claimed = exists().where(Plant.device_id == UnclaimedDevice.device_id)
     query = select(UnclaimedDevice).where(~claimed).order_by(UnclaimedDevice.last_seen_at.desc()).limit(limit)
     return db.session.scalars(query).all()
-
-
-def forget_unclaimed(device_id):
-    db.session.execute(UnclaimedDevice.__table__.delete().where(UnclaimedDevice.device_id == device_id))
 
 
 def open_alerts(plant):
@@ -154,7 +142,7 @@ def bucketed_readings(plant_id, start, end, buckets):
     width = (end - start).total_seconds() / buckets
     bucket = bucket_index(Reading.ts, start, width)
     aggregates = []
-    for metric in METRICS:
+    for metric in KEYS:
         column = getattr(Reading, metric)
         aggregates += [func.min(column), func.avg(column), func.max(column)]
     query = (
@@ -166,7 +154,7 @@ def bucketed_readings(plant_id, start, end, buckets):
     series = []
     for row in db.session.execute(query):
         index = min(int(row[0]), buckets - 1)
-        values = {metric: tuple(row[1 + 3 * i : 4 + 3 * i]) for i, metric in enumerate(METRICS)}
+        values = {metric: tuple(row[1 + 3 * i : 4 + 3 * i]) for i, metric in enumerate(KEYS)}
         series.append((index, values))
     return series
 
@@ -194,7 +182,7 @@ def bucketed_rollups(plant_id: int, start: datetime, end: datetime, buckets: int
     series = []
     for index in sorted(sums):
         values = {}
-        for metric, (low, high, total, count) in zip(METRICS, sums[index], strict=True):
+        for metric, (low, high, total, count) in zip(KEYS, sums[index], strict=True):
             values[metric] = (low, total / count if count else None, high)
         series.append((index, values))
     return series
@@ -217,7 +205,7 @@ def rollup_buckets_query(plant_id, since, until, origin, width):
     stats = rows.c.stats
     bucket = bucket_index(rows.c.hour, origin, width)
     aggregates = []
-    for metric in METRICS:
+    for metric in KEYS:
         count = stats[(metric, "count")].as_integer()
         aggregates += [
             func.min(stats[(metric, "min")].as_float()),
@@ -232,7 +220,7 @@ def raw_buckets_query(plant_id, since, until, origin, width):
     """The same columns as `rollup_buckets_query`, from raw readings."""
     bucket = bucket_index(Reading.ts, origin, width)
     aggregates = []
-    for metric in METRICS:
+    for metric in KEYS:
         column = getattr(Reading, metric)
         aggregates += [func.min(column), func.max(column), func.sum(column), func.count(column)]
     return (
@@ -246,7 +234,7 @@ def add_bucket_sums(sums, rows, buckets):
     """Fold rows of (bucket, then low, high, total, count per metric) into `sums`."""
     for row in rows:
         index = min(max(int(row[0]), 0), buckets - 1)
-        into = sums.setdefault(index, [[None, None, 0.0, 0] for _ in METRICS])
+        into = sums.setdefault(index, [[None, None, 0.0, 0] for _ in KEYS])
         for i, entry in enumerate(into):
             low, high, total, count = row[1 + 4 * i : 5 + 4 * i]
             if not count:
@@ -260,7 +248,7 @@ def add_bucket_sums(sums, rows, buckets):
 def reading_rows(plant_id, start=None, end=None, batch=2000):
     """Readings oldest first, fetched `batch` rows at a time (a server-side cursor on
     PostgreSQL), so memory stays flat however many there are."""
-    query = select(Reading.ts, *(getattr(Reading, metric) for metric in METRICS)).where(Reading.plant_id == plant_id)
+    query = select(Reading.ts, *(getattr(Reading, metric) for metric in KEYS)).where(Reading.plant_id == plant_id)
     if start is not None:
         query = query.where(Reading.ts >= start)
     if end is not None:
@@ -280,7 +268,7 @@ def hourly_rows(plant_id: int, start: datetime, end: datetime) -> Generator[tupl
     mean and max of each metric). Two queries and 24 rows a day, from the rollups plus
     the hours not rolled up yet."""
     for point in hourly_series(plant_id, start, end, db.session):
-        yield (point.hour, point.count, *(point.stats.get(m, {}).get(stat) for m in METRICS for stat in HOURLY_STATS))
+        yield (point.hour, point.count, *(point.stats.get(m, {}).get(stat) for m in KEYS for stat in HOURLY_STATS))
 
 
 def utc_now():

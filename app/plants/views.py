@@ -4,10 +4,14 @@ from collections.abc import Generator, Iterator
 
 from flask import Response, after_this_request, flash, request, stream_with_context, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 
+from ..domain import plants as plant_service
+from ..domain.errors import ValidationError
+from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
+from ..domain.presets import preset_thresholds
+from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
-from ..models import METRICS, THRESHOLD_METRICS, Plant
+from ..models import Plant
 from ..ownership import get_owned_or_404
 from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, not_modified, render, see_other
@@ -15,19 +19,13 @@ from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
 from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, ROLLUP_RANGES, build_chart
 from .forms import PlantForm
-from .presets import LABELS, UNITS, preset_thresholds
-from .status import STATUS_ORDER, plant_status
 
-DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id on the sensor."
-PLANT_FIELDS = ("name", "species", "location", "notes", "device_id", "stale_after_minutes") + tuple(
-    f"{metric}_{bound}" for metric in THRESHOLD_METRICS for bound in ("min", "max")
-)
 CSV_RANGES = {**RANGES, "all": None}
 
 
 @bp.context_processor
 def plant_labels():
-    return {"metric_labels": LABELS, "units": UNITS, "status_labels": STATUS_LABELS, "chart_box": BOX}
+    return {"metrics": METRICS, "metric_by_key": BY_KEY, "status_labels": STATUS_LABELS, "chart_box": BOX}
 
 
 def dashboard_filters():
@@ -73,35 +71,38 @@ def list_plants():
     return response
 
 
-def fill_plant(plant, form):
-    for name in PLANT_FIELDS:
-        setattr(plant, name, form[name].data)
+def form_fields(form, names=plant_service.FIELDS):
+    """The form's values of `names` that passed the form's own checks."""
+    return {name: form[name].data for name in names if not form[name].errors}
+
+
+def add_problems(form, problems):
+    for problem in problems:
+        form[problem["field"]].errors.append(problem["message"])
 
 
 def validate_plant_form(form, plant=None):
-    """Validate, apply a preset to blank thresholds, check the device id is free."""
+    """Validate, apply a preset to blank thresholds, then the plant rules (device free, min <= max)."""
     if form.preset.data and form.thresholds_blank():
         form.apply_preset()
     valid = form.validate()
-    device_id = form.device_id.data
-    if device_id and not form.device_id.errors and queries.device_taken(device_id, plant and plant.id):
-        form.device_id.errors.append(DEVICE_TAKEN)
-        valid = False
-    return valid
+    fields = form_fields(form)
+    problems = plant_service.threshold_problems(fields)
+    if fields.get("device_id"):
+        problems += plant_service.device_problems(db.session, fields["device_id"], plant and plant.id)
+    add_problems(form, problems)
+    return valid and not problems
 
 
 def save_plant(plant, form):
-    """Commit, or put the device-taken error on the form when another request won the race."""
-    fill_plant(plant, form)
-    db.session.add(plant)
+    """Commit, or put the service's errors (a device another request claimed) on the form."""
     try:
-        if plant.device_id:
-            queries.forget_unclaimed(plant.device_id)
-        db.session.commit()
-    except IntegrityError:
+        plant_service.save_plant(db.session, plant, form_fields(form))
+    except ValidationError as invalid:
         db.session.rollback()
-        form.device_id.errors.append(DEVICE_TAKEN)
+        add_problems(form, invalid.detail)
         return False
+    db.session.commit()
     return True
 
 
@@ -164,7 +165,7 @@ def delete_plant(plant_id):
     if request.method == "GET":
         return render("plants/delete.html", block="delete_form", plant=plant)
     name = plant.name
-    db.session.delete(plant)  # the database cascades to readings and alerts
+    plant_service.delete_plant(db.session, plant)
     db.session.commit()
     flash(f"Deleted {name} with its readings and alerts.", "success")
     return see_other(url_for("plants.list_plants"))
@@ -176,15 +177,15 @@ def plant_charts(plant, range_key, now):
     bucketed = read(plant.id, start, now, MAX_POINTS)
     return [
         build_chart(
-            metric,
+            metric.key,
             bucketed,
             start,
             now,
             MAX_POINTS,
-            getattr(plant, f"{metric}_min", None),
-            getattr(plant, f"{metric}_max", None),
+            getattr(plant, f"{metric.key}_min", None),
+            getattr(plant, f"{metric.key}_max", None),
         )
-        for metric in METRICS
+        for metric in CHARTED
     ]
 
 
@@ -240,11 +241,11 @@ def export_readings(plant_id):
     now = queries.utc_now()
     start = now - CSV_RANGES[range_key] if CSV_RANGES[range_key] else None
     if range_key in ROLLUP_RANGES:
-        header = ("ts", "readings", *(f"{m}_{stat}" for m in METRICS for stat in queries.HOURLY_STATS))
+        header = ("ts", "readings", *(f"{m}_{stat}" for m in KEYS for stat in queries.HOURLY_STATS))
         lines = csv_lines(header, queries.hourly_rows(plant.id, start, now))
         filename = f"plant-{plant.id}-hourly-{range_key}.csv"
     else:
-        lines = csv_lines(("ts", *METRICS), queries.reading_rows(plant.id, start, None))
+        lines = csv_lines(("ts", *KEYS), queries.reading_rows(plant.id, start, None))
         filename = f"plant-{plant.id}-readings-{range_key}.csv"
     return Response(
         stream_with_context(lines),

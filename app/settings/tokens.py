@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ..api import tokens
+from ..auth import tokens
 from ..extensions import db
 from ..models import ApiToken
 from ..ownership import get_owned_or_404

@@ -1,4 +1,4 @@
-"""The task form only renders and carries what the user typed; app.tasks.service validates.
+"""The task form only renders and carries what the user typed; app.domain.tasks validates.
 
 CSRF is checked for every unsafe request by CSRFProtect (the hidden `csrf_token`
 input, or the X-CSRFToken header htmx sends), so the form does not add its own,
@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput, NumberInput
 
-from .service import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
+from ..domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
 
 
 class TaskForm(FlaskForm):

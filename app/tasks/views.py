@@ -14,6 +14,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..database import MAX_ID
+from ..domain import tasks as service
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
@@ -21,7 +22,7 @@ from ..models import Plant, Task, utcnow
 from ..ownership import get_owned_or_404
 from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
-from . import bp, queries, service
+from . import bp, queries
 from .forms import TaskForm, form_for_task
 
 
@@ -153,7 +154,7 @@ def list_tasks():
 def create_task():
     form = TaskForm()
     try:
-        task = service.create_task(current_user, form.raw())
+        task = service.create_task(db.session, current_user, form.raw())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -187,7 +188,7 @@ def update_task(task_id):
     task = get_owned_or_404(Task, task_id)
     form = form_for_task(task, queries.user_plants(current_user), formdata=request.form)
     try:
-        service.update_task(task, form.raw())
+        service.update_task(db.session, task, form.raw())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -204,7 +205,7 @@ def update_task(task_id):
 def complete_task(task_id):
     """Set the state the checkbox shows (not a blind toggle, so a double submit is harmless)."""
     task = get_owned_or_404(Task, task_id)
-    created = service.set_completed(task, bool(request.form.get("completed")), utcnow())
+    created = service.set_completed(db.session, task, bool(request.form.get("completed")), utcnow())
     db.session.commit()
     if not is_htmx():
         if created:
@@ -231,7 +232,7 @@ def confirm_delete_task(task_id):
 def delete_task(task_id):
     task = get_owned_or_404(Task, task_id)
     title = task.title
-    service.delete_task(task)
+    service.delete_task(db.session, task)
     db.session.commit()
     flash(f"Deleted “{title}”.", "info")
     return see_other(return_to())
@@ -242,7 +243,7 @@ def delete_task(task_id):
 def destroy_task(task_id):
     """htmx removes the row (an empty answer) and refreshes the tab counts; others get a 303."""
     task = get_owned_or_404(Task, task_id)
-    service.delete_task(task)
+    service.delete_task(db.session, task)
     db.session.commit()
     if not is_htmx():
         return see_other(return_to())

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.alerts.evaluate import evaluate_plants
-from app.alerts.service import on_task_completed
+from app.alerts.evaluation import evaluate_plants
 from app.alerts.stale import StaleCheck
+from app.domain.alerts import on_task_completed
 from app.extensions import db
 from app.models import Alert, Plant, Reading, Task
 
@@ -70,7 +70,7 @@ def test_moist_soil_resolves_the_alert_and_completes_the_task_itself(app, plant_
     assert alert.resolved_at is not None
     [task] = tasks(app)
     assert task.completed is True
-    assert task.completion_note == "Done by itself: the soil is moist again (45 %)."
+    assert task.completion_note == "Done by itself: the soil is moist again (45.0 %)."
 
 
 def test_dry_again_after_resolving_opens_a_new_alert_and_task(app, plant_id):
@@ -222,7 +222,7 @@ def test_alerts_page_lists_alerts_with_plant_link_and_values(client, app, plant_
 
     assert "Soil moisture low" in page
     assert f'href="/plants/{plant_id}"' in page
-    assert "25 %, threshold 30 %" in page
+    assert "25.0 %, threshold 30.0 %" in page
     assert "Acknowledge" in page
     assert '<span class="count" title="1 open alert">1' in page
 

@@ -79,7 +79,7 @@ def test_cards_show_worst_first_with_status_in_words(app, client, user_id):
     assert "soil moisture low" in html
     assert "12.5 %" in html
     assert "21.0 °C" in html
-    assert "80.0 %" in html
+    assert "80 %" in html
     assert "3 min ago" in html
     assert "2 h ago" in html
 

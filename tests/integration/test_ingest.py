@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.extensions import db
-from app.ingest.payload import MAX_PAYLOAD_BYTES
-from app.models import Plant, UnclaimedDevice
+from app.models import Plant, Reading, UnclaimedDevice
 from app.workers import background_services
 
 from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until
@@ -186,3 +186,15 @@ def test_simulate_says_so_when_the_broker_is_unreachable(make_app):
     result = app.test_cli_runner().invoke(args=["simulate", "--count", "1"])
     assert result.exit_code != 0
     assert "cannot reach the broker" in result.output
+
+
+def test_a_mi_flora_conductivity_reading_is_stored_with_the_plants_latest_state(ingest_app, publisher):
+    app = ingest_app()
+    plants = claim(app, ["flora-1"])
+
+    publisher.send("flora-1", {"soil_moisture": 31.0, "conductivity": 1250})
+
+    wait_until(lambda: reading_count(app) == 1, message="the reading")
+    with app.app_context():
+        assert db.session.scalar(select(Reading.conductivity)) == 1250.0
+        assert db.session.get(Plant, plants["flora-1"]).latest_conductivity == 1250.0

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
+from app.domain.payload import ParseResult, parse_message
 from app.ingest import consumer, writer
-from app.ingest.payload import ParseResult, parse_message
 from app.workers import background_services
 
 from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until

@@ -15,8 +15,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.ingest.consumer import MAX_PACKET_BYTES
-from app.ingest.payload import MAX_PAYLOAD_BYTES
 
 from ..fixtures.services import free_port, wait_for_port
 

@@ -87,7 +87,7 @@ def test_crossing_sends_exactly_one_message(app, plant_id, discord, notifier):
     assert request.method == "POST"
     assert request.path == "/api/webhooks/1/token"
     body = request.json()
-    assert body["content"] == "🚨 Basil: soil moisture low (24 %, threshold 30 %)"
+    assert body["content"] == "🚨 Basil: soil moisture low (24.0 %, threshold 30.0 %)"
     assert body["embeds"][0]["url"] == f"https://plants.example/plants/{plant_id}"
     [notification] = notifications(app)
     assert (notification.event, notification.status, notification.attempts) == ("opened", "sent", 1)
@@ -98,7 +98,7 @@ def test_resolve_sends_one_more_message(app, plant_id, discord, notifier):
 
     opened, resolved = settle(discord, 2)
     assert opened.json()["content"].startswith("🚨 Basil")
-    assert resolved.json()["content"] == "✅ Basil: soil moisture low is over (50 %)"
+    assert resolved.json()["content"] == "✅ Basil: soil moisture low is over (50.0 %)"
     assert resolved.json()["embeds"][0]["color"] == 0x1F7A35
 
 

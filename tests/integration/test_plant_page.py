@@ -145,7 +145,7 @@ def test_csv_download_has_all_readings_in_the_range_oldest_first(app, client, us
     assert response.mimetype == "text/csv"
     assert f"plant-{plant_id}-readings-7d.csv" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["ts", "soil_moisture", "temperature", "humidity", "light", "battery"]
+    assert rows[0] == ["ts", "soil_moisture", "temperature", "humidity", "light", "conductivity", "battery"]
     assert [row[1] for row in rows[1:]] == ["2.0", "0.0"]
     assert rows[1][0].endswith("Z")
     assert rows[1][5] == ""

@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import event, select
 
-from app.api import tokens
+from app.auth import tokens
 from app.extensions import db
 from app.models import ApiToken, User, UserSession
 

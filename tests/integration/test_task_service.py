@@ -1,13 +1,14 @@
-"""app.tasks.service without HTTP: what the HTML forms and the JSON API both rely on."""
+"""app.domain.tasks without HTTP: what the HTML forms and the JSON API both rely on."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 
+from app.domain import tasks as service
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Plant, Task, User
-from app.tasks import queries, service
+from app.tasks import queries
 
 from ..conftest import make_user
 
@@ -48,6 +49,7 @@ def errors_of(call):
 def test_valid_json_values_are_cleaned(gardener):
     plant = plant_of(gardener)
     fields = service.validate_fields(
+        db.session,
         {"title": " Water ", "description": None, "due_date": "2026-12-01", "plant_id": plant.id, "recurrence_days": 7},
         gardener,
     )
@@ -75,41 +77,43 @@ def test_valid_json_values_are_cleaned(gardener):
     ],
 )
 def test_wrong_json_types_and_ranges_are_refused(gardener, data, field, message):
-    assert errors_of(lambda: service.validate_fields(data, gardener)) == {field: message}
+    assert errors_of(lambda: service.validate_fields(db.session, data, gardener)) == {field: message}
 
 
 def test_every_bad_field_is_reported_at_once(gardener):
-    errors = errors_of(lambda: service.validate_fields({"title": "", "recurrence_days": "0"}, gardener))
+    errors = errors_of(lambda: service.validate_fields(db.session, {"title": "", "recurrence_days": "0"}, gardener))
     assert set(errors) == {"title", "recurrence_days"}
 
 
 def test_someone_elses_plant_is_refused(gardener, neighbour):
     theirs = plant_of(neighbour)
-    errors = errors_of(lambda: service.create_task(gardener, {"title": "Take it", "plant_id": theirs.id}))
+    errors = errors_of(lambda: service.create_task(db.session, gardener, {"title": "Take it", "plant_id": theirs.id}))
     assert errors == {"plant_id": "Choose one of your plants."}
 
 
 def test_update_is_partial_and_sets_updated_at(gardener):
-    task = service.create_task(gardener, {"title": "Water", "recurrence_days": 3}, now=NOW)
+    task = service.create_task(db.session, gardener, {"title": "Water", "recurrence_days": 3}, now=NOW)
     later = datetime(2026, 11, 23, tzinfo=UTC)
 
-    service.update_task(task, {"description": "rain water"}, now=later)
+    service.update_task(db.session, task, {"description": "rain water"}, now=later)
 
     assert (task.title, task.description, task.recurrence_days, task.updated_at) == ("Water", "rain water", 3, later)
 
 
 def test_update_with_bad_input_changes_nothing(gardener):
-    task = service.create_task(gardener, {"title": "Water"}, now=NOW)
+    task = service.create_task(db.session, gardener, {"title": "Water"}, now=NOW)
     with pytest.raises(ValidationError):
-        service.update_task(task, {"title": "", "description": "new"})
+        service.update_task(db.session, task, {"title": "", "description": "new"})
     assert (task.title, task.description) == ("Water", "")
 
 
 def test_next_occurrence_is_due_after_the_completion_day_in_the_users_timezone(gardener):
     gardener.timezone = "Europe/Berlin"  # 23:30 UTC on the 22nd is already the 23rd in Berlin
-    task = service.create_task(gardener, {"title": "Water", "recurrence_days": 3, "due_date": "2026-11-20"}, now=NOW)
+    task = service.create_task(
+        db.session, gardener, {"title": "Water", "recurrence_days": 3, "due_date": "2026-11-20"}, now=NOW
+    )
 
-    following = service.set_completed(task, True, NOW)
+    following = service.set_completed(db.session, task, True, NOW)
 
     assert following.due_date == date(2026, 11, 26)
     assert task.next_task_id == following.id
@@ -117,31 +121,33 @@ def test_next_occurrence_is_due_after_the_completion_day_in_the_users_timezone(g
 
 
 def test_unticking_and_ticking_again_creates_no_second_occurrence(gardener):
-    task = service.create_task(gardener, {"title": "Water", "recurrence_days": 2}, now=NOW)
-    assert service.set_completed(task, True, NOW) is not None
-    assert service.set_completed(task, False, NOW) is None
+    task = service.create_task(db.session, gardener, {"title": "Water", "recurrence_days": 2}, now=NOW)
+    assert service.set_completed(db.session, task, True, NOW) is not None
+    assert service.set_completed(db.session, task, False, NOW) is None
     assert (task.completed, task.completed_at) == (False, None)
-    assert service.set_completed(task, True, NOW) is None
+    assert service.set_completed(db.session, task, True, NOW) is None
     assert db.session.scalar(db.select(db.func.count()).select_from(Task)) == 2
 
 
 def test_alert_tasks_keep_their_source_in_the_next_occurrence(gardener):
-    task = service.create_task(gardener, {"title": "Check soil", "recurrence_days": 1}, now=NOW, source="alert")
-    assert service.set_completed(task, True, NOW).source == "alert"
+    task = service.create_task(
+        db.session, gardener, {"title": "Check soil", "recurrence_days": 1}, now=NOW, source="alert"
+    )
+    assert service.set_completed(db.session, task, True, NOW).source == "alert"
 
 
 def test_delete_removes_the_task(gardener):
-    task = service.create_task(gardener, {"title": "Water"}, now=NOW)
-    service.delete_task(task)
+    task = service.create_task(db.session, gardener, {"title": "Water"}, now=NOW)
+    service.delete_task(db.session, task)
     assert db.session.get(Task, task.id) is None
 
 
 def test_queries_count_per_status_and_filter_by_plant(gardener, neighbour):
     plant = plant_of(gardener)
-    service.create_task(gardener, {"title": "a", "plant_id": plant.id})
-    done = service.create_task(gardener, {"title": "b"})
-    service.set_completed(done, True, NOW)
-    service.create_task(neighbour, {"title": "theirs"})
+    service.create_task(db.session, gardener, {"title": "a", "plant_id": plant.id})
+    done = service.create_task(db.session, gardener, {"title": "b"})
+    service.set_completed(db.session, done, True, NOW)
+    service.create_task(db.session, neighbour, {"title": "theirs"})
 
     assert queries.status_counts(gardener) == {"all": 2, "pending": 1, "completed": 1}
     assert queries.status_counts(gardener, plant.id) == {"all": 1, "pending": 1, "completed": 0}

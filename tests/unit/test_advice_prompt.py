@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.models import METRICS
+from app.domain.metrics import KEYS, THRESHOLD_KEYS
 from app.plants.advice_prompt import MetricSummary, build_prompt, render_answer, summarise
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -12,7 +12,7 @@ NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 def make_plant(**fields):
     plant = {"name": "Kitchen fern", "species": "Boston fern", "location": "north window"}
-    for metric in ("soil_moisture", "temperature", "humidity", "light"):
+    for metric in THRESHOLD_KEYS:
         plant[f"{metric}_min"] = plant[f"{metric}_max"] = None
     plant.update(soil_moisture_min=30.0, soil_moisture_max=60.0, temperature_min=15.0)
     plant.update(fields)
@@ -20,8 +20,8 @@ def make_plant(**fields):
 
 
 def row(**metrics):
-    empty = {f"{m}_{k}": None for m in METRICS for k in ("min", "max", "mean", "first", "second")}
-    empty.update({f"{m}_count": 0 for m in METRICS})
+    empty = {f"{m}_{k}": None for m in KEYS for k in ("min", "max", "mean", "first", "second")}
+    empty.update({f"{m}_count": 0 for m in KEYS})
     for metric, (count, low, high, mean, first, second) in metrics.items():
         empty.update(
             {
@@ -127,3 +127,11 @@ def test_answer_html_has_no_raw_html_scripts_htmx_or_unsafe_links(markdown):
     for tag, attrs in elements:
         assert set(attrs) <= ({"href", "rel"} if tag == "a" else set())
         assert attrs.get("href", "https:").split(":")[0] in {"https", "http", "mailto"}
+
+
+def test_prompt_names_conductivity_as_soil_fertility_with_its_unit():
+    plant = make_plant(conductivity_min=350.0, conductivity_max=2000.0)
+    summary = MetricSummary("conductivity", 12, 900.0, 1300.0, 1100.0, 1000.0, 1200.0)
+    prompt = build_prompt(plant, [summary], [], [], NOW)[1]["content"]
+    assert "- soil fertility (conductivity): 350.0 to 2,000 µS/cm" in prompt
+    assert "trend rising (+200.0 µS/cm between the first and second half)" in prompt

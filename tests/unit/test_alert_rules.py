@@ -4,8 +4,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.alerts.describe import format_value, problem_label
-from app.alerts.rules import (
+from app.domain.describe import format_value, problem_label
+from app.domain.metrics import KEYS, THRESHOLD_KEYS
+from app.domain.rules import (
     Rule,
     hysteresis_margin,
     opening_candidates,
@@ -13,10 +14,10 @@ from app.alerts.rules import (
     problems_to_resolve,
     should_open,
 )
+from app.domain.status import is_stale
 from app.notify.delivery import classify
 from app.notify.discord import alert_message
 from app.notify.retry import backoff_delay, parse_retry_after
-from app.plants.status import is_stale
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SOIL_LOW = Rule("soil_moisture_low", "soil_moisture", 30.0, True, 2.0)
@@ -24,10 +25,8 @@ TEMP_HIGH = Rule("temperature_high", "temperature", 30.0, False, 1.0)
 
 
 def plant(**overrides):
-    fields = {
-        f"{m}_{side}": None for m in ("soil_moisture", "temperature", "humidity", "light") for side in ("min", "max")
-    }
-    fields.update({f"latest_{m}": None for m in ("soil_moisture", "temperature", "humidity", "light", "battery")})
+    fields = {f"{m}_{side}": None for m in THRESHOLD_KEYS for side in ("min", "max")}
+    fields.update({f"latest_{m}": None for m in KEYS})
     fields.update(soil_moisture_min=30.0, soil_moisture_max=70.0, temperature_min=10.0, temperature_max=30.0)
     fields.update(overrides)
     return SimpleNamespace(**fields)
@@ -160,9 +159,9 @@ def test_problem_labels(problem, label):
 @pytest.mark.parametrize(
     ("metric", "value", "text"),
     [
-        ("soil_moisture", 22.0, "22 %"),
+        ("soil_moisture", 22.0, "22.0 %"),
         ("temperature", 31.25, "31.2 °C"),
-        ("light", 1200, "1200 lux"),
+        ("light", 1200, "1,200 lux"),
         (None, 75.5, "75.5 min"),
         ("battery", None, "-"),
     ],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.ingest.payload import REASONS, parse_message
+from app.domain.payload import REASONS, parse_message
 
 CONTRACTS = (Path(__file__).resolve().parents[2] / "docs" / "contracts.md").read_text()
 MQTT = CONTRACTS[CONTRACTS.index("## MQTT telemetry") : CONTRACTS.index("## Health")]

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from compose_spec import PyOptions
 
+from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.ingest.consumer import MAX_PACKET_BYTES
-from app.ingest.payload import MAX_PAYLOAD_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.ingest.payload import (
+from app.domain.payload import (
     MAX_ITEM_BYTES,
     MAX_ITEMS,
     MAX_PAYLOAD_BYTES,
@@ -276,3 +276,9 @@ def test_topics_outside_the_contract_are_counted(topic):
 @pytest.mark.parametrize("device_id", ["a", "A-z_0.9", "x" * 64, "sim-001"])
 def test_device_ids_of_the_allowed_characters(device_id):
     assert device_from_topic(f"plantops/{device_id}/telemetry", "plantops") == device_id
+
+
+def test_conductivity_is_accepted_within_its_range_and_refused_beyond():
+    assert parse({"conductivity": 1250}).readings[0].values == {"conductivity": 1250.0}
+    assert parse({"conductivity": 10_000}).readings[0].values == {"conductivity": 10_000.0}
+    assert parse({"conductivity": 10_001}).rejections == {"out_of_range": 1}

@@ -3,7 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.plants.status import plant_status
+from app.domain.metrics import KEYS, THRESHOLD_KEYS
+from app.domain.status import plant_status
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -26,6 +27,10 @@ def plant(**overrides):
         "light_min": 100.0,
         "light_max": 20000.0,
     }
+    fields.update({f"latest_{m}": None for m in KEYS if f"latest_{m}" not in fields})
+    fields.update(
+        {f"{m}_{bound}": None for m in THRESHOLD_KEYS for bound in ("min", "max") if f"{m}_{bound}" not in fields}
+    )
     fields.update(overrides)
     return SimpleNamespace(**fields)
 

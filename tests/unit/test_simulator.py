@@ -1,6 +1,6 @@
 import json
 
-from app.ingest.payload import parse_message
+from app.domain.payload import parse_message
 from app.ingest.simulator import MALFORMED_PAYLOADS, SimulatedPlant, simulate
 from tests.unit.test_payload import NOW
 

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from ...auth import tokens
 from ...extensions import csrf
-from .. import tokens
 from . import ratelimit
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")

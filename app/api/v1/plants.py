@@ -5,14 +5,13 @@ from datetime import datetime
 from flask import Response, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ...clock import utcnow
+from ...domain import plants as plant_service
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant as PlantRow
 from ...models import Reading as ReadingRow
-from ...plants.queries import device_taken, forget_unclaimed
 from . import bp
 from .document import operation
 from .plant_list import PLANT_COLUMNS, plant_list_cache
@@ -20,7 +19,6 @@ from .schemas import RANGE_METRICS, Plant, PlantInput, PlantList, PlantPatch, Re
 from .validation import json_body, merge_patch, owned_or_404, query
 
 TAG = "plants"
-DEVICE_TAKEN = {"field": "device_id", "message": "Another plant already uses this device."}
 
 
 def plant_json(plant: PlantRow) -> dict:
@@ -86,7 +84,7 @@ def patch_plant(plant_id: int) -> dict:
 @operation("deletePlant", TAG, (204, None, "Deleted."), by_id=True)
 def delete_plant(plant_id: int) -> tuple[str, int]:
     """Delete a plant and its readings"""
-    db.session.delete(owned_or_404(PlantRow, plant_id))
+    plant_service.delete_plant(db.session, owned_or_404(PlantRow, plant_id))
     db.session.commit()
     return "", 204
 
@@ -109,26 +107,33 @@ def list_readings(plant_id: int) -> dict:
 
 
 def _replace(plant: PlantRow, fields: PlantInput) -> None:
-    """Set every editable field of `plant` from `fields` and commit.
+    """Set every editable field of `plant` from `fields` through the plant service, and commit.
 
-    A device claimed by another plant, even by a simultaneous request, is a field error.
+    The service's rules (a device claimed by another plant, even by a simultaneous request;
+    a minimum above its maximum) are field errors named as the API names them.
     """
-    if fields.device_id is not None and device_taken(fields.device_id, plant.id):
-        raise ValidationError([DEVICE_TAKEN])
-    plant.name = fields.name.strip()
-    plant.species = fields.species.strip()
-    plant.location = fields.location.strip()
-    plant.device_id = fields.device_id
-    plant.stale_after_minutes = fields.stale_after_minutes
+    values = {
+        "name": fields.name.strip(),
+        "species": fields.species.strip(),
+        "location": fields.location.strip(),
+        "device_id": fields.device_id,
+        "stale_after_minutes": fields.stale_after_minutes,
+    }
     for metric in RANGE_METRICS:
         bounds = getattr(fields.thresholds, metric.key, None)
-        setattr(plant, f"{metric.key}_min", bounds.min if bounds else None)
-        setattr(plant, f"{metric.key}_max", bounds.max if bounds else None)
-    db.session.add(plant)
-    if plant.device_id:
-        forget_unclaimed(plant.device_id)
+        values[f"{metric.key}_min"] = bounds.min if bounds else None
+        values[f"{metric.key}_max"] = bounds.max if bounds else None
     try:
-        db.session.commit()
-    except IntegrityError:
+        plant_service.save_plant(db.session, plant, values)
+    except ValidationError as invalid:
         db.session.rollback()
-        raise ValidationError([DEVICE_TAKEN]) from None
+        raise ValidationError([_api_problem(problem) for problem in invalid.detail]) from None
+    db.session.commit()
+
+
+def _api_problem(problem: dict) -> dict:
+    """The service names threshold fields as the form does ("light_max"); the API as "thresholds.light"."""
+    metric, _, bound = problem["field"].rpartition("_")
+    if bound in ("min", "max") and any(m.key == metric for m in RANGE_METRICS):
+        return {**problem, "field": f"thresholds.{metric}"}
+    return problem

@@ -9,7 +9,7 @@ whose columns exist, so a new metric appears here once its migration does.
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,16 +19,16 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
     create_model,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from ...domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
 from ...domain.metrics import METRICS, THRESHOLD_METRICS
+from ...domain.plants import STALE_MINUTES_RANGE
+from ...domain.status import plant_status
+from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
 from ...models import Plant as PlantRow
 from ...models import Reading as ReadingRow
-from ...plants.forms import STALE_MINUTES_RANGE
-from ...plants.status import plant_status
-from ...tasks.service import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
 
 INT32_MAX = 2**31 - 1
 PER_PAGE_MAX = 100
@@ -40,11 +40,10 @@ DEFAULT_WINDOW = timedelta(hours=24)
 # Text the database can store (no NUL characters); a title or name also needs a visible character.
 TEXT_PATTERN = r"^[^\u0000]*$"
 NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 PATTERN_MESSAGES = {
     NAME_PATTERN: "Must not be empty or contain NUL characters.",
     TEXT_PATTERN: "Must not contain NUL characters.",
-    DEVICE_ID_PATTERN: "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -.",
+    DEVICE_ID_PATTERN: DEVICE_ID_MESSAGE,
 }
 READING_METRICS = tuple(m for m in METRICS if hasattr(ReadingRow, m.key) and hasattr(PlantRow, f"latest_{m.key}"))
 RANGE_METRICS = tuple(m for m in THRESHOLD_METRICS if hasattr(PlantRow, f"{m.key}_min"))
@@ -242,11 +241,7 @@ class TaskQuery(Query):
 
 
 class RangeInput(Input):
-    @model_validator(mode="after")
-    def min_not_above_max(self) -> Self:
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise PydanticCustomError("range", "The minimum must not exceed the maximum.")
-        return self
+    """min <= max is the plant service's rule (app.domain.plants), checked when the plant is saved."""
 
 
 def _range_model(metric) -> type[RangeInput]:

@@ -2,10 +2,11 @@
 
 from flask_login import current_user
 
+from ...clock import utcnow
+from ...domain import tasks as service
 from ...extensions import db
 from ...models import Task as TaskRow
-from ...models import utcnow
-from ...tasks import queries, service
+from ...tasks import queries
 from . import bp
 from .document import operation
 from .schemas import Task, TaskInput, TaskList, TaskPatch, TaskQuery
@@ -37,7 +38,7 @@ def list_tasks() -> dict:
 def create_task() -> tuple[dict, int]:
     """Create a task"""
     fields = json_body(TaskInput)
-    task = service.create_task(current_user, fields.model_dump(exclude={"completed"}))
+    task = service.create_task(db.session, current_user, fields.model_dump(exclude={"completed"}))
     _set_completed(task, fields.completed)
     db.session.commit()
     return task_json(task), 201
@@ -72,7 +73,7 @@ def patch_task(task_id: int) -> dict:
 @operation("deleteTask", TAG, (204, None, "Deleted."), by_id=True)
 def delete_task(task_id: int) -> tuple[str, int]:
     """Delete a task"""
-    service.delete_task(owned_or_404(TaskRow, task_id))
+    service.delete_task(db.session, owned_or_404(TaskRow, task_id))
     db.session.commit()
     return "", 204
 
@@ -88,11 +89,11 @@ def toggle_task_completed(task_id: int) -> dict:
 
 
 def _replace(task: TaskRow, fields: TaskInput) -> None:
-    service.update_task(task, fields.model_dump(exclude={"completed"}))
+    service.update_task(db.session, task, fields.model_dump(exclude={"completed"}))
     _set_completed(task, fields.completed)
     db.session.commit()
 
 
 def _set_completed(task: TaskRow, completed: bool) -> None:
     if completed != task.completed:
-        service.set_completed(task, completed, utcnow())
+        service.set_completed(db.session, task, completed, utcnow())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.api import tokens
+from app.auth import tokens
 from app.extensions import db
 from app.models import User
 

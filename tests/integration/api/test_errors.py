@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.api import tokens
+from app.auth import tokens
 
 from ...conftest import make_user
 from .conftest import ApiClient, make_token

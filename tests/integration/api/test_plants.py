@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.domain.devices import DEVICE_ID_MESSAGE
 from app.extensions import db
 from app.models import Alert, Plant, Reading, UnclaimedDevice
 
@@ -41,6 +42,7 @@ def test_create_answers_201_with_the_plant(api):
         "temperature": {"min": 12, "max": None},
         "humidity": {"min": None, "max": None},
         "light": {"min": None, "max": None},
+        "conductivity": {"min": None, "max": None},
     }
     assert (plant["status"], plant["problems"], plant["latest"]) == ("no_data", [], None)
     assert plant["stale_after_minutes"] == 30
@@ -114,12 +116,20 @@ def test_delete_answers_204_and_takes_the_readings(app, api):
         ({"name": "x" * 101}, "name", "Must be at most 100 characters."),
         ({"name": "x", "species": "s" * 101}, "species", "Must be at most 100 characters."),
         ({"name": "x", "location": 3}, "location", "Must be text."),
-        ({"name": "x", "device_id": ""}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
-        ({"name": "x", "device_id": "has space"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
-        ({"name": "x", "device_id": "a/b"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
-        ({"name": "x", "device_id": "d" * 65}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
-        ({"name": "x", "device_id": "abc\n"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
-        ({"name": "x", "device_id": "plänt"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+        ({"name": "x", "device_id": ""}, "device_id", DEVICE_ID_MESSAGE),
+        (
+            {"name": "x", "device_id": "has space"},
+            "device_id",
+            DEVICE_ID_MESSAGE,
+        ),
+        ({"name": "x", "device_id": "a/b"}, "device_id", DEVICE_ID_MESSAGE),
+        (
+            {"name": "x", "device_id": "d" * 65},
+            "device_id",
+            DEVICE_ID_MESSAGE,
+        ),
+        ({"name": "x", "device_id": "abc\n"}, "device_id", DEVICE_ID_MESSAGE),
+        ({"name": "x", "device_id": "plänt"}, "device_id", DEVICE_ID_MESSAGE),
         ({"name": "x", "device_id": 42}, "device_id", "Must be text."),
         ({"name": "x", "stale_after_minutes": 0}, "stale_after_minutes", "Must be at least 1."),
         ({"name": "x", "stale_after_minutes": 10081}, "stale_after_minutes", "Must be at most 10080."),
@@ -138,7 +148,7 @@ def test_delete_answers_204_and_takes_the_readings(app, api):
         (
             {"name": "x", "thresholds": {"humidity": {"min": 80, "max": 20}}},
             "thresholds.humidity",
-            "The minimum must not exceed the maximum.",
+            "The maximum must be at least the minimum (80).",
         ),
         ({"name": "x", "thresholds": []}, "thresholds", "Must be an object."),
     ],
@@ -158,7 +168,10 @@ def test_device_id_is_unique_across_the_instance(api, other_api):
     response = api.post("/api/v1/plants", json={"name": "Mine", "device_id": "shared-1"})
     assert response.status_code == 422
     assert response.get_json()["detail"] == [
-        {"field": "device_id", "message": "Another plant already uses this device."}
+        {
+            "field": "device_id",
+            "message": "This device id is already claimed by another plant. Check the id on the sensor.",
+        }
     ]
     assert "Theirs" not in response.get_data(as_text=True)
 
@@ -199,6 +212,7 @@ class TestReadings:
             "temperature": None,
             "humidity": None,
             "light": None,
+            "conductivity": None,
             "battery": None,
         }
 
@@ -408,9 +422,9 @@ class TestPatch:
             (
                 {"thresholds": {"soil_moisture": {"min": 90}}},
                 "thresholds.soil_moisture",
-                "The minimum must not exceed the maximum.",
+                "The maximum must be at least the minimum (90).",
             ),
-            ({"device_id": "has space"}, "device_id", "Use 1 to 64 of the characters A-Z a-z 0-9 _ . -."),
+            ({"device_id": "has space"}, "device_id", "Use 1 to 64 letters, digits, dots, dashes or underscores."),
         ],
     )
     def test_invalid_patch_is_422_and_changes_nothing(self, api, body, field, message):
@@ -464,3 +478,24 @@ def test_answers_built_without_the_models_are_what_the_models_describe(app, api)
     readings = api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()
     assert readings["count"] == 1
     assert ReadingList.model_validate(readings).model_dump(mode="json") == readings
+
+
+def test_conductivity_has_thresholds_and_shows_in_the_latest_state_and_readings(app, api):
+    body = {"name": "Fern", "device_id": "flora-1", "thresholds": {"conductivity": {"min": 350, "max": 2000}}}
+    plant = api.post("/api/v1/plants", json=body).get_json()
+    assert plant["thresholds"]["conductivity"] == {"min": 350, "max": 2000}
+    with app.app_context():
+        db.session.add(Reading(plant_id=plant["id"], device_id="flora-1", ts=datetime.now(UTC), conductivity=1250.0))
+        db.session.execute(
+            db.update(Plant)
+            .where(Plant.id == plant["id"])
+            .values(latest_conductivity=1250.0, last_reading_at=datetime.now(UTC))
+        )
+        db.session.commit()
+
+    assert api.get(f"/api/v1/plants/{plant['id']}").get_json()["latest"]["conductivity"] == 1250.0
+    [reading] = api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()["items"]
+    assert reading["conductivity"] == 1250.0
+
+    too_high = {"name": "Fern", "thresholds": {"conductivity": {"max": 10_001}}}
+    assert api.post("/api/v1/plants", json=too_high).status_code == 422

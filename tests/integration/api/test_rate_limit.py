@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from app.api import tokens
+from app.auth import tokens
 from app.extensions import db
 from app.models import Throttle
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.api import tokens
+from app.auth import tokens
 from app.extensions import db
 from app.models import ApiToken, User
 

@@ -9,8 +9,8 @@ newest reading is older than its window and resolves when data returns.
 
 from dataclasses import dataclass
 
-from ..models import THRESHOLD_METRICS
-from ..plants.status import BATTERY_LOW_PERCENT
+from .metrics import THRESHOLD_KEYS
+from .status import BATTERY_LOW_PERCENT
 
 STALE = "stale"
 
@@ -44,7 +44,7 @@ def hysteresis_margin(low, high, fraction):
 def plant_rules(plant, hysteresis_fraction):
     """The threshold rules of `plant` (anything with `<metric>_min`/`_max`), plus low battery."""
     rules = []
-    for metric in THRESHOLD_METRICS:
+    for metric in THRESHOLD_KEYS:
         low, high = getattr(plant, f"{metric}_min"), getattr(plant, f"{metric}_max")
         if low is not None:
             rules.append(Rule(f"{metric}_low", metric, low, True, hysteresis_margin(low, high, hysteresis_fraction)))

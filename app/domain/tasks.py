@@ -2,19 +2,23 @@
 create, update, complete (with recurrence) and delete.
 
 Input is a mapping of raw values: strings from a form, or JSON values (str, int,
-None) from the API. Every function here flushes but never commits: the caller
-owns the transaction. Invalid input raises `ValidationError` whose detail is a
+None) from the API. Every function takes the session it works in and flushes but
+never commits: the request or the worker owns the transaction. Invalid input raises `ValidationError` whose detail is a
 list of {"field", "message"}, so nothing is half-written.
 """
 
-from datetime import UTC, date, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ..database import MAX_ID
-from ..errors import ValidationError
-from ..extensions import db
 from ..models import Plant, Task, User, utcnow
-from ..ownership import owned
+from .alerts import on_task_completed
+from .errors import ValidationError
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
@@ -37,7 +41,7 @@ class Invalid(Exception):
     """One field's problem, raised by a cleaner."""
 
 
-def user_today(user, now):
+def user_today(user: User, now: datetime) -> date:
     """The date it is at `now` where the user lives (their timezone setting)."""
     try:
         zone = ZoneInfo(user.timezone or "UTC")
@@ -50,7 +54,7 @@ def is_blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def clean_title(value, user):
+def clean_title(value, user, session):
     if value is not None and not isinstance(value, str):
         raise Invalid(MESSAGES["text_type"])
     title = (value or "").strip()
@@ -61,7 +65,7 @@ def clean_title(value, user):
     return title
 
 
-def clean_description(value, user):
+def clean_description(value, user, session):
     if value is not None and not isinstance(value, str):
         raise Invalid(MESSAGES["text_type"])
     description = (value or "").strip()
@@ -70,7 +74,7 @@ def clean_description(value, user):
     return description
 
 
-def clean_due_date(value, user):
+def clean_due_date(value, user, session):
     if is_blank(value):
         return None
     if isinstance(value, date):
@@ -94,20 +98,20 @@ def whole_number(value):
     return None
 
 
-def clean_plant_id(value, user):
+def clean_plant_id(value, user, session):
     if is_blank(value):
         return None
     plant_id = whole_number(value)
     if (
         plant_id is None
         or not 0 < plant_id <= MAX_ID
-        or db.session.scalar(owned(Plant, user).where(Plant.id == plant_id)) is None
+        or session.scalar(select(Plant.id).where(Plant.id == plant_id, Plant.user_id == user.id)) is None
     ):
         raise Invalid(MESSAGES["plant_id"])
     return plant_id
 
 
-def clean_recurrence_days(value, user):
+def clean_recurrence_days(value, user, session):
     if is_blank(value):
         return None
     days = whole_number(value)
@@ -127,7 +131,7 @@ CLEANERS = {
 }
 
 
-def validate_fields(data, user, partial=False):
+def validate_fields(session: Session, data: Mapping[str, Any], user: User, partial: bool = False) -> dict[str, Any]:
     """Clean `data` for `user`; with `partial`, only the fields present are checked.
 
     Returns the cleaned fields; raises ValidationError listing every bad field.
@@ -138,7 +142,7 @@ def validate_fields(data, user, partial=False):
         if partial and name not in data:
             continue
         try:
-            cleaned[name] = CLEANERS[name](data.get(name), user)
+            cleaned[name] = CLEANERS[name](data.get(name), user, session)
         except Invalid as problem:
             errors.append({"field": name, "message": str(problem)})
     if errors:
@@ -146,26 +150,33 @@ def validate_fields(data, user, partial=False):
     return cleaned
 
 
-def create_task(user, data, now=None, source="user", alert_id=None):
-    fields = validate_fields(data, user)
+def create_task(
+    session: Session,
+    user: User,
+    data: Mapping[str, Any],
+    now: datetime | None = None,
+    source: str = "user",
+    alert_id: int | None = None,
+) -> Task:
+    fields = validate_fields(session, data, user)
     now = now or utcnow()
     task = Task(user_id=user.id, source=source, alert_id=alert_id, created_at=now, updated_at=now, **fields)
-    db.session.add(task)
-    db.session.flush()
+    session.add(task)
+    session.flush()
     return task
 
 
-def update_task(task, data, now=None):
+def update_task(session: Session, task: Task, data: Mapping[str, Any], now: datetime | None = None) -> Task:
     """Apply the fields present in `data` (a partial update; send all fields to replace)."""
-    fields = validate_fields(data, owner(task), partial=True)
+    fields = validate_fields(session, data, owner(session, task), partial=True)
     for name, value in fields.items():
         setattr(task, name, value)
     task.updated_at = now or utcnow()
-    db.session.flush()
+    session.flush()
     return task
 
 
-def set_completed(task, completed, now):
+def set_completed(session: Session, task: Task, completed: bool, now: datetime) -> Task | None:
     """Tick or untick `task`; returns the next occurrence when this call created one.
 
     Completing a repeating task creates its next occurrence, due `recurrence_days`
@@ -174,24 +185,22 @@ def set_completed(task, completed, now):
     (FOR UPDATE on PostgreSQL; SQLite write transactions are already exclusive), so
     two simultaneous ticks cannot both create one.
     """
-    db.session.refresh(task, with_for_update=True)
+    session.refresh(task, with_for_update=True)
     created = None
     if completed and not task.completed:
         task.completed, task.completed_at = True, now
-        from ..alerts.service import on_task_completed  # here: app.alerts imports plants, which import tasks
-
-        on_task_completed(db.session, task, now)
+        on_task_completed(session, task, now)
         if task.recurrence_days and task.next_task_id is None:
-            created = next_occurrence(task, now)
+            created = next_occurrence(session, task, now)
     elif not completed:
         task.completed, task.completed_at = False, None
     task.updated_at = now
-    db.session.flush()
+    session.flush()
     return created
 
 
-def next_occurrence(task, now):
-    due = user_today(owner(task), now) + timedelta(days=task.recurrence_days)
+def next_occurrence(session: Session, task: Task, now: datetime) -> Task:
+    due = user_today(owner(session, task), now) + timedelta(days=task.recurrence_days)
     following = Task(
         user_id=task.user_id,
         plant_id=task.plant_id,
@@ -204,16 +213,16 @@ def next_occurrence(task, now):
         created_at=now,
         updated_at=now,
     )
-    db.session.add(following)
-    db.session.flush()
+    session.add(following)
+    session.flush()
     task.next_task_id = following.id
     return following
 
 
-def delete_task(task):
-    db.session.delete(task)
-    db.session.flush()
+def delete_task(session: Session, task: Task) -> None:
+    session.delete(task)
+    session.flush()
 
 
-def owner(task):
-    return db.session.get(User, task.user_id)
+def owner(session: Session, task: Task) -> User:
+    return session.get(User, task.user_id)

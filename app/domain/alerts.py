@@ -1,15 +1,23 @@
 """The alert lifecycle: open, acknowledge, resolve, and the care task that goes with a dry plant.
 
 Every function works in the caller's transaction (the ingest writer's batch,
-the stale check, a web request) and never commits.
+the stale check, a web request) and never commits. Opening and resolving tell
+`notify` (app.alerts.messages.enqueue in the app: the Discord outbox), so this
+module knows nothing of configuration or webhooks.
 """
+
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from ..models import Alert, Task
+from ..models import Alert, Plant, Task
 from .describe import format_value
-from .messages import enqueue
+
+# notify(session, alert, "opened" | "resolved", value, now)
+Notify = Callable[[Session, Alert, str, float | None, datetime], object]
 
 WATER_PROBLEM = "soil_moisture_low"
 
@@ -23,7 +31,16 @@ def open_alerts_by_plant(session, plant_ids):
     return by_plant
 
 
-def open_alert(session, plant, problem, metric, value, threshold, now):
+def open_alert(
+    session: Session,
+    plant: Plant,
+    problem: str,
+    metric: str | None,
+    value: float | None,
+    threshold: float | None,
+    now: datetime,
+    notify: Notify,
+) -> Alert | None:
     """Open an alert, its care task and its message; None when one is open already.
 
     Another process may have opened the same alert a moment ago: the partial
@@ -46,7 +63,7 @@ def open_alert(session, plant, problem, metric, value, threshold, now):
         return None
     if problem == WATER_PROBLEM:
         add_water_task(session, plant, alert)
-    enqueue(session, alert, "opened", value, now)
+    notify(session, alert, "opened", value, now)
     return alert
 
 
@@ -70,7 +87,7 @@ def add_water_task(session, plant, alert):
     )
 
 
-def resolve_alert(session, alert, value, now):
+def resolve_alert(session: Session, alert: Alert, value: float | None, now: datetime, notify: Notify) -> bool:
     """Resolve `alert` (value: the value that ended it); False when someone else resolved it first."""
     result = session.execute(
         update(Alert)
@@ -83,7 +100,7 @@ def resolve_alert(session, alert, value, now):
     session.refresh(alert)
     if alert.problem == WATER_PROBLEM:
         complete_water_tasks(session, alert, value, now)
-    enqueue(session, alert, "resolved", value, now)
+    notify(session, alert, "resolved", value, now)
     return True
 
 

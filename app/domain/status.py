@@ -8,7 +8,7 @@ one staleness rule and one threshold check, so they can never disagree.
 
 from dataclasses import dataclass
 
-from ..models import THRESHOLD_METRICS
+from .metrics import THRESHOLD_KEYS
 
 BATTERY_LOW_PERCENT = 15
 
@@ -57,7 +57,7 @@ def age_is_stale(age_seconds, stale_after_minutes):
 def status_with_reading(plant, stale):
     """`plant_status` of a plant that has a reading: the clock matters only through `stale`."""
     problems = []
-    for metric in THRESHOLD_METRICS:
+    for metric in THRESHOLD_KEYS:
         value = getattr(plant, f"latest_{metric}")
         if value is None:
             continue

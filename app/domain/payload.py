@@ -8,10 +8,12 @@ ones counted, and nothing partial is kept from an invalid item.
 
 import json
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from .devices import DEVICE_ID
+from .metrics import METRICS
 
 MAX_ITEMS = 1000
 # A reading with ts and every metric at full float precision is about 230 bytes of JSON
@@ -23,15 +25,8 @@ MAX_FUTURE = timedelta(minutes=5)
 # A device whose clock was never set reports 1970; nothing real predates this.
 EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
-DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-RANGES = {
-    "soil_moisture": (0.0, 100.0),
-    "temperature": (-40.0, 85.0),
-    "humidity": (0.0, 100.0),
-    "light": (0.0, 200_000.0),
-    "battery": (0.0, 100.0),
-}
+RANGES = {metric.key: metric.range for metric in METRICS}
 
 # Every reason a message or an item is dropped; the keys of the rejection counts.
 REASONS = (
