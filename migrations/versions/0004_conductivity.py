@@ -1,7 +1,7 @@
 """conductivity: soil fertility in µS/cm (what Mi Flora sensors report)
 
-Revision ID: 0003_domain
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 22:30:00.000000
 
 A reading column, the plant's latest value and its threshold range, all nullable:
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_domain'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

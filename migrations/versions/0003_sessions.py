@@ -1,6 +1,6 @@
 """sign-in sessions and the first administrator
 
-Revision ID: 0003_auth
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 22:00:00.000000
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_auth'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
