@@ -1,5 +1,6 @@
 import itertools
 import re
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ from sqlalchemy import event, insert
 from app.extensions import db
 from app.models import Alert, Plant
 from app.plants import queries
+from app.plants.queries import CLOCK_BUCKET_SECONDS
 
 from ..fixtures.readings import ingest, seed_readings
 
@@ -27,6 +29,14 @@ def add_plant(app, user_id, **fields):
         db.session.add(plant)
         db.session.commit()
         return plant.id
+
+
+@pytest.fixture
+def bucket_start(time_machine):
+    """The clock at the start of a dashboard clock bucket, ticking: a test that compares two
+    versions has the bucket's 30 s before the version turns by itself."""
+    start = int(time.time()) // CLOCK_BUCKET_SECONDS * CLOCK_BUCKET_SECONDS + CLOCK_BUCKET_SECONDS
+    time_machine.move_to(datetime.fromtimestamp(start, UTC), tick=True)
 
 
 def card_names(html):
@@ -167,7 +177,7 @@ def test_htmx_poll_gets_only_the_cards_fragment(app, htmx, user_id):
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_unchanged_poll_is_304_and_a_new_reading_changes_it(app, htmx, user_id):
+def test_unchanged_poll_is_304_and_a_new_reading_changes_it(app, htmx, user_id, bucket_start):
     plant_id = add_plant(app, user_id, name="Fern", device_id="dev-1")
     version = version_of(htmx.get("/plants").get_data(as_text=True))
 
@@ -182,7 +192,7 @@ def test_unchanged_poll_is_304_and_a_new_reading_changes_it(app, htmx, user_id):
     assert "33.3 %" in changed.get_data(as_text=True)
 
 
-def test_older_reading_of_another_plant_still_changes_the_version(app, htmx, user_id):
+def test_older_reading_of_another_plant_still_changes_the_version(app, htmx, user_id, bucket_start):
     first = add_plant(app, user_id, name="A")
     second = add_plant(app, user_id, name="B")
     seed_readings(app, first, [{"ts": now(), "soil_moisture": 40.0}])
@@ -191,7 +201,7 @@ def test_older_reading_of_another_plant_still_changes_the_version(app, htmx, use
     assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 200
 
 
-def test_edit_and_delete_change_the_version(app, client, htmx, user_id):
+def test_edit_and_delete_change_the_version(app, client, htmx, user_id, bucket_start):
     plant_id = add_plant(app, user_id, name="Fern")
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     with app.app_context():
@@ -204,7 +214,9 @@ def test_edit_and_delete_change_the_version(app, client, htmx, user_id):
     assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 200
 
 
-def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_follows(app, client, htmx, user_id):
+def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_follows(
+    app, client, htmx, user_id, bucket_start
+):
     plant_id = add_plant(app, user_id, name="Fern")
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     with app.app_context():
@@ -221,7 +233,7 @@ def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_f
     assert htmx.get("/plants", headers={"If-None-Match": version}).status_code == 200
 
 
-def test_other_users_version_never_matches(app, htmx, other_client, user_id):
+def test_other_users_version_never_matches(app, htmx, other_client, user_id, bucket_start):
     add_plant(app, user_id)
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     other = other_client.get("/plants", headers={"HX-Request": "true", "If-None-Match": version})
@@ -273,7 +285,7 @@ def test_dashboard_fragment_query_count_is_constant_from_1_to_200_plants(app, ht
     assert counts[(200, "")] <= 5  # user, version, cards, the nav's open-alert count (+ a transaction statement)
 
 
-def test_unchanged_poll_runs_fewer_queries_than_a_render(app, htmx, user_id):
+def test_unchanged_poll_runs_fewer_queries_than_a_render(app, htmx, user_id, bucket_start):
     seed_many_plants(app, user_id, 0, 20)
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     with counted_statements(app) as statements:
@@ -334,7 +346,7 @@ def test_the_compressed_fragment_holds_no_token_and_echoes_no_request_text(app, 
         assert "marker" not in html.decode()
 
 
-def test_no_change_poll_stays_an_empty_304_when_compression_is_accepted(app, htmx, user_id):
+def test_no_change_poll_stays_an_empty_304_when_compression_is_accepted(app, htmx, user_id, bucket_start):
     seed_many_plants(app, user_id, 0, 5)
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     unchanged = htmx.get("/plants", headers={"If-None-Match": version, "Accept-Encoding": "gzip"})
@@ -395,7 +407,9 @@ def test_card_links_follow_the_mount_point_even_when_the_card_is_cached(app, cli
     assert f'href="/garden/plants/{plant_id}/edit">Claim a device' in mounted
 
 
-def test_a_matching_if_none_match_is_304_and_a_stale_one_gets_the_fragment_with_its_etag(app, htmx, user_id):
+def test_a_matching_if_none_match_is_304_and_a_stale_one_gets_the_fragment_with_its_etag(
+    app, htmx, user_id, bucket_start
+):
     add_plant(app, user_id, name="Fern")
     first = htmx.get("/plants")
     etag = first.headers["ETag"]

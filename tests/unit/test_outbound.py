@@ -128,7 +128,7 @@ LOOPBACK_FORMS = [
 def reaches_unguarded(listener, host):
     """Without the guard, does this spelling reach the listener on 127.0.0.1?"""
     with pytest.raises(outbound.OutboundError):  # the listener never answers
-        send(f"http://{host}:{listener.port}/", outbound.Policy(0.3, allow_private=True))
+        send(f"http://{host}:{listener.port}/", outbound.Policy(1.0, allow_private=True))
     deadline = time.monotonic() + 1
     while listener.accepted == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
