@@ -11,17 +11,14 @@ serving child, or by `flask ingest`. Never at import time and never by
 import atexit
 import logging
 import threading
-from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
+from .alerts.stale import StaleCheck
+from .ingest.consumer import Ingest
 from .ingest.state import ConsumerState
-
-if TYPE_CHECKING:
-    from .alerts.stale import StaleCheck
-    from .ingest.consumer import Ingest
-    from .notify.worker import Notifier
-    from .retention import RollupSchedule
+from .notify.worker import Notifier
+from .retention import RollupSchedule
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +51,6 @@ class BackgroundServices:
             if self._running:
                 return
             self._running = True
-        # Imported here, not above: the web layer (/api/health, /admin) imports this module, and
-        # these pull in half the blueprints; a process that never starts them never loads them.
-        from .alerts.stale import StaleCheck
-        from .ingest.consumer import Ingest
-        from .notify.worker import Notifier
-        from .retention import RollupSchedule
-
         if self.app.config["MQTT_ENABLED"]:
             self.ingest = Ingest(self.app, self.consumer_state)
             self.ingest.start()

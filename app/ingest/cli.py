@@ -11,8 +11,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from ..auth.users import create_user, hash_password
 from ..extensions import db
 from ..models import Plant, User
+from ..workers import background_services
+from .simulator import simulate
 
 DEMO_EMAIL = "demo@plantops.local"
 DEMO_PLANTS = (
@@ -28,7 +31,6 @@ DEMO_PLANTS = (
 @with_appcontext
 def ingest_command():
     """Run the MQTT consumer in the foreground until SIGTERM or Ctrl+C."""
-    from ..workers import background_services
 
     app = current_app._get_current_object()
     if not app.config["MQTT_ENABLED"]:
@@ -56,7 +58,6 @@ def ingest_command():
 @with_appcontext
 def simulate_command(devices, interval, count, malformed_rate, seed, demo):
     """Publish realistic readings from simulated sensors sim-001, sim-002, ..."""
-    from .simulator import simulate
 
     config = current_app.config
     if demo:
@@ -102,7 +103,6 @@ def ensure_demo_garden(devices):
 
     The account gets a fresh random password each time, printed with the login.
     """
-    from ..auth.users import create_user, hash_password
 
     password = secrets.token_urlsafe(12)
     user = db.session.scalar(select(User).where(User.email == DEMO_EMAIL))

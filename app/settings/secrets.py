@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..crypto import DecryptionError, Secret, decrypt, encrypt
+from .providers import LLMProvider
 
 SECRET_FIELDS = ("discord_webhook_url", "llm_api_key")
 
@@ -99,8 +100,6 @@ def llm_provider(user):
     """The user's LLM provider with the decrypted key, or None when none is set up.
     Raises DecryptionError when the stored key cannot be read, and KeyForAnotherOrigin
     when it was entered for another origin (it is never sent there)."""
-    from .providers import LLMProvider
-
     if not (user.llm_base_url and user.llm_model):
         return None
     bound = read_llm_key(user)
