@@ -355,4 +355,6 @@ def test_a_dripping_webhook_is_cut_off_at_the_total_deadline(make_app, drip_serv
         notifier.stop()
     assert notifications(app)[0].last_error == "no answer within 0.5 s"
     assert server.connections == 3
-    assert max(server.held) < 1.0
+    # The drip never ends: without the total deadline a connection stays open until the test
+    # does. Three seconds leaves a loaded machine room over the 0.5 s deadline.
+    assert max(server.held) < 3.0
