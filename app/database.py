@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import ARRAY, JSON, Integer, Numeric, bindparam, cast, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+
+from .domain.types import DbSession
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -97,20 +98,20 @@ def read_only() -> Iterator[None]:
 # statements built once per backend and cached; the others take the session they serve.
 
 
-def dialect_name(session: Session) -> str:
+def dialect_name(session: DbSession) -> str:
     return session.get_bind().dialect.name
 
 
-def is_postgresql(session: Session) -> bool:
+def is_postgresql(session: DbSession) -> bool:
     return dialect_name(session) == POSTGRESQL
 
 
-def has_single_writer(session: Session) -> bool:
+def has_single_writer(session: DbSession) -> bool:
     """SQLite has one write lock for the whole database; PostgreSQL locks rows."""
     return dialect_name(session) == SQLITE
 
 
-def insert(session: Session, table):
+def insert(session: DbSession, table):
     """The backend's INSERT, which has on_conflict_do_nothing() and on_conflict_do_update()."""
     return insert_for(dialect_name(session), table)
 
@@ -166,7 +167,7 @@ def json_object_without_nulls(dialect: str, *pairs) -> ColumnElement:
     return func.json_patch("{}", func.json_object(*pairs), type_=JSON)  # json_patch drops null members
 
 
-def equals_any(column, name: str, values: list, item_type, session: Session) -> ColumnElement:
+def equals_any(column, name: str, values: list, item_type, session: DbSession) -> ColumnElement:
     """`column IN values`. On PostgreSQL one array parameter `name`: psycopg re-parses a
     query with hundreds of placeholders every time."""
     if is_postgresql(session):
