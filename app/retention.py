@@ -273,7 +273,9 @@ def hourly_series(
     tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
     if tail_start < until:
         tail = hours_query(database.dialect_name(session), plant_id, tail_start, until)
-        points += [HourlyPoint(_as_utc(row.hour), row.count, _as_dict(row.stats)) for row in session.execute(tail)]
+        points += [
+            HourlyPoint(_as_utc(row.hour), row._mapping["count"], _as_dict(row.stats)) for row in session.execute(tail)
+        ]
     return points
 
 

@@ -10,7 +10,7 @@ class PlantOpsError(Exception):
 
     def __init__(self, detail: Any = None) -> None:
         super().__init__(detail or self.message)
-        self.detail = detail or self.message
+        self.detail: Any = detail or self.message
 
 
 class NotFoundError(PlantOpsError):
