@@ -59,7 +59,7 @@ def configure_engine(engine: Engine, busy_timeout_seconds: float) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
@@ -69,7 +69,7 @@ def configure_engine(engine: Engine, busy_timeout_seconds: float) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):
+    def on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
 
 
@@ -80,7 +80,7 @@ def without_statement_timeout(connection: Connection) -> None:
         connection.commit()  # a session setting; the caller's transactions start after it
 
 
-def set_read_only(value):
+def set_read_only(value: bool) -> contextvars.Token[bool]:
     """Declare that transactions started in this context will only read."""
     return _read_only.set(value)
 
@@ -111,12 +111,12 @@ def has_single_writer(session: DbSession) -> bool:
     return dialect_name(session) == SQLITE
 
 
-def insert(session: DbSession, table):
+def insert(session: DbSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """The backend's INSERT, which has on_conflict_do_nothing() and on_conflict_do_update()."""
     return insert_for(dialect_name(session), table)
 
 
-def insert_for(dialect: str, table):
+def insert_for(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
     """`insert()` for a statement built once per backend and cached."""
     return (postgresql.insert if dialect == POSTGRESQL else sqlite.insert)(table)
 
