@@ -17,6 +17,8 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,7 +33,7 @@ class DecryptionError(Exception):
     """A stored secret cannot be read: no configured key fits, or it was tampered with
     or moved. The message never contains the value."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(f"stored secret cannot be decrypted ({reason})")
         self.reason = reason
 
@@ -41,35 +43,35 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value):
+    def __init__(self, value: str) -> None:
         self._value = value
 
-    def reveal(self):
+    def reveal(self) -> str:
         return self._value
 
     @property
-    def last4(self):
+    def last4(self) -> str:
         return self._value[-4:]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Secret('****')"
 
     __str__ = __repr__
 
-    def __format__(self, spec):
+    def __format__(self, spec: str) -> str:
         return repr(self)
 
 
-def key_id(key):
+def key_id(key: bytes) -> str:
     """A short, non-secret name for a key (a domain-separated hash)."""
     return hashlib.sha256(b"plantops key id\0" + key).hexdigest()[:KEY_ID_CHARS]
 
 
-def configured_keys():
+def configured_keys() -> Sequence[bytes]:
     return current_app.config["ENCRYPTION_KEYS"]
 
 
-def encrypt(value, user_id, field, keys=None):
+def encrypt(value: str, user_id: int, field: str, keys: Sequence[bytes] | None = None) -> str:
     """Encrypt `value` (a str) for `user_id`'s `field` under the newest key."""
     key = (keys or configured_keys())[0]
     kid = key_id(key)
@@ -78,7 +80,7 @@ def encrypt(value, user_id, field, keys=None):
     return ".".join((VERSION, kid, _b64(nonce), _b64(sealed)))
 
 
-def decrypt(stored, user_id, field, keys=None):
+def decrypt(stored: str | None, user_id: int, field: str, keys: Sequence[bytes] | None = None) -> str:
     """The plaintext of a value made by `encrypt` for the same user and field.
 
     Raises DecryptionError when the format is unknown, no configured key has the
@@ -97,22 +99,22 @@ def decrypt(stored, user_id, field, keys=None):
     raise DecryptionError("tampered, or stored for another user or field")
 
 
-def decrypt_field(owner, field, keys=None):
+def decrypt_field(owner: Any, field: str, keys: Sequence[bytes] | None = None) -> str | None:
     """The plaintext of `owner`'s (a User's) encrypted column `field`, or None when unset."""
     stored = getattr(owner, field)
     return None if stored is None else decrypt(stored, owner.id, field, keys)
 
 
-def key_id_of(stored):
+def key_id_of(stored: str | None) -> str:
     return parse(stored)[0]
 
 
-def is_current(stored, keys=None):
+def is_current(stored: str | None, keys: Sequence[bytes] | None = None) -> bool:
     """Whether `stored` is under the newest key (its id only; it may still be tampered)."""
     return key_id_of(stored) == key_id((keys or configured_keys())[0])
 
 
-def parse(stored):
+def parse(stored: str | None) -> tuple[str, bytes, bytes]:
     parts = (stored or "").split(".")
     if len(parts) != 4 or parts[0] != VERSION or len(parts[1]) != KEY_ID_CHARS:
         raise DecryptionError("unknown format")
@@ -125,13 +127,13 @@ def parse(stored):
     return parts[1], nonce, sealed
 
 
-def _associated_data(kid, user_id, field):
+def _associated_data(kid: str, user_id: int, field: str) -> bytes:
     return f"plantops|{VERSION}|{kid}|user={int(user_id)}|field={field}".encode()
 
 
-def _b64(data):
+def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text):
+def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import ARRAY, JSON, Integer, Numeric, bindparam, cast, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+
+from .domain.types import DbSession
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -58,7 +59,7 @@ def configure_engine(engine: Engine, busy_timeout_seconds: float) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
@@ -68,7 +69,7 @@ def configure_engine(engine: Engine, busy_timeout_seconds: float) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):
+    def on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
 
 
@@ -79,7 +80,7 @@ def without_statement_timeout(connection: Connection) -> None:
         connection.commit()  # a session setting; the caller's transactions start after it
 
 
-def set_read_only(value):
+def set_read_only(value: bool) -> contextvars.Token[bool]:
     """Declare that transactions started in this context will only read."""
     return _read_only.set(value)
 
@@ -97,25 +98,25 @@ def read_only() -> Iterator[None]:
 # statements built once per backend and cached; the others take the session they serve.
 
 
-def dialect_name(session: Session) -> str:
+def dialect_name(session: DbSession) -> str:
     return session.get_bind().dialect.name
 
 
-def is_postgresql(session: Session) -> bool:
+def is_postgresql(session: DbSession) -> bool:
     return dialect_name(session) == POSTGRESQL
 
 
-def has_single_writer(session: Session) -> bool:
+def has_single_writer(session: DbSession) -> bool:
     """SQLite has one write lock for the whole database; PostgreSQL locks rows."""
     return dialect_name(session) == SQLITE
 
 
-def insert(session: Session, table):
+def insert(session: DbSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """The backend's INSERT, which has on_conflict_do_nothing() and on_conflict_do_update()."""
     return insert_for(dialect_name(session), table)
 
 
-def insert_for(dialect: str, table):
+def insert_for(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
     """`insert()` for a statement built once per backend and cached."""
     return (postgresql.insert if dialect == POSTGRESQL else sqlite.insert)(table)
 
@@ -166,7 +167,7 @@ def json_object_without_nulls(dialect: str, *pairs) -> ColumnElement:
     return func.json_patch("{}", func.json_object(*pairs), type_=JSON)  # json_patch drops null members
 
 
-def equals_any(column, name: str, values: list, item_type, session: Session) -> ColumnElement:
+def equals_any(column, name: str, values: list, item_type, session: DbSession) -> ColumnElement:
     """`column IN values`. On PostgreSQL one array parameter `name`: psycopg re-parses a
     query with hundreds of placeholders every time."""
     if is_postgresql(session):

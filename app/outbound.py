@@ -67,7 +67,7 @@ class Policy:
 @dataclass(frozen=True)
 class Response:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] | http.client.HTTPMessage  # the latter: case-insensitive
     body: bytes
 
 

@@ -33,12 +33,12 @@ from typing import NamedTuple
 
 from flask import Flask
 from sqlalchemy import case, delete, func, literal, select
-from sqlalchemy.orm import Session, scoped_session
 
 from . import database
 from .clock import utcnow
 from .database import read_only
 from .domain.metrics import KEYS as METRICS
+from .domain.types import DbSession
 from .extensions import db
 from .models import Plant, Reading, ReadingHourly
 
@@ -146,7 +146,7 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0, lookback=ROLL
     return written
 
 
-def rollup_recent(session: Session | scoped_session, now: datetime, pause: float | None = None) -> int:
+def rollup_recent(session: DbSession, now: datetime, pause: float | None = None) -> int:
     """Roll up every plant's hours since its newest rollup (less SCHEDULED_LOOKBACK); returns hours written."""
     if pause is None:
         pause = SQLITE_PAUSE if database.has_single_writer(session) else 0.0
@@ -254,9 +254,7 @@ class HourlyPoint(NamedTuple):
         return self.stats.get(metric, {}).get("mean")
 
 
-def hourly_series(
-    plant_id: int, since: datetime, until: datetime, session: Session | scoped_session
-) -> list["HourlyPoint"]:
+def hourly_series(plant_id: int, since: datetime, until: datetime, session: DbSession) -> list["HourlyPoint"]:
     """Hourly points of a plant in [since, until), oldest first, for the CSV of long ranges.
 
     Rolled-up hours come from `readings_hourly`; hours after the newest rollup
@@ -273,7 +271,9 @@ def hourly_series(
     tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
     if tail_start < until:
         tail = hours_query(database.dialect_name(session), plant_id, tail_start, until)
-        points += [HourlyPoint(_as_utc(row.hour), row.count, _as_dict(row.stats)) for row in session.execute(tail)]
+        points += [
+            HourlyPoint(_as_utc(row.hour), row._mapping["count"], _as_dict(row.stats)) for row in session.execute(tail)
+        ]
     return points
 
 

@@ -1,10 +1,13 @@
 """The Discord message of an alert event, queued in the outbox in the caller's transaction."""
 
+from datetime import datetime
+
 from flask import current_app
 
 from .. import throttle
 from ..domain.describe import format_value, problem_label
-from ..models import Notification
+from ..domain.types import DbSession
+from ..models import Alert, Notification
 from ..notify.discord import alert_message
 from ..web import public_url
 
@@ -13,7 +16,7 @@ COOLDOWN_MESSAGES = 6
 COOLDOWN_SECONDS = 15 * 60
 
 
-def enqueue(session, alert, event, value, now):
+def enqueue(session: DbSession, alert: Alert, event: str, value: float | None, now: datetime) -> Notification | None:
     """Queue the Discord message for `event` ("opened"/"resolved") of `alert`; None when not sent.
 
     Nothing is queued when no webhook is configured at all; the per-plant

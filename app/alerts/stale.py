@@ -4,6 +4,8 @@ thread looks for silent plants every STALE_CHECK_SECONDS, with one query over pl
 import logging
 import threading
 
+from flask import Flask
+
 from ..clock import utcnow
 from ..database import read_only
 from ..domain.evaluate import stale_changes
@@ -16,16 +18,16 @@ INTERVAL_SECONDS = 20.0
 
 
 class StaleCheck:
-    def __init__(self, app):
+    def __init__(self, app: Flask) -> None:
         self.app = app
         self.interval = app.config.get("STALE_CHECK_SECONDS", INTERVAL_SECONDS)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="stale-check", daemon=True)
 
-    def start(self):
+    def start(self) -> None:
         self.thread.start()
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
         self.thread.join(timeout)
 
@@ -36,7 +38,7 @@ class StaleCheck:
             except Exception:  # the next round tries again; the thread must not die
                 log.exception("stale check failed")
 
-    def run_once(self):
+    def run_once(self) -> None:
         """Read first; take the write lock only when something changes."""
         now = utcnow()
         with self.app.app_context():

@@ -12,10 +12,12 @@ cookie, whose secret is replaced each time it is used.
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app, g, request
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 
 from .. import database
 from ..extensions import db
@@ -42,8 +44,9 @@ def describe_device(user_agent: str) -> str:
     system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
     if browser and system:
         return f"{browser} on {system}"
-    if browser or system:
-        return browser or system
+    label = browser or system
+    if label:
+        return label
     product = re.match(r"[\w.-]{1,40}", user_agent)
     return product.group(0) if product else "Unknown device"
 
@@ -176,7 +179,7 @@ def is_remembered(session_id: int | None) -> bool:
     return bool(db.session.scalar(query))
 
 
-def list_sessions(user: User) -> list[UserSession]:
+def list_sessions(user: User) -> Sequence[UserSession]:
     """The user's live sessions, most recently seen first."""
     query = (
         select(UserSession)
@@ -188,7 +191,11 @@ def list_sessions(user: User) -> list[UserSession]:
 
 def end_session(user: User, session_id: int | None) -> bool:
     """End one of `user`'s sessions; False when there is no such session of theirs."""
-    result = db.session.execute(delete(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id))
+    # A DELETE's result is a CursorResult, which has the rowcount; execute() is typed for any statement.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id)),
+    )
     return result.rowcount > 0
 
 

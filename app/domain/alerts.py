@@ -6,33 +6,34 @@ the stale check, a web request) and never commits. Opening and resolving tell
 module knows nothing of configuration or webhooks.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..models import Alert, Plant, Task
 from .describe import format_value
+from .types import DbSession
 
 # notify(session, alert, "opened" | "resolved", value, now)
-Notify = Callable[[Session, Alert, str, float | None, datetime], object]
+Notify = Callable[[DbSession, Alert, str, float | None, datetime], object]
 
 WATER_PROBLEM = "soil_moisture_low"
 
 
-def open_alerts_by_plant(session, plant_ids):
+def open_alerts_by_plant(session: DbSession, plant_ids: Iterable[int]) -> dict[int, dict[str, Alert]]:
     """{plant_id: {problem: Alert}} of the unresolved alerts of these plants."""
     alerts = session.scalars(select(Alert).where(Alert.plant_id.in_(plant_ids), Alert.resolved_at.is_(None)))
-    by_plant = {}
+    by_plant: dict[int, dict[str, Alert]] = {}
     for alert in alerts:
         by_plant.setdefault(alert.plant_id, {})[alert.problem] = alert
     return by_plant
 
 
 def open_alert(
-    session: Session,
+    session: DbSession,
     plant: Plant,
     problem: str,
     metric: str | None,
@@ -67,7 +68,7 @@ def open_alert(
     return alert
 
 
-def add_water_task(session, plant, alert):
+def add_water_task(session: DbSession, plant: Plant, alert: Alert) -> None:
     already = session.scalar(select(Task.id).where(Task.alert_id == alert.id, Task.completed.is_(False)))
     if already is not None:
         return
@@ -87,13 +88,17 @@ def add_water_task(session, plant, alert):
     )
 
 
-def resolve_alert(session: Session, alert: Alert, value: float | None, now: datetime, notify: Notify) -> bool:
+def resolve_alert(session: DbSession, alert: Alert, value: float | None, now: datetime, notify: Notify) -> bool:
     """Resolve `alert` (value: the value that ended it); False when someone else resolved it first."""
-    result = session.execute(
-        update(Alert)
-        .where(Alert.id == alert.id, Alert.resolved_at.is_(None))
-        .values(state="resolved", resolved_at=now)
-        .execution_options(synchronize_session="fetch")
+    # An UPDATE's result is a CursorResult, which has the rowcount; execute() is typed for any statement.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Alert)
+            .where(Alert.id == alert.id, Alert.resolved_at.is_(None))
+            .values(state="resolved", resolved_at=now)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
     if result.rowcount != 1:
         return False
@@ -104,7 +109,7 @@ def resolve_alert(session: Session, alert: Alert, value: float | None, now: date
     return True
 
 
-def complete_water_tasks(session, alert, value, now):
+def complete_water_tasks(session: DbSession, alert: Alert, value: float | None, now: datetime) -> None:
     if value is not None:
         note = f"Done by itself: the soil is moist again ({format_value(alert.metric, value)})."
     else:
@@ -115,7 +120,7 @@ def complete_water_tasks(session, alert, value, now):
         task.completion_note = note
 
 
-def acknowledge(alert, now):
+def acknowledge(alert: Alert, now: datetime) -> bool:
     """The gardener has seen it: an open alert becomes acknowledged (stays until resolved)."""
     if alert.state != "open":
         return False
@@ -124,7 +129,7 @@ def acknowledge(alert, now):
     return True
 
 
-def on_task_completed(session, task, now):
+def on_task_completed(session: DbSession, task: Task, now: datetime) -> None:
     """Called by the tasks service when a task is ticked: watering a dry plant acknowledges its alert."""
     if not task.completed or task.alert_id is None:
         return

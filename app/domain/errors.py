@@ -1,14 +1,16 @@
 """The exception family: raised by the domain, turned into responses by app.errors."""
 
+from typing import Any
+
 
 class PlantOpsError(Exception):
     status = 500
     code = "internal_error"
     message = "Something went wrong on our side."
 
-    def __init__(self, detail=None):
+    def __init__(self, detail: Any = None) -> None:
         super().__init__(detail or self.message)
-        self.detail = detail or self.message
+        self.detail: Any = detail or self.message
 
 
 class NotFoundError(PlantOpsError):

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
 
 from ..models import Alert, Plant, Reading
 from .alerts import Notify, open_alert, open_alerts_by_plant, resolve_alert
@@ -21,6 +20,7 @@ from .rules import (
     should_open,
 )
 from .status import is_stale
+from .types import DbSession
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class AlertPolicy:
 
 
 def evaluate_plants(
-    session: Session, plant_ids: Iterable[int], now: datetime, policy: AlertPolicy, notify: Notify
+    session: DbSession, plant_ids: Iterable[int], now: datetime, policy: AlertPolicy, notify: Notify
 ) -> None:
     """Open or resolve alerts for the plants whose readings were just stored.
 
@@ -55,7 +55,7 @@ def evaluate_plants(
 
 
 def evaluate_plant(
-    session: Session, plant: Plant, open_alerts: dict[str, Alert], now: datetime, policy: AlertPolicy, notify: Notify
+    session: DbSession, plant: Plant, open_alerts: dict[str, Alert], now: datetime, policy: AlertPolicy, notify: Notify
 ) -> None:
     rules = plant_rules(plant, policy.hysteresis_fraction)
     by_problem = {rule.problem: rule for rule in rules}
@@ -76,13 +76,13 @@ def evaluate_plant(
             )
 
 
-def recent_readings(session: Session, plant_id: int, count: int) -> list[Reading]:
+def recent_readings(session: DbSession, plant_id: int, count: int) -> list[Reading]:
     """The plant's newest `count` readings, newest first (an index range scan, never history)."""
     query = select(Reading).where(Reading.plant_id == plant_id).order_by(Reading.ts.desc()).limit(count)
     return list(session.scalars(query).all())
 
 
-def stale_changes(session: Session, now: datetime) -> list[tuple[int, int | None]]:
+def stale_changes(session: DbSession, now: datetime) -> list[tuple[int, int | None]]:
     """[(plant_id, open stale alert id or None)] of plants whose stale alert must open or resolve."""
     rows = session.execute(
         select(Plant.id, Plant.last_reading_at, Plant.stale_after_minutes, Alert.id)
@@ -97,15 +97,16 @@ def stale_changes(session: Session, now: datetime) -> list[tuple[int, int | None
     ]
 
 
-def check_stale(session: Session, now: datetime, notify: Notify) -> tuple[int, int]:
+def check_stale(session: DbSession, now: datetime, notify: Notify) -> tuple[int, int]:
     """Open stale alerts for silent plants, resolve those whose data returned; returns (opened, resolved)."""
     opened = resolved = 0
     for plant_id, alert_id in stale_changes(session, now):
         if alert_id is None:
-            plant = session.get(Plant, plant_id)
+            plant = session.get_one(Plant, plant_id)
+            assert plant.last_reading_at is not None  # stale_changes picks plants with a reading
             silent = minutes_silent(plant.last_reading_at, now)
             alert = open_alert(session, plant, STALE, None, silent, plant.stale_after_minutes, now, notify)
             opened += alert is not None
         else:
-            resolved += resolve_alert(session, session.get(Alert, alert_id), None, now, notify)
+            resolved += resolve_alert(session, session.get_one(Alert, alert_id), None, now, notify)
     return opened, resolved

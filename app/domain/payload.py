@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .devices import DEVICE_ID
 from .metrics import METRICS
@@ -53,23 +54,23 @@ REASONS = (
 class Reading:
     device_id: str
     ts: datetime
-    values: dict  # metric -> float, only the metrics the device sent
+    values: dict[str, float]  # metric -> float, only the metrics the device sent
 
 
 @dataclass
 class ParseResult:
     device_id: str | None
     readings: list[Reading] = field(default_factory=list)
-    rejections: Counter = field(default_factory=Counter)
+    rejections: Counter[str] = field(default_factory=Counter)
 
 
 class Rejected(Exception):
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def device_from_topic(topic, prefix):
+def device_from_topic(topic: str, prefix: str) -> str | None:
     """The device id of `<prefix>/<device_id>/telemetry`, or None."""
     parts = topic.split("/")
     if len(parts) != 3 or parts[0] != prefix or parts[2] != "telemetry":
@@ -77,7 +78,7 @@ def device_from_topic(topic, prefix):
     return parts[1] if DEVICE_ID.fullmatch(parts[1]) else None
 
 
-def parse_message(topic, payload, prefix, now):
+def parse_message(topic: str, payload: bytes | bytearray, prefix: str, now: datetime) -> ParseResult:
     """Parse one MQTT message; `now` (aware UTC) is the receive time."""
     device_id = device_from_topic(topic, prefix)
     if device_id is None:
@@ -95,7 +96,7 @@ def parse_message(topic, payload, prefix, now):
     return result
 
 
-def decode_payload(payload):
+def decode_payload(payload: bytes | bytearray) -> list[Any]:
     """The list of items in a payload (one object or an array of them)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise Rejected("too_large")
@@ -118,10 +119,10 @@ def decode_payload(payload):
     return document
 
 
-def parse_item(item, device_id, now):
+def parse_item(item: Any, device_id: str, now: datetime) -> Reading:
     if not isinstance(item, dict):
         raise Rejected("wrong_shape")
-    values = {}
+    values: dict[str, float] = {}
     for metric, (low, high) in RANGES.items():
         value = item.get(metric)
         if value is None:
@@ -136,7 +137,7 @@ def parse_item(item, device_id, now):
     return Reading(device_id, ts, values)
 
 
-def number(value):
+def number(value: Any) -> float:
     """A finite float from a JSON number; booleans and strings are not numbers."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Rejected("wrong_type")
@@ -149,7 +150,7 @@ def number(value):
     return value
 
 
-def parse_ts(value, now):
+def parse_ts(value: Any, now: datetime) -> datetime:
     """Unix seconds or ISO 8601 with an offset, as aware UTC, at most 5 minutes ahead of `now`."""
     if isinstance(value, str):
         try:

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..models import Plant, UnclaimedDevice, User
 from .devices import DEVICE_ID, DEVICE_ID_MESSAGE
 from .errors import ValidationError
 from .metrics import THRESHOLD_METRICS
+from .types import DbSession
 
 DEVICE_TAKEN = "This device id is already claimed by another plant. Check the id on the sensor."
 THRESHOLD_ORDER = "The maximum must be at least the minimum ({low:g})."
@@ -36,7 +36,7 @@ def threshold_problems(values: Mapping[str, Any]) -> list[dict[str, str]]:
     return problems
 
 
-def device_taken(session: Session, device_id: str, plant_id: int | None = None) -> bool:
+def device_taken(session: DbSession, device_id: str, plant_id: int | None = None) -> bool:
     """Whether another plant, of any gardener, claims `device_id`. Deliberately not
     scoped to the user: a device belongs to at most one plant on the instance."""
     query = select(Plant.id).where(Plant.device_id == device_id)
@@ -45,7 +45,7 @@ def device_taken(session: Session, device_id: str, plant_id: int | None = None) 
     return session.scalar(query.limit(1)) is not None
 
 
-def device_problems(session: Session, device_id: str | None, plant_id: int | None) -> list[dict[str, str]]:
+def device_problems(session: DbSession, device_id: str | None, plant_id: int | None) -> list[dict[str, str]]:
     if device_id is None:
         return []
     if not DEVICE_ID.fullmatch(device_id):
@@ -55,14 +55,14 @@ def device_problems(session: Session, device_id: str | None, plant_id: int | Non
     return []
 
 
-def claim_device(session: Session, plant: Plant, device_id: str | None) -> None:
+def claim_device(session: DbSession, plant: Plant, device_id: str | None) -> None:
     """Link `device_id` to `plant` (None unlinks); the device leaves the unclaimed list."""
     plant.device_id = device_id
     if device_id is not None:
         session.execute(UnclaimedDevice.__table__.delete().where(UnclaimedDevice.device_id == device_id))
 
 
-def save_plant(session: Session, plant: Plant, fields: Mapping[str, Any]) -> Plant:
+def save_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any]) -> Plant:
     """Check the shared rules on `fields` (FIELDS, as the forms and the API cleaned them), apply
     them and flush. A device another request claimed a moment ago is a field error too: the
     unique index refuses it at the flush, and the savepoint keeps the caller's transaction."""
@@ -82,15 +82,15 @@ def save_plant(session: Session, plant: Plant, fields: Mapping[str, Any]) -> Pla
     return plant
 
 
-def create_plant(session: Session, user: User, fields: Mapping[str, Any]) -> Plant:
+def create_plant(session: DbSession, user: User, fields: Mapping[str, Any]) -> Plant:
     return save_plant(session, Plant(user_id=user.id), fields)
 
 
-def update_plant(session: Session, plant: Plant, fields: Mapping[str, Any]) -> Plant:
+def update_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any]) -> Plant:
     return save_plant(session, plant, fields)
 
 
-def delete_plant(session: Session, plant: Plant) -> None:
+def delete_plant(session: DbSession, plant: Plant) -> None:
     """The database cascades to the plant's readings and alerts."""
     session.delete(plant)
     session.flush()

@@ -7,6 +7,8 @@ one staleness rule and one threshold check, so they can never disagree.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from .metrics import THRESHOLD_KEYS
 
@@ -22,14 +24,14 @@ class Status:
     problems: tuple[str, ...]
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         return STATUS_ORDER[self.status]
 
 
 NO_DATA = Status("no_data", ())
 
 
-def plant_status(plant, now):
+def plant_status(plant: Any, now: datetime) -> Status:
     """`plant` needs `last_reading_at`, `stale_after_minutes`, `latest_<metric>` and
     `<metric>_min`/`<metric>_max`; anything with those attributes works.
 
@@ -42,19 +44,19 @@ def plant_status(plant, now):
     return status_with_reading(plant, is_stale(plant.last_reading_at, plant.stale_after_minutes, now))
 
 
-def is_stale(last_reading_at, stale_after_minutes, now):
+def is_stale(last_reading_at: datetime | None, stale_after_minutes: float, now: datetime) -> bool:
     """No reading within the window."""
     age = None if last_reading_at is None else (now - last_reading_at).total_seconds()
     return age_is_stale(age, stale_after_minutes)
 
 
-def age_is_stale(age_seconds, stale_after_minutes):
+def age_is_stale(age_seconds: float | None, stale_after_minutes: float) -> bool:
     """The staleness rule, on the age of the last reading in seconds; a plant that never
     sent one (None) is not stale: it has no data."""
     return age_seconds is not None and age_seconds > stale_after_minutes * 60
 
 
-def status_with_reading(plant, stale):
+def status_with_reading(plant: Any, stale: bool) -> Status:
     """`plant_status` of a plant that has a reading: the clock matters only through `stale`."""
     problems = []
     for metric in THRESHOLD_KEYS:

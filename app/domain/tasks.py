@@ -8,17 +8,17 @@ list of {"field", "message"}, so nothing is half-written.
 """
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..database import MAX_ID
 from ..models import Plant, Task, User, utcnow
 from .alerts import on_task_completed
 from .errors import ValidationError
+from .types import DbSession
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
@@ -44,17 +44,17 @@ class Invalid(Exception):
 def user_today(user: User, now: datetime) -> date:
     """The date it is at `now` where the user lives (their timezone setting)."""
     try:
-        zone = ZoneInfo(user.timezone or "UTC")
+        zone: tzinfo = ZoneInfo(user.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         zone = UTC
     return now.astimezone(zone).date()
 
 
-def is_blank(value):
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def clean_title(value, user, session):
+def clean_title(value: Any, user: User, session: DbSession) -> str:
     if value is not None and not isinstance(value, str):
         raise Invalid(MESSAGES["text_type"])
     title = (value or "").strip()
@@ -65,7 +65,7 @@ def clean_title(value, user, session):
     return title
 
 
-def clean_description(value, user, session):
+def clean_description(value: Any, user: User, session: DbSession) -> str:
     if value is not None and not isinstance(value, str):
         raise Invalid(MESSAGES["text_type"])
     description = (value or "").strip()
@@ -74,7 +74,7 @@ def clean_description(value, user, session):
     return description
 
 
-def clean_due_date(value, user, session):
+def clean_due_date(value: Any, user: User, session: DbSession) -> date | None:
     if is_blank(value):
         return None
     if isinstance(value, date):
@@ -87,7 +87,7 @@ def clean_due_date(value, user, session):
         raise Invalid(MESSAGES["due_date"]) from None
 
 
-def whole_number(value):
+def whole_number(value: Any) -> int | None:
     """An int from an int or a string of digits; None for anything else (bools included)."""
     if isinstance(value, bool):
         return None
@@ -98,7 +98,7 @@ def whole_number(value):
     return None
 
 
-def clean_plant_id(value, user, session):
+def clean_plant_id(value: Any, user: User, session: DbSession) -> int | None:
     if is_blank(value):
         return None
     plant_id = whole_number(value)
@@ -111,7 +111,7 @@ def clean_plant_id(value, user, session):
     return plant_id
 
 
-def clean_recurrence_days(value, user, session):
+def clean_recurrence_days(value: Any, user: User, session: DbSession) -> int | None:
     if is_blank(value):
         return None
     days = whole_number(value)
@@ -131,7 +131,7 @@ CLEANERS = {
 }
 
 
-def validate_fields(session: Session, data: Mapping[str, Any], user: User, partial: bool = False) -> dict[str, Any]:
+def validate_fields(session: DbSession, data: Mapping[str, Any], user: User, partial: bool = False) -> dict[str, Any]:
     """Clean `data` for `user`; with `partial`, only the fields present are checked.
 
     Returns the cleaned fields; raises ValidationError listing every bad field.
@@ -151,7 +151,7 @@ def validate_fields(session: Session, data: Mapping[str, Any], user: User, parti
 
 
 def create_task(
-    session: Session,
+    session: DbSession,
     user: User,
     data: Mapping[str, Any],
     now: datetime | None = None,
@@ -166,7 +166,7 @@ def create_task(
     return task
 
 
-def update_task(session: Session, task: Task, data: Mapping[str, Any], now: datetime | None = None) -> Task:
+def update_task(session: DbSession, task: Task, data: Mapping[str, Any], now: datetime | None = None) -> Task:
     """Apply the fields present in `data` (a partial update; send all fields to replace)."""
     fields = validate_fields(session, data, owner(session, task), partial=True)
     for name, value in fields.items():
@@ -176,7 +176,7 @@ def update_task(session: Session, task: Task, data: Mapping[str, Any], now: date
     return task
 
 
-def set_completed(session: Session, task: Task, completed: bool, now: datetime) -> Task | None:
+def set_completed(session: DbSession, task: Task, completed: bool, now: datetime) -> Task | None:
     """Tick or untick `task`; returns the next occurrence when this call created one.
 
     Completing a repeating task creates its next occurrence, due `recurrence_days`
@@ -199,7 +199,9 @@ def set_completed(session: Session, task: Task, completed: bool, now: datetime) 
     return created
 
 
-def next_occurrence(session: Session, task: Task, now: datetime) -> Task:
+def next_occurrence(session: DbSession, task: Task, now: datetime) -> Task:
+    if task.recurrence_days is None:
+        raise TypeError("a task that does not repeat has no next occurrence")
     due = user_today(owner(session, task), now) + timedelta(days=task.recurrence_days)
     following = Task(
         user_id=task.user_id,
@@ -219,10 +221,10 @@ def next_occurrence(session: Session, task: Task, now: datetime) -> Task:
     return following
 
 
-def delete_task(session: Session, task: Task) -> None:
+def delete_task(session: DbSession, task: Task) -> None:
     session.delete(task)
     session.flush()
 
 
-def owner(session: Session, task: Task) -> User:
-    return session.get(User, task.user_id)
+def owner(session: DbSession, task: Task) -> User:
+    return session.get_one(User, task.user_id)

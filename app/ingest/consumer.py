@@ -73,7 +73,7 @@ class Source:
     """
 
     name: str
-    parse: Callable[[str, bytes, str, datetime], ParseResult]
+    parse: Callable[[str, bytes | bytearray, str, datetime], ParseResult]
     stores_retained: bool
 
     def parse_message(self, message: mqtt.MQTTMessage, prefix: str, now: datetime) -> ParseResult:
@@ -222,7 +222,7 @@ class Ingest:
     def __init__(self, app, state: ConsumerState) -> None:
         self.slot = Slot(os.path.join(app.instance_path, "mqtt-slots"))
         self.state = state
-        self.inbox = queue.Queue(maxsize=QUEUE_MESSAGES)
+        self.inbox: queue.Queue[Delivery] = queue.Queue(maxsize=QUEUE_MESSAGES)
         self.consumer = Consumer(app.config, self.state, self.inbox, client_id(self.slot.number))
         self.writer = BatchWriter(app, self.inbox, self.consumer.acknowledge, self.state)
 

@@ -1,11 +1,15 @@
 """One HTTP attempt at a webhook, and what its answer means for the next one."""
 
+import http.client
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .. import outbound
 from ..crypto import DecryptionError
+from ..models import User
 from ..settings.secrets import read_secret
 from .retry import parse_retry_after
 
@@ -24,7 +28,7 @@ class Outcome:
     retry_after: float | None = None  # seconds the server asked us to wait
 
 
-def delivery_policy(config, timeout: float = TIMEOUT_SECONDS) -> outbound.Policy:
+def delivery_policy(config: Mapping[str, Any], timeout: float = TIMEOUT_SECONDS) -> outbound.Policy:
     """Webhooks get the same address rules as every outbound call: public addresses only
     in production."""
     return outbound.Policy(
@@ -49,7 +53,7 @@ def post(url: str, payload: dict, policy: outbound.Policy, gate: outbound.Gate) 
     return classify(response.status, response.headers, _json(response))
 
 
-def classify(status, headers, body):
+def classify(status: int, headers: Mapping[str, str] | http.client.HTTPMessage, body: object) -> Outcome:
     """2xx sent; 429 wait as told; 5xx retry; any other answer is final."""
     if 200 <= status < 300:
         return Outcome(True)
@@ -70,7 +74,7 @@ def _json(response: outbound.Response) -> object:
         return None
 
 
-def webhook_url(user, default_url):
+def webhook_url(user: User, default_url: str | None) -> str | None:
     """The user's own webhook (decrypted) if set, else the instance-wide one."""
     try:
         secret = read_secret(user, "discord_webhook_url")

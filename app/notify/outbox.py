@@ -6,12 +6,16 @@ records the outcome. A claim is a lease (next_attempt_at moves into the
 future), so a process that dies mid-send leaves the row to be sent again.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Self
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
+from ..domain.types import DbSession
 from ..models import Alert, Notification
+from .delivery import Outcome
 from .retry import backoff_delay
 
 MAX_RETRY_AFTER_SECONDS = 3600
@@ -24,7 +28,7 @@ class RetryPolicy:
     backoff_cap_seconds: float = 300.0
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
         return cls(
             config.get("NOTIFY_MAX_ATTEMPTS", cls.max_attempts),
             config.get("NOTIFY_BACKOFF_SECONDS", cls.backoff_seconds),
@@ -32,15 +36,15 @@ class RetryPolicy:
         )
 
 
-def due_filter(now):
+def due_filter(now: datetime) -> ColumnElement[bool]:
     return (Notification.status == "pending") & (Notification.next_attempt_at <= now)
 
 
-def has_due(session, now):
+def has_due(session: DbSession, now: datetime) -> bool:
     return session.scalar(select(Notification.id).where(due_filter(now)).limit(1)) is not None
 
 
-def claim_due(session, now, limit, lease_seconds):
+def claim_due(session: DbSession, now: datetime, limit: int, lease_seconds: float) -> Sequence[int]:
     """Lease up to `limit` due rows to this process; other processes skip them (SKIP LOCKED on
     PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claims). The caller commits."""
     ids = session.scalars(
@@ -59,7 +63,7 @@ def claim_due(session, now, limit, lease_seconds):
     return ids
 
 
-def release(session, ids, now):
+def release(session: DbSession, ids: Sequence[int], now: datetime) -> None:
     """Hand leased rows back (on shutdown) so the next process sends them at once."""
     if ids:
         session.execute(
@@ -69,7 +73,9 @@ def release(session, ids, now):
         )
 
 
-def record_outcome(session, notification, outcome, now, policy):
+def record_outcome(
+    session: DbSession, notification: Notification, outcome: Outcome, now: datetime, policy: RetryPolicy
+) -> None:
     """Sent, scheduled again (backoff, or Discord's retry_after), or failed and shown on the alert."""
     notification.attempts += 1
     notification.last_error = outcome.error

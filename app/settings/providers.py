@@ -9,6 +9,7 @@ import json as jsonlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__, outbound
@@ -111,7 +112,7 @@ def send_discord_test(webhook_url: Secret, caller: Caller) -> None:
     )
 
 
-def _request(caller: Caller, method: str, url: str, who: str, headers: dict, json: object = None) -> object:
+def _request(caller: Caller, method: str, url: str, who: str, headers: dict, json: object = None) -> Any:
     """Send one request; the decoded JSON body (or None) of a 2xx answer, else ProviderError."""
     host = urlsplit(url).hostname
     body = None

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from pydantic import BaseModel
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
 
 from ... import __version__
 from .schemas import Error
@@ -58,7 +59,9 @@ api_spec = SpecTree(
     security_schemes=[
         SecurityScheme(
             name="bearerToken",
-            data=SecuritySchemeData(type="http", scheme="bearer", description="A personal access token (po_...)."),
+            data=SecuritySchemeData(
+                type=SecureType.HTTP, scheme="bearer", description="A personal access token (po_...)."
+            ),
         )
     ],
     security={"bearerToken": []},

@@ -1,6 +1,8 @@
 """Plants and their readings over JSON, behind the models of `schemas.py`."""
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from flask import Response, current_app, request
 from flask_login import current_user
@@ -37,10 +39,11 @@ def list_plants() -> Response:
     entry = plant_list_cache().get(current_user.id, _build_list)
     response = current_app.response_class(entry.body, mimetype="application/json")
     response.set_etag(entry.etag)
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
-def _build_list(now: datetime) -> tuple[bytes, list]:
+def _build_list(now: datetime) -> tuple[bytes, Sequence[Any]]:
     columns = select(*(getattr(PlantRow, name) for name in PLANT_COLUMNS)).where(PlantRow.user_id == current_user.id)
     rows = db.session.execute(columns.order_by(PlantRow.name, PlantRow.id)).all()
     return current_app.json.dumps({"items": [Plant.json_of(row, now) for row in rows]}).encode(), rows

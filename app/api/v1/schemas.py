@@ -9,7 +9,7 @@ whose columns exist, so a new metric appears here once its migration does.
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -247,21 +247,26 @@ class RangeInput(Input):
 def _range_model(metric) -> type[RangeInput]:
     low, high = _bound(metric.low), _bound(metric.high)
     bound = Annotated[Annotated[float, Field(ge=low, le=high)] | None, BeforeValidator(_number_or_null)]
+    fields: dict[str, Any] = {"min": (bound, None), "max": (bound, None)}
     return create_model(
         "".join(part.title() for part in metric.key.split("_")) + "Range",
         __base__=RangeInput,
         __doc__=f"{metric.label} in {metric.unit}: null means no bound; between {low} and {high}, min <= max.",
-        min=(bound, None),
-        max=(bound, None),
+        **fields,
     )
 
 
-ThresholdsInput = create_model(
-    "ThresholdsInput",
-    __base__=Input,
-    __doc__="Acceptable ranges; a metric left out has no bounds.",
-    **{m.key: (_range_model(m) | None, None) for m in RANGE_METRICS},
-)
+# The models below get one field per metric at runtime; mypy sees them as their base class.
+if TYPE_CHECKING:
+    ThresholdsInput: TypeAlias = Input
+else:
+    _RANGE_FIELDS: dict[str, Any] = {m.key: (_range_model(m) | None, None) for m in RANGE_METRICS}
+    ThresholdsInput = create_model(
+        "ThresholdsInput",
+        __base__=Input,
+        __doc__="Acceptable ranges; a metric left out has no bounds.",
+        **_RANGE_FIELDS,
+    )
 
 
 class PlantInput(Input):
@@ -285,12 +290,15 @@ class ReadingFields(Output):
         return {"ts": utc(row.ts)} | {m.key: getattr(row, m.key) for m in READING_METRICS}
 
 
-Reading = create_model(
-    "Reading",
-    __base__=ReadingFields,
-    ts=(Time, ...),
-    **{m.key: (float | None, Field(description=f"{m.label} in {m.unit}")) for m in READING_METRICS},
-)
+if TYPE_CHECKING:
+    Reading: TypeAlias = ReadingFields
+else:
+    Reading = create_model(
+        "Reading",
+        __base__=ReadingFields,
+        ts=(Time, ...),
+        **{m.key: (float | None, Field(description=f"{m.label} in {m.unit}")) for m in READING_METRICS},
+    )
 
 
 class Bounds(BaseModel):
@@ -298,7 +306,10 @@ class Bounds(BaseModel):
     max: float | None
 
 
-Thresholds = create_model("Thresholds", **{m.key: (Bounds, ...) for m in RANGE_METRICS})
+if TYPE_CHECKING:
+    Thresholds: TypeAlias = BaseModel
+else:
+    Thresholds = create_model("Thresholds", **{m.key: (Bounds, ...) for m in RANGE_METRICS})
 
 
 class Plant(Output):
@@ -413,7 +424,7 @@ def patch_of(model: type[Input]) -> type[Input]:
     The patch is applied to the object's current fields and the result must be a
     valid `model`, so a null removes a field (it takes its default: null, "" or none).
     """
-    fields = {
+    fields: dict[str, Any] = {
         name: (
             Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation,
             Field(None, description=info.description, json_schema_extra=_no_default),

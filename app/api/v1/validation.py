@@ -7,7 +7,7 @@ device id) come after, in the services.
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
 from pydantic import BaseModel
@@ -35,14 +35,17 @@ MESSAGES = {
     "string_too_short": "Must not be empty.",
 }
 
+InputT = TypeVar("InputT", bound=Input)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
-def json_body(model: type[Input]) -> Input:
+
+def json_body(model: type[InputT]) -> InputT:
     """The request's JSON object as a valid `model`."""
     body = _json_object()
     return _validated(model, body)
 
 
-def merge_patch(model: type[Input], patch_model: type[Input], current: dict[str, Any]) -> Input:
+def merge_patch(model: type[InputT], patch_model: type[Input], current: dict[str, Any]) -> InputT:
     """The request's JSON merge patch (RFC 7396) applied to `current` (the object's JSON),
     as a valid `model`.
 
@@ -55,7 +58,7 @@ def merge_patch(model: type[Input], patch_model: type[Input], current: dict[str,
     return _validated(model, _merged(fields, patch))
 
 
-def query(model: type[BaseModel]) -> BaseModel:
+def query(model: type[ModelT]) -> ModelT:
     """The query string as a valid `model` (unknown parameters are ignored)."""
     try:
         return model.model_validate(request.args.to_dict())
@@ -89,7 +92,7 @@ def _json_object() -> dict[str, Any]:
     return body
 
 
-def _validated(model: type[Input], body: dict[str, Any]) -> Input:
+def _validated(model: type[ModelT], body: dict[str, Any]) -> ModelT:
     unstorable = [
         {"field": name, "message": "Contains characters that are not valid Unicode."}
         for name, value in body.items()
