@@ -130,13 +130,17 @@ def make_app(migrated, instance_path):
 
 
 def empty_tables():
-    tables = list(db.metadata.sorted_tables)
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(tables):
-            db.session.execute(table.delete())
+    """Delete every row and restart the ids. On PostgreSQL a DELETE of a test's few rows
+    costs a fraction of a TRUNCATE, which rewrites every table (about 110 ms a test)."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    if is_postgres(db.engine.url):
+        db.session.execute(
+            text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            )
+        )
     db.session.commit()
 
 
