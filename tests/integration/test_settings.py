@@ -9,7 +9,7 @@ from app.crypto import decrypt, encrypt
 from app.extensions import db
 from app.models import User
 from tests.conftest import PASSWORD, AuthActions, make_user
-from tests.fixtures.services import RecordingServer, Reply, free_port
+from tests.fixtures.services import Reply, free_port, running_recorder
 
 API_KEY = "sk-test-settings-key-9f3a"
 WEBHOOK_TOKEN = "tok_" + "x7Y" * 20 + "Wq9z"
@@ -327,12 +327,8 @@ def test_settings_changes_need_the_csrf_token(make_app, recording_server):
 @pytest.fixture
 def other_server():
     """A second recording server: another origin, standing in for an attacker's host."""
-    server = RecordingServer()
-    server.thread.start()
-    yield server
-    server.stopping.set()
-    server.server.shutdown()
-    server.server.server_close()
+    with running_recorder() as server:
+        yield server
 
 
 def test_a_new_origin_with_an_empty_key_field_is_refused_and_the_key_is_not_sent(
