@@ -23,7 +23,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
-RANGES = {"soil_moisture": (0, 100), "temperature": (-40, 85), "humidity": (0, 100), "light": (0, 200_000)}
+from app.database import MAX_ID
+from app.domain.metrics import THRESHOLD_METRICS
+
+RANGES = {metric.key: metric.range for metric in THRESHOLD_METRICS}
 VALID_PLANT = {
     "name": "Fern",
     "species": "Nephrolepis",
@@ -130,7 +133,7 @@ def marshmallow_candidate():
         title = fields.String(required=True, validate=validate.Length(1, 200))
         description = fields.String(allow_none=True, load_default="", validate=validate.Length(max=1000))
         due_date = fields.Date(allow_none=True)
-        plant_id = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+        plant_id = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_ID))
         recurrence_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, 365))
         completed = fields.Boolean(load_default=False)
 

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ...database import MAX_ID
 from ...domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
 from ...domain.metrics import METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
@@ -30,7 +31,6 @@ from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TIT
 from ...models import Plant as PlantRow
 from ...models import Reading as ReadingRow
 
-INT32_MAX = 2**31 - 1
 PER_PAGE_MAX = 100
 READINGS_LIMIT_MAX = 10_000
 READINGS_LIMIT_DEFAULT = 1_000
@@ -132,7 +132,7 @@ def _bound(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 WholeNumber = Annotated[int, BeforeValidator(_whole(nullable=False))]
 WholeOrNull = Annotated[int | None, BeforeValidator(_whole(nullable=True))]
 NumberOrNull = Annotated[float | None, BeforeValidator(_number_or_null)]
@@ -200,7 +200,7 @@ class TaskInput(Input):
     title: str = Field(min_length=1, max_length=TITLE_MAX, pattern=NAME_PATTERN)
     description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=TEXT_PATTERN, description="null is empty.")
     due_date: DateOrNull = None
-    plant_id: WholeOrNull = Field(None, ge=1, le=INT32_MAX, description="One of your own plants.")
+    plant_id: WholeOrNull = Field(None, ge=1, le=MAX_ID, description="One of your own plants.")
     recurrence_days: WholeOrNull = Field(
         None,
         ge=RECURRENCE_MIN,

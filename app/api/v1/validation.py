@@ -14,9 +14,10 @@ from pydantic import BaseModel
 from pydantic import ValidationError as ModelError
 from werkzeug.exceptions import BadRequest
 
+from ...database import MAX_ID
 from ...errors import NotFoundError, ValidationError
 from ...ownership import get_owned_or_404
-from .schemas import INT32_MAX, PATTERN_MESSAGES, Input
+from .schemas import PATTERN_MESSAGES, Input
 
 MESSAGES = {
     "missing": "This field is required.",
@@ -68,7 +69,7 @@ def query(model: type[ModelT]) -> ModelT:
 
 def owned_or_404(model: Any, object_id: int) -> Any:
     """`get_owned_or_404`, after refusing ids no database column can hold (also 404)."""
-    if not 1 <= object_id <= INT32_MAX:
+    if not 1 <= object_id <= MAX_ID:
         raise NotFoundError()
     return get_owned_or_404(model, object_id)
 
