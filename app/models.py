@@ -138,7 +138,6 @@ class Plant(db.Model):
     species: Mapped[str] = mapped_column(String(100), default="", server_default="")
     location: Mapped[str] = mapped_column(String(100), default="", server_default="")
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
-    device_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     soil_moisture_min: Mapped[float | None] = mapped_column(Float)
     soil_moisture_max: Mapped[float | None] = mapped_column(Float)
     temperature_min: Mapped[float | None] = mapped_column(Float)
@@ -163,18 +162,114 @@ class Plant(db.Model):
     latest_battery: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(back_populates="plants")
+    sensors: Mapped[list["PlantSensor"]] = relationship(
+        back_populates="plant", cascade="all, delete-orphan", order_by="PlantSensor.metric"
+    )
+
+
+class Device(db.Model):
+    """A sensor as PlantOps knows it, from its first message, whether or not a plant uses it.
+
+    `namespace` is "" for the shared topics of the sources (visible to administrators only)
+    and a broker account's name for topics under that account's own prefix, whose owner
+    is that account's user. `key` is `<source>:<id>` for adapter sources and the plain
+    device id for native ones (docs/contracts.md, "Devices").
+    """
+
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("namespace", "key", name="uq_devices_namespace_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    key: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    model: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last message, stored or not
+    last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the newest stored reading's ts
+    message_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    battery: Mapped[float | None] = mapped_column(Float)
+    linkquality: Mapped[float | None] = mapped_column(Float)
+    # {"soil_dry_raw": 2900, "soil_wet_raw": 1200, "temperature_offset": -0.5}; each key optional.
+    calibration: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Source field name -> metric key, or "" to ignore it (ESPHome object ids, the generic source).
+    field_map: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The newest uncalibrated values by metric ({"soil_moisture": 2450}), for the calibration buttons.
+    last_raw: Mapped[dict] = mapped_column(JSON, default=dict)
+    last_payload: Mapped[str | None] = mapped_column(Text)  # as received, truncated
+    last_topic: Mapped[str | None] = mapped_column(String(300))
+    last_rejection: Mapped[str | None] = mapped_column(String(64))  # a payload.REASONS key
+    last_rejection_detail: Mapped[str | None] = mapped_column(String(200))  # "soil moisture out of range (145)"
+    last_rejection_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    owner: Mapped[User | None] = relationship()
+
+
+class DeviceRejection(db.Model):
+    """Dropped messages and fields of one device, per reason and UTC day."""
+
+    __tablename__ = "device_rejections"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlantSensor(db.Model):
+    """Which device feeds which metric of a plant: at most one device per metric of a plant."""
+
+    __tablename__ = "plant_sensors"
+
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)  # a metrics.KEYS key
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+
+    plant: Mapped[Plant] = relationship(back_populates="sensors")
+    device: Mapped[Device] = relationship()
+
+
+class BrokerAccount(db.Model):
+    """A Mosquitto account PlantOps made through the dynamic-security plugin.
+
+    A user's account may publish only under `<MQTT_TOPIC_PREFIX>/u/<username>/`, and every
+    device seen there has namespace `username` and belongs to that user. A bridge account
+    (user_id None, made by an administrator) publishes on the sources' shared topics.
+    """
+
+    __tablename__ = "broker_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="user")  # "user" or "bridge"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IngestSource(db.Model):
+    """An administrator's settings for one source; a source without a row takes its defaults."""
+
+    __tablename__ = "ingest_sources"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)  # "zigbee2mqtt", "generic-1"
+    kind: Mapped[str] = mapped_column(String(32))  # the adapter: "zigbee2mqtt", "generic", ...
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    base_topic: Mapped[str] = mapped_column(String(200))
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # the generic source's topic filter and fields
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Reading(db.Model):
+    """One reading of one device; a plant reads the metrics its sensors are bound for."""
+
     __tablename__ = "readings"
-    __table_args__ = (
-        UniqueConstraint("device_id", "ts", name="uq_readings_device_ts"),
-        Index("ix_readings_plant_ts", "plant_id", "ts"),
-    )
+    __table_args__ = (UniqueConstraint("device_id", "ts", name="uq_readings_device_ts"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"))
-    device_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
     soil_moisture: Mapped[float | None] = mapped_column(Float)
     temperature: Mapped[float | None] = mapped_column(Float)
@@ -185,25 +280,14 @@ class Reading(db.Model):
 
 
 class ReadingHourly(db.Model):
-    """Hourly min/max/mean per metric, for long charts once raw readings age out."""
+    """Hourly min/max/mean per metric of one device, for long charts once raw readings age out."""
 
     __tablename__ = "readings_hourly"
 
-    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     stats: Mapped[dict] = mapped_column(JSON)
-
-
-class UnclaimedDevice(db.Model):
-    """A device that published readings no plant claims."""
-
-    __tablename__ = "unclaimed_devices"
-
-    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    message_count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class IngestRejection(db.Model):
