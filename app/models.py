@@ -190,6 +190,7 @@ class Device(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last message, stored or not
     last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the newest stored reading's ts
     message_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    metrics: Mapped[list] = mapped_column(JSON, default=list)  # the metric keys it has sent, in registry order
     battery: Mapped[float | None] = mapped_column(Float)
     linkquality: Mapped[float | None] = mapped_column(Float)
     # {"soil_dry_raw": 2900, "soil_wet_raw": 1200, "temperature_offset": -0.5}; each key optional.
