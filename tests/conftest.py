@@ -188,9 +188,20 @@ def htmx(client):
     return HtmxClient(client)
 
 
+# scrypt at N=2**10 instead of 2**15: a hash or check costs about 3 ms instead of 90, and a
+# sign-in is part of nearly every test. tests/unit/test_passwords.py checks the real cost.
+TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    with mock.patch.object(users, "PASSWORD_METHOD", TEST_PASSWORD_METHOD):
+        yield
+
+
 @functools.cache
 def password_hash(password: str, hash_password=users.hash_password) -> str:
-    """One scrypt per password per test session: each costs about 0.1 s of a core."""
+    """One hash per password per test session."""
     return hash_password(password)
 
 

@@ -1,5 +1,7 @@
 """Accounts without HTTP: creating users, checking passwords, ending sessions."""
 
+import functools
+
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -8,8 +10,10 @@ from ..extensions import db
 from ..models import FirstAdministrator, User
 from .sessions import end_all_sessions
 
-# Checked against when the email is unknown, so both paths cost one scrypt.
-_DUMMY_HASH = generate_password_hash("plantops-timing-equaliser", method="scrypt")
+# Werkzeug's scrypt (N=2**15, r=8, p=1): about 0.1 s of a core per hash or check. The test
+# suite lowers the cost (tests/conftest.py), as Django's suites swap in a fast hasher.
+DEFAULT_PASSWORD_METHOD = "scrypt"  # noqa: S105  (a hash method, not a password)
+PASSWORD_METHOD = DEFAULT_PASSWORD_METHOD
 
 
 class EmailTaken(Exception):
@@ -17,7 +21,13 @@ class EmailTaken(Exception):
 
 
 def hash_password(password):
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Checked against when the email is unknown, so both paths cost one hash check."""
+    return generate_password_hash("plantops-timing-equaliser", method=method)
 
 
 def create_user(email: str, password: str, is_admin: bool = False) -> User:
@@ -54,7 +64,7 @@ def authenticate(email, password):
     """The user for these credentials, or None; same cost whether or not the email exists."""
     user = find_user(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(PASSWORD_METHOD), password)
         return None
     if not password_matches(user, password) or user.disabled:
         return None

@@ -34,3 +34,14 @@ def test_the_common_list_is_large_and_includes_passwords_long_enough_to_pass_the
     passwords = common_passwords()
     assert len(passwords) >= 20_000
     assert sum(len(p) >= 10 for p in passwords) >= 1_000
+
+
+def test_outside_the_test_suite_passwords_get_full_cost_scrypt():
+    """The suite hashes cheaply (tests/conftest.py); the app itself uses Werkzeug's scrypt N=2**15."""
+    from unittest import mock
+
+    from app.auth import users
+
+    assert users.DEFAULT_PASSWORD_METHOD == "scrypt"
+    with mock.patch.object(users, "PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD):
+        assert users.hash_password("correct horse battery").startswith("scrypt:32768:8:1$")
