@@ -46,6 +46,8 @@ class Delivery:
     generation: int  # the broker session it came in on; acks are only valid there
     result: object  # payload.ParseResult
     received_monotonic: float
+    namespace: str = ""  # "" for the shared topics, else the username of a per-user prefix
+    source: str = "native"  # the adapter's kind (app/domain/sources)
 
 
 @dataclass

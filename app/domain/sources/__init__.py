@@ -8,6 +8,7 @@ for a source's field name (ESPHome object ids, generic fields) when a device is 
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..metrics import KEYS
 from .base import MERGE_SECONDS, Adapter, DeviceReading, SourceResult
@@ -64,7 +65,7 @@ class SourceSpec:
 
     name: str  # IngestSource.name: "zigbee2mqtt", "miflora-homie"
     adapter: Adapter
-    options: dict = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
 
     @property

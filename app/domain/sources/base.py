@@ -7,7 +7,7 @@ the source's base topic) into readings of devices; it never raises on bad input.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 # Sources that send one value per message (ESPHome, OpenMQTTGateway, homie): the reading's time
 # is floored to this many seconds, and the writer merges the rows of one (device, ts).
@@ -51,4 +51,4 @@ class Adapter(Protocol):
     def filters(self, base: str) -> list[str]: ...  # topic filters under base
 
     # topic is relative to base; never raises on bad input
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult: ...
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult: ...

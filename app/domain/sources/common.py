@@ -54,7 +54,7 @@ def decode_json(payload: bytes | bytearray) -> Any:
     return document
 
 
-def decode_object(payload: bytes | bytearray) -> dict:
+def decode_object(payload: bytes | bytearray) -> dict[str, Any]:
     document = decode_json(payload)
     if not isinstance(document, dict):
         raise Rejected("wrong_shape")
@@ -159,14 +159,14 @@ def iso_ts(value: Any, now: datetime, tz: Any = None) -> datetime:
     return check_ts(ts, now)
 
 
-def safe_id(value: Any) -> str | None:
+def safe_id(value: object) -> str | None:
     """A device id from a topic level or a payload: 1 to MAX_ID printable characters, no wildcards."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
-    if not value or len(value) > MAX_ID or any(ch in value for ch in "+#\x00") or not value.isprintable():
+    text = value.strip()
+    if not text or len(text) > MAX_ID or any(ch in text for ch in "+#\x00") or not text.isprintable():
         return None
-    return value
+    return text
 
 
 class Values:

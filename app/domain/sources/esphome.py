@@ -9,6 +9,7 @@ merged per node (base.MERGE_SECONDS). `nan`, or `None` with `publish_nan_as_none
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
@@ -25,7 +26,7 @@ class EsphomeAdapter:
     def filters(self, base: str) -> list[str]:
         return [f"{base}/+/sensor/+/state" if base else "+/sensor/+/state"]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         levels = topic.split("/")
         if len(levels) != 4 or levels[1] != "sensor" or levels[3] != "state":
             return rejected(None, "bad_topic")

@@ -43,7 +43,7 @@ def lookup(document: Any, path: str) -> Any:
     return value
 
 
-def device_level(filter_: str, options: dict) -> int | None:
+def device_level(filter_: str, options: dict[str, Any]) -> int | None:
     level = options.get("device_level")
     if isinstance(level, int) and not isinstance(level, bool) and 0 <= level < 32:
         return level
@@ -60,7 +60,7 @@ class GenericAdapter:
     def filters(self, base: str) -> list[str]:
         return [base] if base else []
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         """`topic` is the whole topic (the base is the filter); options carry the filter as "filter"."""
         levels = topic.split("/")
         level = device_level(str(options.get("filter", "")), options)

@@ -10,6 +10,7 @@ Three of its reporting methods, one adapter each (all kind "miflora", key `miflo
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
@@ -33,7 +34,7 @@ class MifloraAdapter:
         pattern = {"mqtt-json": "+", "homeassistant-mqtt": "sensor/+/state", "mqtt-homie": "+/+/+"}[self.mode]
         return [f"{base}/{pattern}" if base else pattern]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         levels = topic.split("/")
         if any(level.startswith("$") for level in levels):
             return ignored()

@@ -27,7 +27,7 @@ class NativeAdapter:
     def filters(self, base: str) -> list[str]:
         return [f"{base}/+/telemetry" if base else "+/telemetry"]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         device_id, slash, rest = topic.partition("/")
         if rest != "telemetry" or not DEVICE_ID.fullmatch(device_id):
             return SourceResult(None, [], Counter(bad_topic=1))

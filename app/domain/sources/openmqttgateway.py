@@ -9,6 +9,7 @@ is ignored. Key: `openmqttgateway:<MAC, 12 hex digits, upper case>`, whichever g
 import re
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
@@ -35,7 +36,7 @@ class OpenMqttGatewayAdapter:
     def filters(self, base: str) -> list[str]:
         return [f"{base}/+/BTtoMQTT/+" if base else "+/BTtoMQTT/+"]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         levels = topic.split("/")
         if len(levels) != 3 or levels[1] != "BTtoMQTT":
             return rejected(None, "bad_topic")

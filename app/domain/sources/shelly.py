@@ -10,6 +10,7 @@ other methods are ignored. Key: `shelly:<shelly id>`.
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
@@ -27,7 +28,7 @@ class ShellyAdapter:
     def filters(self, base: str) -> list[str]:
         return [f"{base}/+/events/rpc" if base else "+/events/rpc"]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         levels = topic.split("/")
         device = safe_id(levels[0]) if len(levels) == 3 and levels[1:] == ["events", "rpc"] else None
         if device is None:

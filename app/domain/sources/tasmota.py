@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..payload import Rejected
@@ -47,7 +48,7 @@ class TasmotaAdapter:
     def filters(self, base: str) -> list[str]:
         return [f"{base}/+/SENSOR" if base else "+/SENSOR"]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         levels = topic.split("/")
         name = safe_id(levels[0]) if len(levels) == 2 and levels[1] == "SENSOR" else None
         if name is None:
@@ -91,7 +92,7 @@ class TasmotaAdapter:
         return result
 
 
-def _sensor(values: Values, block: str, sensor: dict, fahrenheit: bool) -> None:
+def _sensor(values: Values, block: str, sensor: dict[str, Any], fahrenheit: bool) -> None:
     for field, value in list(sensor.items())[:MAX_FIELDS]:
         metric = FIELDS.get(field)
         if metric is not None:

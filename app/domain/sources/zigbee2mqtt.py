@@ -9,6 +9,7 @@ Key: `zigbee2mqtt:<friendly_name>` (a friendly name may hold "/").
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
@@ -29,7 +30,7 @@ class Zigbee2MqttAdapter:
     def filters(self, base: str) -> list[str]:
         return [f"{base}/#" if base else "#"]
 
-    def parse(self, topic: str, payload: bytes, now: datetime, options: dict) -> SourceResult:
+    def parse(self, topic: str, payload: bytes, now: datetime, options: dict[str, Any]) -> SourceResult:
         levels = topic.split("/")
         if levels[0] == "bridge" or levels[-1] == "availability":
             return ignored()
