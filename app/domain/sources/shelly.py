@@ -39,7 +39,8 @@ class ShellyAdapter:
         except Rejected as error:
             return rejected(key, error.reason)
         params = frame.get("params")
-        if frame.get("method") not in _STATUS:
+        method = frame.get("method")
+        if not isinstance(method, str) or method not in _STATUS:
             return ignored(key)
         if not isinstance(params, dict):
             return rejected(key, "wrong_shape")
