@@ -414,3 +414,12 @@ def test_any_topic_routes_or_not_without_raising(topic):
     route = ROUTER.route(topic)
     if route is not None:
         accounted(route.source.adapter.parse(route.topic, b'{"soil_moisture": 40}', NOW, route.source.options))
+
+
+def test_the_most_specific_filter_wins_whatever_the_order_of_sources():
+    router = Router("plantops", list(reversed(active_sources("plantops"))))
+
+    assert router.route("homeassistant/sensor/fern/state").source.name == "miflora-homeassistant"
+    assert router.route("homie/sensor/fern/state").source.name == "miflora-homie"
+    assert router.route("zigbee2mqtt/x/events/rpc").source.name == "zigbee2mqtt"
+    assert router.route("fern-node/sensor/soil/state").source.name == "esphome"
