@@ -1,6 +1,7 @@
 """MQTT ingestion throughput: PlantOps' consumer against a naive one and the broker's own limit.
 
 .venv/bin/python -m bench.ingest [--readings 20000] [--devices 500] [--publishers 2] [--database-url URL]
+.venv/bin/python -m bench.ingest --parse [--seconds 1.0] [--rounds 7]   (bench.sources: per-source parse rates)
 
 Each run gets a fresh Mosquitto started from deploy/mosquitto.conf (port and
 paths changed) and empty readings; publisher processes send one QoS 1 reading
@@ -376,6 +377,11 @@ def line(result):
 
 
 def main():
+    if "--parse" in sys.argv[1:]:
+        from .sources import main as parse_rates
+
+        parse_rates([arg for arg in sys.argv[1:] if arg != "--parse"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=20_000)
     parser.add_argument("--devices", type=int, default=500)
