@@ -1,10 +1,10 @@
 """What the consumer callback spends per message, per source: routing and parsing, no broker, no database.
 
-.venv/bin/python -m bench.sources [--seconds 0.3] [--rounds 21]   (also: python -m bench.ingest --parse)
+.venv/bin/python -m bench.sources [--repeats 200]   (also: python -m bench.ingest --parse)
 
 Each source parses its documented messages (tests/fixtures/sources) over and over. The native
-path is measured both ways in the same run, in alternating rounds so a slow minute of the VM
-hits both; the best round is the figure to compare (as timeit advises: slower rounds are other
+path is measured both ways in the same run, in interleaved runs of 2,000 messages so a slow
+minute of the VM hits both; the best run is the figure to compare (as timeit advises: slower rounds are other
 processes, not the code), the median is printed beside it. "before" is the parser the consumer
 called until issue 17 (payload.parse_message: whole-item rejection, one subscription), "after"
 is today's callback work (Router.route, then the native adapter with partial acceptance).
@@ -29,12 +29,15 @@ NATIVE_TOPIC = "plantops/balcony-basil/telemetry"
 NATIVE_PAYLOAD = b'{"ts": 1796159100.5, "soil_moisture": 41.2, "temperature": 21.5, "battery": 87}'
 
 
-def rate(work, seconds):
-    """Calls of `work(n)` (n messages each) per second for about `seconds`."""
-    done, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        done += work(200)
-    return done / elapsed
+def best_rate(works, repeats, calls=2000):
+    """Messages/s of each `work(n)`: the best and the median of `repeats` short timed runs, interleaved."""
+    timings = [[] for _ in works]
+    for _ in range(repeats):
+        for index, work in enumerate(works):
+            started = time.perf_counter()
+            done = work(calls)
+            timings[index].append(done / (time.perf_counter() - started))
+    return [(max(rates), statistics.median(rates)) for rates in timings]
 
 
 def native_before(n):
@@ -80,30 +83,22 @@ def source_work(fixture):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=0.3, help="per round and path")
-    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--repeats", type=int, default=200, help="timed runs of 2,000 messages per path")
     args = parser.parse_args(argv)
 
     after = native_after_with(Router("plantops", active_sources("plantops")))
-    before_rates, after_rates = [], []
-    for round_ in range(args.rounds):
-        pair = [("before", native_before, before_rates), ("after", after, after_rates)]
-        for _, work, rates in pair if round_ % 2 == 0 else reversed(pair):
-            rates.append(rate(work, args.seconds))
-    before, after_best = max(before_rates), max(after_rates)
+    (before, before_median), (after_best, after_median) = best_rate([native_before, after], args.repeats)
     print(f"{'path':<44} {'best msg/s':>11} {'median':>9}")
-    print(f"{'native before (payload.parse_message)':<44} {before:>11,.0f} {statistics.median(before_rates):>9,.0f}")
+    print(f"{'native before (payload.parse_message)':<44} {before:>11,.0f} {before_median:>9,.0f}")
     print(
-        f"{'native after (route + native adapter)':<44} {after_best:>11,.0f} {statistics.median(after_rates):>9,.0f}"
-        f"   best {after_best / before - 1:+.1%}, median "
-        f"{statistics.median(after_rates) / statistics.median(before_rates) - 1:+.1%}"
+        f"{'native after (route + native adapter)':<44} {after_best:>11,.0f} {after_median:>9,.0f}"
+        f"   best {after_best / before - 1:+.1%}, median {after_median / before_median - 1:+.1%}"
     )
-    for fixture in fixtures():
-        if fixture["source"] == "native":
-            continue
-        work = source_work(fixture)
-        rates = [rate(work, args.seconds) for _ in range(max(3, args.rounds // 3))]
-        print(f"{fixture.id:<44} {max(rates):>11,.0f} {statistics.median(rates):>9,.0f}")
+    others = [f for f in fixtures() if f["source"] != "native"]
+    for fixture, (best, median) in zip(
+        others, best_rate([source_work(f) for f in others], args.repeats // 4), strict=True
+    ):
+        print(f"{fixture.id:<44} {best:>11,.0f} {median:>9,.0f}")
 
 
 if __name__ == "__main__":

@@ -423,3 +423,16 @@ def test_the_most_specific_filter_wins_whatever_the_order_of_sources():
     assert router.route("homie/sensor/fern/state").source.name == "miflora-homie"
     assert router.route("zigbee2mqtt/x/events/rpc").source.name == "zigbee2mqtt"
     assert router.route("fern-node/sensor/soil/state").source.name == "esphome"
+
+
+def test_the_native_fast_reading_equals_the_dataclass():
+    from app.domain.sources.base import DeviceReading
+    from app.domain.sources.native import new_reading
+
+    fast = new_reading("fern-1", NOW, {"soil_moisture": 4.0})
+    slow = DeviceReading("fern-1", NOW, {"soil_moisture": 4.0})
+
+    assert fast == slow
+    assert vars(fast) == vars(slow)
+    with pytest.raises(AttributeError):
+        fast.key = "other"  # still frozen
