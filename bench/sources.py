@@ -6,7 +6,8 @@ Each source parses its documented messages (tests/fixtures/sources) over and ove
 path is measured both ways in the same run, in interleaved runs of 2,000 messages so a slow
 minute of the VM hits both; the best run is the figure to compare (as timeit advises: slower rounds are other
 processes, not the code), the median is printed beside it. "before" is the parser the consumer
-called until issue 17 (payload.parse_message: whole-item rejection, one subscription), "after"
+called until issue 17 (payload.parse_message at commit 54762d7, read from git: whole-item
+rejection, one subscription), "after"
 is today's callback work (Router.route, then the native adapter with partial acceptance).
 Prints messages/s.
 """
@@ -20,7 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.domain.payload import parse_message  # noqa: E402
+import importlib.util  # noqa: E402
+import subprocess  # noqa: E402
+
 from app.domain.sources.routing import Router, active_sources  # noqa: E402
 from tests.fixtures.source_messages import fixtures  # noqa: E402
 
@@ -38,6 +41,25 @@ def best_rate(works, repeats, calls=2000):
             done = work(calls)
             timings[index].append(done / (time.perf_counter() - started))
     return [(max(rates), statistics.median(rates)) for rates in timings]
+
+
+# The native parser as it was before issue 17 (the commit the sources work started from).
+BEFORE_COMMIT = "54762d7"
+
+
+def load_before():
+    source = subprocess.run(
+        ["git", "-C", str(Path(__file__).resolve().parent.parent), "show", f"{BEFORE_COMMIT}:app/domain/payload.py"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    spec = importlib.util.spec_from_loader("app.domain.payload_before_17", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "app.domain"
+    exec(compile(source, "payload@" + BEFORE_COMMIT, "exec"), module.__dict__)  # noqa: S102 (our own history)
+    return module.parse_message
+
+
+parse_message = load_before()
 
 
 def native_before(n):

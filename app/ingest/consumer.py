@@ -230,7 +230,7 @@ class Consumer:
             taken = True
             delivery = Delivery(
                 message.topic, message.mid, message.qos, self.generation, result, now,
-                namespace=route.namespace, source=route.source.adapter.kind,
+                namespace=route.namespace, source=route.source.adapter.kind, payload=message.payload,
             )  # fmt: skip
             while not self.closing.is_set():
                 try:

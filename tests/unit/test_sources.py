@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain.payload import MAX_PAYLOAD_BYTES, REASONS
-from app.domain.sources import MERGE_SECONDS, SOURCES, SourceResult, suggest_metric
+from app.domain.sources import MERGE_SECONDS, SourceResult, suggest_metric
 from app.domain.sources.common import MAX_DEPTH, MAX_FIELDS
+from app.domain.sources.registry import SOURCES
 from app.domain.sources.routing import Router, active_sources
 from tests.fixtures.source_messages import fixtures
 
@@ -426,8 +427,8 @@ def test_the_most_specific_filter_wins_whatever_the_order_of_sources():
 
 
 def test_the_native_fast_reading_equals_the_dataclass():
+    from app.domain.payload import new_reading
     from app.domain.sources.base import DeviceReading
-    from app.domain.sources.native import new_reading
 
     fast = new_reading("fern-1", NOW, {"soil_moisture": 4.0})
     slow = DeviceReading("fern-1", NOW, {"soil_moisture": 4.0})

@@ -1,8 +1,4 @@
-"""The source adapter interface (docs/plan SENSORS.md): what every source module returns.
-
-No Flask and no I/O. An adapter turns one MQTT message of its source (the topic relative to
-the source's base topic) into readings of devices; it never raises on bad input.
-"""
+"""The source adapter interface (docs/plan SENSORS.md): what every source module gives the writer."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,14 +15,14 @@ class DeviceReading:
     key: str  # "zigbee2mqtt:Fern soil"; native: "fern-1"
     ts: datetime  # aware UTC
     values: dict[str, float]  # registry metric key -> value, in registry units (°C, %, lux, µS/cm)
-    # source field name -> value, for the device's field_map (ESPHome object ids, generic): the
-    # writer maps them (Device.field_map, filled on first sight from sources.suggest_metric(name))
+    # Source field name -> value, for the device's field_map (ESPHome object ids, generic): the
+    # writer maps them (Device.field_map, filled on first sight from sources.suggest_metric(name)).
     fields: dict[str, float] = field(default_factory=dict)
-    # uncalibrated values by metric ({"soil_moisture": 2450.0}): the writer applies
-    # Device.calibration (two-point) or drops with reason "uncalibrated"; always kept in Device.last_raw
+    # Uncalibrated values by metric ({"soil_moisture": 2450.0}); the writer applies
+    # Device.calibration (two-point) or drops with reason "uncalibrated"; always kept in Device.last_raw.
     raw: dict[str, float] = field(default_factory=dict)
-    # one value per message (ESPHome, OpenMQTTGateway, homie): ts is floored to MERGE_SECONDS and
-    # the writer merges rows of the same (device, ts) with COALESCE instead of skipping them
+    # One value per message (ESPHome, OpenMQTTGateway, homie): ts is floored to MERGE_SECONDS (10)
+    # and the writer merges rows of the same (device, ts) with COALESCE instead of skipping them.
     partial: bool = False
     linkquality: float | None = None
     name: str | None = None  # a suggested name (friendly name, BLE name)
@@ -39,7 +35,7 @@ class SourceResult:
     readings: list[DeviceReading]
     rejections: Counter[str]  # payload.REASONS keys; per field for partial acceptance
     details: dict[str, str] = field(default_factory=dict)  # reason -> "soil moisture out of range (145)"
-    # a topic of the source that carries no readings (z2m /availability, /bridge/#, /set, /get): no count
+    # A topic of the source that carries no readings (z2m /availability, /bridge/#, /set, /get): no count.
     ignored: bool = False
 
 

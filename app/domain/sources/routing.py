@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import BY_NAME, SOURCES, Adapter, adapter
+from .base import Adapter
+from .registry import BY_NAME, SOURCES, adapter
 
 MAX_USERNAME = 64
 _WILDCARDS = ("+", "#")
