@@ -89,6 +89,8 @@ class TasmotaAdapter:
             result.readings.append(DeviceReading(key, ts, own.values, fields=own.fields, raw=own.raw, name=name))
         elif not result.readings and not result.rejections:
             return ignored(key)  # a plug's ENERGY, a switch: nothing a plant uses
+        elif not result.rejections:
+            result.key = None  # only relayed BLE sensors: the gateway itself is no plant sensor
         return result
 
 
