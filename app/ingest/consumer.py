@@ -174,6 +174,8 @@ class Consumer:
         self.client.reconnect_delay_set(RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY)
         self.client.on_connect = self.on_connect
         self.client.on_disconnect = self.on_disconnect
+        self.client.on_subscribe = self.on_subscribe
+        self.pending_subscriptions: dict[int, str] = {}
         self.client.on_message = self.on_message
 
     def start(self):
@@ -196,10 +198,18 @@ class Consumer:
         for identifier, filter_ in self.router.subscriptions():
             properties = Properties(PacketTypes.SUBSCRIBE)
             properties.SubscriptionIdentifier = identifier
-            client.subscribe([(shared(filter_), SubscribeOptions(qos=1))], properties=properties)
+            _, mid = client.subscribe([(shared(filter_), SubscribeOptions(qos=1))], properties=properties)
+            self.pending_subscriptions[mid] = filter_
         with self.state.lock:
             self.state.connected = True
         log.info("ingest: connected to %s:%s (session resumed: %s)", self.host, self.port, flags.session_present)
+
+    def on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        """A refused subscription (the broker's ACL, a filter it rejects) is logged: its source reads nothing."""
+        filter_ = self.pending_subscriptions.pop(mid, "?")
+        for reason_code in reason_codes:
+            if reason_code.is_failure:
+                log.warning("ingest: the broker refused the subscription to %s: %s", filter_, reason_code)
 
     def on_disconnect(self, client, userdata, flags, reason_code, properties):
         with self.state.lock:
