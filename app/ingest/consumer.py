@@ -63,6 +63,10 @@ MAX_SLOTS = 256
 # not to send it larger ones (Maximum Packet Size), so no single message can bloat this process.
 MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 4096
 
+# What a Delivery keeps of the payload, for the device's last payload (the writer shows 2,000
+# characters): up to 5,000 queued messages must not hold 5,000 payloads of 384 KB.
+LAST_PAYLOAD_BYTES = 8192
+
 may_log = OncePerMinute()
 
 
@@ -240,7 +244,8 @@ class Consumer:
             taken = True
             delivery = Delivery(
                 message.topic, message.mid, message.qos, self.generation, result, now,
-                namespace=route.namespace, source=route.source.adapter.kind, payload=message.payload,
+                namespace=route.namespace, source=route.source.adapter.kind,
+                payload=message.payload[:LAST_PAYLOAD_BYTES],
             )  # fmt: skip
             while not self.closing.is_set():
                 try:
