@@ -226,3 +226,32 @@ def test_a_user_cannot_publish_into_another_users_namespace_by_topic(sources_app
     assert (ana_device.owner_id, ana_latest) == (ana, {"soil_moisture": 38.0})
     assert (bo_device.owner_id, bo_latest) == (bo, {"soil_moisture": 12.0})
     assert device_state(app, "", "zigbee2mqtt:Fern soil") is None
+
+
+def test_a_bad_field_is_dropped_and_shown_on_the_device_and_the_good_ones_stored(sources_app, sender):
+    app = sources_app()
+    payload = '{"battery":100,"linkquality":120,"soil_moisture":145,"temperature":22.4,"temperature_unit":"celsius"}'
+
+    sender.publish("zigbee2mqtt/Fern soil", payload)
+
+    wait_until(lambda: (s := device_state(app, "", "zigbee2mqtt:Fern soil")) and s[1], message="the good fields")
+    device, latest, _ = device_state(app, "", "zigbee2mqtt:Fern soil")
+    assert latest == {"temperature": 22.4, "battery": 100.0}
+    assert (device.last_rejection, device.last_rejection_detail) == ("out_of_range", "soil moisture out of range (145)")
+    assert device.last_payload == payload
+    assert device.last_topic == "zigbee2mqtt/Fern soil"
+    assert device.linkquality == 120
+
+
+def test_a_raw_analog_probe_is_kept_for_calibration_and_the_other_values_stored(sources_app, sender):
+    """Tasmota's ANALOG A0 is a raw count: without a calibration it is counted, never shown as %."""
+    app = sources_app()
+    payload = '{"Time":"2026-12-01T21:05:00","ANALOG":{"A0":2450},"AM2301":{"Temperature":21.4,"Humidity":45.0}}'
+
+    sender.publish("tele/windowsill/SENSOR", payload)
+
+    wait_until(lambda: (s := device_state(app, "", "tasmota:windowsill")) and s[1], message="the reading")
+    device, latest, _ = device_state(app, "", "tasmota:windowsill")
+    assert latest == {"temperature": 21.4, "humidity": 45.0}
+    assert device.last_raw == {"soil_moisture": 2450.0}
+    assert device.last_rejection == "uncalibrated"
