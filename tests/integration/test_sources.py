@@ -23,6 +23,7 @@ from app.workers import background_services
 from tests.conftest import make_user
 from tests.fixtures.readings import attach_device
 from tests.fixtures.source_messages import fixtures
+from tests.integration.api.conftest import make_token
 
 from .ingest_helpers import rejections, wait_until
 
@@ -144,14 +145,27 @@ def test_documented_messages_reach_the_device_and_a_bound_plant(sources_app, sen
     assert keys == set(fixture["expect"])
     assert owners == ({gardener} if user else {None})
 
-    # Binding a device shows its history at once: the plant's latest state is the device's.
+    # Binding a device shows its history at once: the plant's latest state is the device's, and
+    # the plant's readings in the API (plant_readings, what the chart and the CSV read) hold them.
+    api = app.test_client()
+    token = make_token(app, gardener)
     for key, expected in fixture["expect"].items():
         with app.app_context():
             plant = Plant(user_id=gardener, name=f"Plant of {key}")
             attach_device(db.session, plant, key, namespace)
             db.session.commit()
             shown = {m: getattr(plant, f"latest_{m}") for m in expected}
+            plant_id = plant.id
         assert shown == pytest.approx(expected, abs=0.01), key
+        response = api.get(
+            f"/api/v1/plants/{plant_id}/readings?since=2000-01-01T00:00:00Z",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.get_json()
+        latest = {}
+        for item in response.get_json()["items"]:
+            latest.update({m: item[m] for m in expected if item.get(m) is not None})
+        assert latest == pytest.approx(expected, abs=0.01), key
         device, _, count = device_state(app, namespace, key)
         assert device.source == SOURCE_KINDS.get(fixture["source"], fixture["source"])
         assert device.last_seen_at is not None
