@@ -179,6 +179,7 @@ def test_administrator_rows_switch_sources_off_and_rebase_them():
         "esphome": {"kind": "esphome", "enabled": False, "base_topic": "", "options": {}},
         "tasmota": {"kind": "tasmota", "enabled": True, "base_topic": "bad/+/base", "options": {}},
         "native": {"kind": "native", "enabled": True, "base_topic": "elsewhere", "options": {}},
+        "shelly": {"kind": "shelly", "enabled": True, "base_topic": "plantops", "options": {}},
     }
     router = Router("plantops", active_sources("plantops", rows))
 
@@ -187,6 +188,8 @@ def test_administrator_rows_switch_sources_off_and_rebase_them():
     assert router.route("fern-node/sensor/soil/state") is None
     assert router.route("tele/t/SENSOR").source.name == "tasmota"  # an invalid base keeps the default
     assert router.route("plantops/x/telemetry").source.name == "native"  # always the MQTT_TOPIC_PREFIX
+    # No source may be based under the prefix, where the native and the per-user topics live.
+    assert router.route("s1/events/rpc").source.name == "shelly"
 
 
 def test_a_generic_source_takes_its_filter_and_the_device_from_the_plus_level():

@@ -90,6 +90,10 @@ def active_sources(prefix: str, rows: dict[str, dict[str, Any]] | None = None) -
         else:
             given = row.get("base_topic")
             base = valid_base(given, kind == "generic") if given is not None else source_adapter.default_base
+            if base and base.split("/")[0] in (prefix, "+", "#") and kind != "generic":
+                base = None  # under the prefix live the native and the per-user topics
+            if base and kind == "generic" and base.split("/")[0] == prefix:
+                base = None
         if base is None:
             base = source_adapter.default_base
         if kind == "generic":
