@@ -389,16 +389,18 @@ def test_any_bytes_parse_without_raising(payload):
         accounted(adapter.parse(topic, payload, NOW, options))
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=20,
-)
+LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 KEYS = ["soil_moisture", "temperature", "temperature_unit", "last_seen", "moisture", "Time", "TempUnit", "ANALOG",
         "A0", "Flora-6ab3c1", "mac", "Moisture", "moi", "tempf", "id", "method", "params", "ts", "temperature:0",
         "tC", "tF", "devicepower:0", "battery", "percent", "a", "b", "c", "t"]  # fmt: skip
 SHAPED = st.recursive(
-    JSON, lambda children: st.dictionaries(st.sampled_from(KEYS), children, max_size=5), max_leaves=25
+    LEAVES,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=12), children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS), children, max_size=5)
+    ),
+    max_leaves=25,
 )
 
 
