@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.domain.devices import valid_key
 from app.domain.payload import MAX_PAYLOAD_BYTES, REASONS
 from app.domain.sources import MERGE_SECONDS, SourceResult, suggest_metric
 from app.domain.sources.common import MAX_DEPTH, MAX_FIELDS
@@ -73,6 +74,8 @@ def test_documented_messages_give_the_documented_values(fixture, user):
     assert sum(r.ignored for r in results) == fixture.get("ignored", 0)
     state = latest(results)
     assert set(state) == set(fixture["expect"])
+    for result in results:
+        accounted(result)
     for key, expected in fixture["expect"].items():
         assert state[key] == pytest.approx(expected, abs=0.01), key
     rejections = sum((r.rejections for r in results), Counter())
@@ -346,6 +349,8 @@ def all_adapters():
 
 def accounted(result: SourceResult):
     assert isinstance(result, SourceResult)
+    assert result.key is None or valid_key(result.key), result.key
+    assert all(valid_key(reading.key) for reading in result.readings)
     assert set(result.rejections) <= set(REASONS), result.rejections
     for reading in result.readings:
         assert reading.ts.tzinfo is not None
@@ -415,7 +420,7 @@ def test_any_json_parses_without_raising(document, method):
 
 
 @settings(max_examples=200, deadline=None)
-@given(topic=st.text(min_size=1, max_size=60))
+@given(topic=st.text(min_size=1, max_size=300))
 def test_any_topic_routes_or_not_without_raising(topic):
     route = ROUTER.route(topic)
     if route is not None:
