@@ -447,3 +447,13 @@ def test_the_native_fast_reading_equals_the_dataclass():
     assert vars(fast) == vars(slow)
     with pytest.raises(AttributeError):
         fast.key = "other"  # still frozen
+
+
+def test_a_relayed_ble_sensor_whose_key_would_be_too_long_is_skipped():
+    topic, block = "t" * 100, "F" * 93 + "-6ab3c1"
+    payload = json.dumps({"Time": "2026-12-01T21:05:00", block: {"mac": "x", "Temperature": 20}}).encode()
+
+    result = tasmota.ADAPTER.parse(f"{topic}/SENSOR", payload, NOW, {})
+
+    accounted(result)
+    assert result.readings == []

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..devices import KEY_MAX
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
 from .common import MAX_FIELDS, Values, decode_object, ignored, iso_ts, rejected, safe_id
@@ -73,7 +74,7 @@ class TasmotaAdapter:
                 continue
             if "mac" in sensor or _BLE_NAME.fullmatch(block):
                 ble_name = safe_id(block)
-                if ble_name is None:
+                if ble_name is None or len(key) + 1 + len(ble_name) > KEY_MAX:
                     continue
                 ble = Values(result.rejections, result.details)
                 _sensor(ble, block, sensor, fahrenheit)
