@@ -1,6 +1,7 @@
 """MQTT ingestion throughput: PlantOps' consumer against a naive one and the broker's own limit.
 
 .venv/bin/python -m bench.ingest [--readings 20000] [--devices 500] [--publishers 2] [--database-url URL]
+.venv/bin/python -m bench.ingest --parse [--seconds 1.0] [--rounds 7]   (bench.sources: per-source parse rates)
 
 Each run gets a fresh Mosquitto started from deploy/mosquitto.conf (port and
 paths changed) and empty readings; publisher processes send one QoS 1 reading
@@ -170,7 +171,7 @@ def naive_subscriber(env, port, ready):
 
     from app import create_app
     from app.extensions import db
-    from app.models import Plant, Reading
+    from app.models import Device, Plant, PlantSensor, Reading
 
     app = create_app()
     client = mqtt_client(f"bench-naive-{os.getpid()}")
@@ -182,9 +183,15 @@ def naive_subscriber(env, port, ready):
         with app.app_context():
             data = json.loads(message.payload)
             device_id = message.topic.split("/")[1]
-            plant = db.session.scalar(select(Plant).where(Plant.device_id == device_id))
+            device = db.session.scalar(select(Device).where(Device.namespace == "", Device.key == device_id))
+            plant = db.session.scalar(
+                select(Plant)
+                .join(PlantSensor, PlantSensor.plant_id == Plant.id)
+                .where(PlantSensor.device_id == device.id, PlantSensor.metric == "soil_moisture")
+            )
             ts = datetime.fromtimestamp(data["ts"], UTC)
-            db.session.add(Reading(plant_id=plant.id, device_id=device_id, ts=ts, soil_moisture=data["soil_moisture"]))
+            db.session.add(Reading(device_id=device.id, ts=ts, soil_moisture=data["soil_moisture"]))
+            device.last_reading_at = ts
             plant.last_reading_at, plant.latest_soil_moisture = ts, data["soil_moisture"]
             db.session.commit()
 
@@ -238,14 +245,23 @@ class Database:
         self.app = create_app()
 
     def prepare(self, devices):
+        from app.domain.metrics import KEYS
         from app.extensions import db
-        from app.models import Plant, User
+        from app.models import Device, Plant, PlantSensor, User
 
         with self.app.app_context():
             user = User(email="bench@example.com", password_hash="-")
             db.session.add(user)
             db.session.flush()
-            db.session.add_all(Plant(user_id=user.id, name=d, device_id=d) for d in devices)
+            plants = [Plant(user_id=user.id, name=d) for d in devices]
+            sensors = [Device(namespace="", key=d, source="native", owner_id=user.id, metrics=[]) for d in devices]
+            db.session.add_all(plants + sensors)
+            db.session.flush()
+            db.session.add_all(
+                PlantSensor(plant_id=p.id, metric=m, device_id=s.id)
+                for p, s in zip(plants, sensors, strict=True)
+                for m in KEYS
+            )
             db.session.commit()
 
     def empty(self):
@@ -255,10 +271,11 @@ class Database:
 
         with self.app.app_context():
             if db.engine.dialect.name == "postgresql":
-                db.session.execute(text("TRUNCATE readings, ingest_rejections, unclaimed_devices"))
+                db.session.execute(text("TRUNCATE readings, ingest_rejections, device_rejections"))
             else:
                 db.session.execute(text("DELETE FROM readings"))
             db.session.execute(text("UPDATE plants SET last_reading_at = NULL"))
+            db.session.execute(text("UPDATE devices SET last_reading_at = NULL"))
             db.session.commit()
 
     def watch(self, expected, stall_seconds=10.0, timeout=900.0):
@@ -376,6 +393,11 @@ def line(result):
 
 
 def main():
+    if "--parse" in sys.argv[1:]:
+        from .sources import main as parse_rates
+
+        parse_rates([arg for arg in sys.argv[1:] if arg != "--parse"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=20_000)
     parser.add_argument("--devices", type=int, default=500)

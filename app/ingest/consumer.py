@@ -1,4 +1,12 @@
-"""The MQTT consumer: one per process, on a shared subscription, acknowledging after each commit.
+"""The MQTT consumer: one per process, on shared subscriptions, acknowledging after each commit.
+
+It subscribes (`$share/plantops/...`, QoS 1) to every enabled source's filters, on the shared
+base topics and under the per-user prefix `<prefix>/u/+/...`, one subscription identifier per
+source and namespace kind. Each message is routed once (app/domain/sources/routing.py) to one
+adapter; a copy that an overlapping filter of another source brought (its subscription
+identifiers do not include the routed one) is acknowledged and dropped, and a topic of a
+source that carries no readings (zigbee2mqtt's bridge, an advert of a phone) is acknowledged
+at once without a count.
 
 The paho callback parses and enqueues, nothing else: no I/O, and it never
 raises. Every message it takes ends acknowledged: by the writer after the
@@ -25,16 +33,17 @@ import re
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ..clock import utcnow
-from ..domain.payload import MAX_PAYLOAD_BYTES, ParseResult, device_from_topic, parse_message
+from ..domain.payload import MAX_PAYLOAD_BYTES
+from ..domain.sources import SourceResult
+from ..domain.sources.routing import ActiveSource, Route, Router, active_sources
 from .state import ConsumerState
 from .writer import BatchWriter, Delivery, OncePerMinute
 
@@ -54,42 +63,64 @@ MAX_SLOTS = 256
 # not to send it larger ones (Maximum Packet Size), so no single message can bloat this process.
 MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 4096
 
+# What a Delivery keeps of the payload, for the device's last payload (the writer shows 2,000
+# characters): up to 5,000 queued messages must not hold 5,000 payloads of 384 KB.
+LAST_PAYLOAD_BYTES = 8192
+
 may_log = OncePerMinute()
 
 
-def subscription_topic(prefix):
-    return f"$share/{SHARE_GROUP}/{prefix}/+/telemetry"
+def shared(filter_: str) -> str:
+    return f"$share/{SHARE_GROUP}/{filter_}"
 
 
-@dataclass(frozen=True)
-class Source:
-    """A kind of sensor message the consumer takes: how it is parsed and what it keeps.
+def parse_routed(route: Route, message: mqtt.MQTTMessage, now: datetime) -> SourceResult:
+    """What one routed message holds; never raises: an adapter failure is an `unparseable` rejection.
 
-    `stores_retained`: whether a broker's retained copy is a reading. A native sensor
-    publishes each reading once; its retained copy, replayed to every new subscription
-    (Mosquitto 2.0 does so for shared subscriptions too), is a reading already stored
-    live, or one without `ts` that would be stored again, with a new time, at every
-    consumer start. So the native source ignores them (counted as `retained`).
+    `stores_retained` (per adapter): whether a broker's retained copy, replayed at every new
+    subscription (Mosquitto does so for shared subscriptions too; live messages arrive without
+    the flag), is a reading. Sources whose messages carry their own time (Tasmota, Shelly)
+    store it (the same (device, ts) again is stored once); the others skip it as `retained`.
     """
-
-    name: str
-    parse: Callable[[str, bytes | bytearray, str, datetime], ParseResult]
-    stores_retained: bool
-
-    def parse_message(self, message: mqtt.MQTTMessage, prefix: str, now: datetime) -> ParseResult:
-        """What one message holds; never raises: a parser failure is an `unparseable` rejection."""
-        topic = message.topic
-        if message.retain and not self.stores_retained:
-            return ParseResult(device_from_topic(topic, prefix), rejections=Counter(retained=1))
-        try:
-            return self.parse(topic, message.payload, prefix, now)
-        except Exception:
-            if may_log(("unparseable", self.name)):
-                log.exception("ingest: the %s parser failed on a message on %.100r; rejected", self.name, topic)
-            return ParseResult(device_from_topic(topic, prefix), rejections=Counter(unparseable=1))
+    adapter = route.source.adapter
+    if message.retain and not adapter.stores_retained:
+        return SourceResult(None, [], Counter(retained=1))
+    try:
+        payload = message.payload if isinstance(message.payload, bytes) else bytes(message.payload)
+        return adapter.parse(route.topic, payload, now, route.source.options)
+    except Exception:
+        if may_log(("unparseable", route.source.name)):
+            name = route.source.name
+            log.exception("ingest: the %s adapter failed on a message on %.100r; rejected", name, message.topic)
+        return SourceResult(None, [], Counter(unparseable=1))
 
 
-NATIVE = Source("native", parse_message, stores_retained=False)
+def subscription_ids(message: mqtt.MQTTMessage) -> list[int]:
+    properties = getattr(message, "properties", None)
+    ids = getattr(properties, "SubscriptionIdentifier", None) if properties is not None else None
+    if ids is None:
+        return []
+    return list(ids) if isinstance(ids, list | tuple) else [ids]
+
+
+def load_sources(app) -> list[ActiveSource]:
+    """The enabled sources: IngestSource rows over the defaults in code (app/domain/sources)."""
+    prefix = app.config["MQTT_TOPIC_PREFIX"]
+    try:
+        from ..extensions import db
+        from ..models import IngestSource
+
+        with app.app_context():
+            rows = {
+                row.name: {"kind": row.kind, "enabled": row.enabled, "base_topic": row.base_topic,
+                           "options": row.options or {}}
+                for row in db.session.scalars(db.select(IngestSource))
+            }  # fmt: skip
+            db.session.remove()
+    except Exception:
+        log.exception("ingest: could not read the ingest sources; using the defaults")
+        rows = {}
+    return active_sources(prefix, rows)
 
 
 class Slot:
@@ -118,8 +149,16 @@ def client_id(slot_number):
 
 
 class Consumer:
-    def __init__(self, config: dict, state: ConsumerState, inbox: queue.Queue, client_id: str) -> None:
+    def __init__(
+        self,
+        config: dict,
+        state: ConsumerState,
+        inbox: queue.Queue,
+        client_id: str,
+        sources: list[ActiveSource] | None = None,
+    ) -> None:
         self.prefix = config["MQTT_TOPIC_PREFIX"]
+        self.router = Router(self.prefix, sources if sources is not None else active_sources(self.prefix))
         self.host, self.port = config["MQTT_HOST"], config["MQTT_PORT"]
         self.state = state
         self.inbox = inbox
@@ -139,6 +178,8 @@ class Consumer:
         self.client.reconnect_delay_set(RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY)
         self.client.on_connect = self.on_connect
         self.client.on_disconnect = self.on_disconnect
+        self.client.on_subscribe = self.on_subscribe
+        self.pending_subscriptions: dict[int, str] = {}
         self.client.on_message = self.on_message
 
     def start(self):
@@ -158,10 +199,21 @@ class Consumer:
         if not flags.session_present:
             # A new session: message ids of the old one mean nothing to the broker now.
             self.generation += 1
-        client.subscribe(subscription_topic(self.prefix), qos=1)
+        for identifier, filter_ in self.router.subscriptions():
+            properties = Properties(PacketTypes.SUBSCRIBE)
+            properties.SubscriptionIdentifier = identifier
+            _, mid = client.subscribe([(shared(filter_), SubscribeOptions(qos=1))], properties=properties)
+            self.pending_subscriptions[mid] = filter_
         with self.state.lock:
             self.state.connected = True
         log.info("ingest: connected to %s:%s (session resumed: %s)", self.host, self.port, flags.session_present)
+
+    def on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        """A refused subscription (the broker's ACL, a filter it rejects) is logged: its source reads nothing."""
+        filter_ = self.pending_subscriptions.pop(mid, "?")
+        for reason_code in reason_codes:
+            if reason_code.is_failure:
+                log.warning("ingest: the broker refused the subscription to %s: %s", filter_, reason_code)
 
     def on_disconnect(self, client, userdata, flags, reason_code, properties):
         with self.state.lock:
@@ -175,10 +227,26 @@ class Consumer:
             return  # not acknowledged: the broker redelivers it to this session later
         taken = False
         try:
-            result = NATIVE.parse_message(message, self.prefix, utcnow())
+            route = self.router.route(message.topic)
+            if route is None:
+                self.reject_now(message, taken, "bad_topic")
+                return
+            ids = subscription_ids(message)
+            if ids and route.subscription not in ids:
+                # The copy an overlapping filter of another source brought: the routed one comes too.
+                self.ack_now(message)
+                return
+            result = parse_routed(route, message, utcnow())
+            if result.ignored:
+                self.ack_now(message)
+                return
             now = self.state.took()
             taken = True
-            delivery = Delivery(message.topic, message.mid, message.qos, self.generation, result, now)
+            delivery = Delivery(
+                message.topic, message.mid, message.qos, self.generation, result, now,
+                namespace=route.namespace, source=route.source.adapter.kind,
+                payload=message.payload[:LAST_PAYLOAD_BYTES],
+            )  # fmt: skip
             while not self.closing.is_set():
                 try:
                     self.inbox.put(delivery, timeout=0.5)
@@ -191,14 +259,18 @@ class Consumer:
                 log.exception("ingest: a message could not be handled; rejected")
             self.reject_now(message, taken)
 
-    def reject_now(self, message, taken):
+    def reject_now(self, message, taken, reason="unparseable"):
         """Acknowledge and count a message the callback could not pass on to the writer."""
-        if message.qos:
-            self.client.ack(message.mid, message.qos)
+        self.ack_now(message)
         with self.state.lock:
-            self.state.rejected["unparseable"] += 1
+            self.state.rejected[reason] += 1
         if taken:
             self.state.settled(1)
+
+    def ack_now(self, message):
+        """Acknowledge a message that needs no commit (a source's topic without readings)."""
+        if message.qos:
+            self.client.ack(message.mid, message.qos)
 
     def acknowledge(self, deliveries):
         """Acknowledge the messages of a committed batch (called by the writer thread)."""
@@ -223,13 +295,18 @@ class Ingest:
         self.slot = Slot(os.path.join(app.instance_path, "mqtt-slots"))
         self.state = state
         self.inbox: queue.Queue[Delivery] = queue.Queue(maxsize=QUEUE_MESSAGES)
-        self.consumer = Consumer(app.config, self.state, self.inbox, client_id(self.slot.number))
+        self.sources = load_sources(app)
+        self.consumer = Consumer(app.config, self.state, self.inbox, client_id(self.slot.number), self.sources)
         self.writer = BatchWriter(app, self.inbox, self.consumer.acknowledge, self.state)
 
     def start(self) -> None:
         self.writer.start()
         self.consumer.start()
-        log.info("ingest: consumer %s started", self.consumer.client_id)
+        log.info(
+            "ingest: consumer %s started (sources: %s)",
+            self.consumer.client_id,
+            ", ".join(source.name for source in self.sources),
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages, store and acknowledge what was taken, then disconnect.

@@ -11,7 +11,9 @@ from collections import Counter
 
 import pytest
 
-from app.domain.payload import ParseResult, parse_message
+from app.domain.sources import SourceResult
+from app.domain.sources.native import ADAPTER as NATIVE
+from app.domain.sources.routing import ActiveSource, Route
 from app.ingest import consumer, writer
 from app.workers import background_services
 
@@ -31,22 +33,25 @@ def ingest_app(make_app, mosquitto):
     services.stop()
 
 
-def exploding_parser(topic, payload, prefix, now):
-    """The native parser, with a bug that only poison-1's messages reach."""
-    if topic == "plantops/poison-1/telemetry":
+NATIVE_PARSE = type(NATIVE).parse
+
+
+def exploding_parser(adapter, topic, payload, now, options):
+    """The native adapter, with a bug that only poison-1's messages reach."""
+    if topic == "poison-1/telemetry":
         raise RuntimeError("a parser bug")
-    return parse_message(topic, payload, prefix, now)
+    return NATIVE_PARSE(adapter, topic, payload, now, options)
 
 
 @pytest.mark.parametrize(
     ("parser", "reason"),
-    [(parse_message, "future_ts"), (exploding_parser, "unparseable")],
+    [(NATIVE_PARSE, "future_ts"), (exploding_parser, "unparseable")],
     ids=["huge_integer_ts", "parser_raises"],
 )
 def test_five_thousand_poison_messages_do_not_stop_another_devices_readings(
     ingest_app, mosquitto, monkeypatch, parser, reason
 ):
-    monkeypatch.setattr(consumer, "NATIVE", consumer.Source("native", parser, stores_retained=False))
+    monkeypatch.setattr(type(NATIVE), "parse", parser)
     claim(ingest_app, ["poison-1", "good-1"])
     state = background_services(ingest_app).consumer_state
     attacker, sensor = Publisher(mosquitto.port, "attacker"), Publisher(mosquitto.port, "sensor")
@@ -76,10 +81,10 @@ def test_a_message_the_callback_cannot_handle_is_acknowledged_and_counted(ingest
     claim(ingest_app, ["good-1"])
     real_delivery = consumer.Delivery
 
-    def failing_delivery(topic, *args):
+    def failing_delivery(topic, *args, **kwargs):
         if topic == "plantops/poison-1/telemetry":
             raise RuntimeError("a bug in the callback")
-        return real_delivery(topic, *args)
+        return real_delivery(topic, *args, **kwargs)
 
     monkeypatch.setattr(consumer, "Delivery", failing_delivery)
     state = background_services(ingest_app).consumer_state
@@ -96,16 +101,18 @@ def test_a_message_the_callback_cannot_handle_is_acknowledged_and_counted(ingest
     wait_until(lambda: state.unacknowledged == 0, message="every message acknowledged")
 
 
-def test_source_turns_a_parser_exception_into_an_unparseable_rejection():
-    def broken(topic, payload, prefix, now):
+def test_an_adapter_exception_becomes_an_unparseable_rejection(monkeypatch):
+    def broken(adapter, topic, payload, now, options):
         raise OverflowError("int too large to convert to float")
 
+    monkeypatch.setattr(type(NATIVE), "parse", broken)
     message = consumer.mqtt.MQTTMessage(topic=b"plantops/sensor-1/telemetry")
     message.payload = b"{}"
+    route = Route("", ActiveSource("native", NATIVE, "plantops"), "sensor-1/telemetry", 1)
 
-    result = consumer.Source("native", broken, stores_retained=False).parse_message(message, "plantops", None)
+    result = consumer.parse_routed(route, message, None)
 
-    assert result == ParseResult("sensor-1", rejections=Counter(unparseable=1))
+    assert result == SourceResult(None, [], Counter(unparseable=1))
 
 
 class FakeClock:

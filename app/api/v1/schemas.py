@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ...database import MAX_ID
-from ...domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
+from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX, primary_device_key
 from ...domain.metrics import METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
@@ -43,7 +43,7 @@ NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 PATTERN_MESSAGES = {
     NAME_PATTERN: "Must not be empty or contain NUL characters.",
     TEXT_PATTERN: "Must not contain NUL characters.",
-    DEVICE_ID_PATTERN: DEVICE_ID_MESSAGE,
+    DEVICE_KEY_PATTERN: DEVICE_KEY_MESSAGE,
 }
 READING_METRICS = tuple(m for m in METRICS if hasattr(ReadingRow, m.key) and hasattr(PlantRow, f"latest_{m.key}"))
 RANGE_METRICS = tuple(m for m in THRESHOLD_METRICS if hasattr(PlantRow, f"{m.key}_min"))
@@ -277,7 +277,11 @@ class PlantInput(Input):
     species: str = Field("", max_length=PLANT_TEXT_MAX, pattern=TEXT_PATTERN)
     location: str = Field("", max_length=PLANT_TEXT_MAX, pattern=TEXT_PATTERN)
     device_id: str | None = Field(
-        None, pattern=DEVICE_ID_PATTERN, description="The sensor's id; one plant per device. null: no sensor."
+        None,
+        max_length=KEY_MAX,
+        pattern=DEVICE_KEY_PATTERN,
+        description="A device key of yours (a native id or `<source>:<id>`), bound for every metric; "
+        "a device may serve several plants. null: no sensor.",
     )
     thresholds: ThresholdsInput | None = Field(None, description="null: no bounds at all.")
     stale_after_minutes: WholeNumber = Field(60, ge=STALE_MINUTES_MIN, le=STALE_MINUTES_MAX)
@@ -347,7 +351,7 @@ class Plant(Output):
             "name": row.name,
             "species": row.species,
             "location": row.location,
-            "device_id": row.device_id,
+            "device_id": row.device_id if hasattr(row, "device_id") else primary_device_key(row),
             "thresholds": {
                 m.key: {"min": getattr(row, f"{m.key}_min"), "max": getattr(row, f"{m.key}_max")} for m in RANGE_METRICS
             },
