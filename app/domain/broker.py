@@ -135,6 +135,6 @@ def examples(host: str, port: int, prefix: str, username: str, password: str | N
         Example(
             "PlantOps native",
             "your sketch",
-            f"publish to {prefix}/<device id>/telemetry as {username} (password {secret})",
+            f"mqtt://{host}:{port}  user {username}  password {secret}\npublish to {prefix}/<device id>/telemetry",
         ),
     ]
