@@ -15,7 +15,7 @@ from ..domain import broker as names
 from ..domain.types import DbSession
 from ..models import BrokerAccount, User
 from . import dynsec
-from .dynsec import AdminSettings, BrokerError
+from .dynsec import AdminSettings, BrokerError, NameTaken
 
 PASSWORD_BYTES = 18  # 24 URL-safe characters
 
@@ -108,7 +108,7 @@ def provision(admin: AdminSettings, username: str, role_kind: str, topic_prefix:
     if not client_answer.already:
         dynsec.check([client_answer])
     if new:
-        raise BrokerError(
+        raise NameTaken(
             f"The broker already has an account named {username} that PlantOps did not make: "
             "ask the broker's operator to rename or remove it."
         )

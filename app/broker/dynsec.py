@@ -34,6 +34,10 @@ class BrokerError(Exception):
         self.message = message
 
 
+class NameTaken(BrokerError):
+    """The broker already has an account of that name that PlantOps did not make."""
+
+
 @dataclass(frozen=True)
 class AdminSettings:
     host: str

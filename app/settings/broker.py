@@ -13,7 +13,7 @@ from flask import current_app, request
 from flask_login import current_user, login_required
 
 from ..broker import accounts
-from ..broker.dynsec import AdminSettings, BrokerError
+from ..broker.dynsec import AdminSettings, BrokerError, NameTaken
 from ..domain import broker as names
 from ..errors import NotFoundError
 from ..extensions import db
@@ -131,7 +131,7 @@ def _provision(admin, account, new, *, bridge):
                 accounts.forget(db.session, stale)
                 db.session.commit()
         key = "bridge_error" if bridge else "error"
-        return _panel(503, **{key: error.message})
+        return _panel(409 if isinstance(error, NameTaken) else 503, **{key: error.message})
     log.info("user %s %s broker account %s", current_user.id, "made" if new else "reset", username)
     return _panel(201 if new else 200, new_account=db.session.get(BrokerAccount, account_id), password=password)
 
