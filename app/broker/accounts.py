@@ -132,6 +132,14 @@ def deprovision(admin: AdminSettings, username: str, role_kind: str) -> None:
             raise BrokerError(f"The broker refused {answer.command}: {answer.error}.")
 
 
+def set_enabled(admin: AdminSettings, username: str, enabled: bool) -> None:
+    """Let the account sign in again, or not (the broker closes its connections at once)."""
+    command = dynsec.enable_client(username) if enabled else dynsec.disable_client(username)
+    for answer in dynsec.run(admin, [command]):
+        if answer.error and "not found" not in answer.error.lower():
+            raise BrokerError(f"The broker refused {answer.command}: {answer.error}.")
+
+
 def forget(session: DbSession, account: BrokerAccount) -> None:
     session.delete(account)
     session.flush()

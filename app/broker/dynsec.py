@@ -216,3 +216,11 @@ def delete_role(rolename: str) -> dict[str, Any]:
 
 def get_client(username: str) -> dict[str, Any]:
     return {"command": "getClient", "username": username}
+
+
+def disable_client(username: str) -> dict[str, Any]:
+    return {"command": "disableClient", "username": username}
+
+
+def enable_client(username: str) -> dict[str, Any]:
+    return {"command": "enableClient", "username": username}

@@ -217,3 +217,20 @@ def test_a_broker_that_never_answers_is_a_message_on_the_page_not_a_hung_request
     assert response.status_code == 503
     assert "did not answer within 5 s" in response.get_data(as_text=True)
     assert rows(app) == []
+
+
+def test_disabling_a_gardener_switches_their_broker_account_off_and_enabling_back_on(broker_app, broker):
+    _, admin = signed_in(broker_app, "admin@example.com", is_admin=True)
+    uid, ana = signed_in(broker_app, "ana@example.com")
+    name, password, _ = make_account(ana)
+    sensor = connect(broker.port, name, password)
+
+    response = admin.post(f"/admin/users/{uid}/disable", follow_redirects=True)
+    assert f"Their broker account {name} is off." in response.get_data(as_text=True)
+    assert sensor.disconnected.wait(5)
+    assert connect(broker.port, name, password).is_failure
+
+    response = admin.post(f"/admin/users/{uid}/enable", follow_redirects=True)
+    assert f"Their broker account {name} is on again." in response.get_data(as_text=True)
+    connect(broker.port, name, password).close()
+    sensor.mqtt.loop_stop()
