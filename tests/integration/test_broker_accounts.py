@@ -3,6 +3,7 @@ gardener's account, a bridge account and the app's account may do, as the broker
 (MQTT v5 PUBACK and SUBACK reason codes), the dynamic-security client's deadline and errors,
 and QoS 0 readings kept for the app's consumer while it is away (queue_qos0_messages)."""
 
+import subprocess
 import time
 
 import pytest
@@ -144,6 +145,31 @@ def test_qos0_readings_sent_while_the_consumer_is_away_are_delivered_when_it_ret
     assert [payload for _, payload, _ in back.wait_for(len(sent))] == sent
     back.mqtt.unsubscribe("$share/plantops/miflora/#")  # leaves the group to the other tests
     back.close()
+
+
+def test_the_accounts_script_makes_a_bridge_like_the_settings_page_does(broker):
+    broker.accounts("bridge", "attic", "attic-secret-1")
+    bridge = connect(broker.port, "bridge-attic", "attic-secret-1")
+    assert not bridge.publish("home/OpenMQTTGateway/BTtoMQTT/C47C8D6A3B1F", b"{}").is_failure
+    assert bridge.publish("plantops/u/ana-1/home/x/BTtoMQTT/C47C8D6A3B1F", b"{}").getName() == "Not authorized"
+    assert bridge.subscribe("$share/plantops/home/+/BTtoMQTT/+").is_failure
+    bridge.close()
+    # The same role from PlantOps afterwards: what the script made is kept, nothing doubled.
+    connect(broker.port, "bridge-attic2", make(broker, "bridge-attic2", "bridge")).close()
+
+
+@pytest.mark.parametrize("name", ["Attic", "-x", "a/b", "x" * 33])
+def test_the_accounts_script_refuses_a_bad_bridge_name(broker, name):
+    with pytest.raises(subprocess.CalledProcessError):
+        broker.accounts("bridge", name, "pw")
+
+
+def test_the_accounts_script_uses_the_topic_prefix_it_is_given(broker):
+    broker.accounts("sensor", "esp32-garden", "garden-secret-1", MQTT_TOPIC_PREFIX="garden")
+    sensor = connect(broker.port, "esp32-garden", "garden-secret-1")
+    assert not sensor.publish("garden/esp32-garden/telemetry", b"{}").is_failure
+    assert sensor.publish("plantops/esp32-garden/telemetry", b"{}").getName() == "Not authorized"
+    sensor.close()
 
 
 def test_resetting_a_password_locks_out_the_old_one(broker):
