@@ -11,6 +11,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..database import MAX_ID
 from ..domain import broker as names
 from ..domain.types import DbSession
 from ..models import BrokerAccount, User
@@ -36,6 +37,8 @@ def bridge_accounts(session: DbSession) -> list[BrokerAccount]:
 
 def account_for(session: DbSession, account_id: int, user: User) -> BrokerAccount | None:
     """The account `user` may manage: their own; an administrator also every bridge."""
+    if not 0 < account_id <= MAX_ID:
+        return None
     account = session.get(BrokerAccount, account_id)
     if account is None:
         return None

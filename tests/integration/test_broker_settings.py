@@ -148,7 +148,8 @@ def test_someone_elses_broker_account_is_404(broker_app, broker):
     with broker_app.app_context():
         account_id = db.session.scalar(select(BrokerAccount.id).where(BrokerAccount.user_id == ana_id))
 
-    for url in (f"/settings/broker/{account_id}/delete", f"/settings/broker/{account_id + 1000}/delete"):
+    for other in (account_id, account_id + 1000, 2**31, 2**63):
+        url = f"/settings/broker/{other}/delete"
         assert ben.post(url).status_code == 404
     assert ben.post("/settings/broker/bridges", data={"name": "kitchen"}).status_code == 404  # not an administrator
 
