@@ -59,6 +59,13 @@ def load_settings(environ, instance_path):
         "MQTT_PASSWORD": environ.get("MQTT_PASSWORD") or None,
         "MQTT_TLS": _bool(environ, "MQTT_TLS", False),
         "MQTT_TOPIC_PREFIX": _topic_prefix(environ.get("MQTT_TOPIC_PREFIX", "plantops")),
+        # The dynamic-security plugin's admin account (docs/broker-accounts.md): with a password,
+        # gardeners make their own broker accounts on the settings page; without, that is off.
+        "MQTT_ADMIN_USERNAME": (environ.get("MQTT_ADMIN_USERNAME") or "").strip() or "admin",
+        "MQTT_ADMIN_PASSWORD": environ.get("MQTT_ADMIN_PASSWORD") or None,
+        # What sensors dial, shown with a new broker account (MQTT_HOST is what this process dials).
+        "MQTT_PUBLIC_HOST": (environ.get("MQTT_PUBLIC_HOST") or "").strip() or None,
+        "MQTT_PUBLIC_PORT": _int(environ, "MQTT_PUBLIC_PORT", None, 1, 65535),
         "INGEST_STALL_SECONDS": _int(environ, "INGEST_STALL_SECONDS", 60, 1, 86400),
         "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
         "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",

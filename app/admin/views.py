@@ -6,6 +6,8 @@ from flask_login import current_user
 from .. import workers
 from ..auth.sessions import end_all_sessions
 from ..auth.tokens import revoke_all_tokens
+from ..broker import accounts as broker_accounts
+from ..broker.dynsec import AdminSettings, BrokerError
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
 from ..models import User
@@ -50,7 +52,8 @@ def disable_user(user_id):
         end_all_sessions(user)
         revoke_all_tokens(user)
         db.session.commit()
-    return _user_changed(user, f"{user.email} is disabled: signed out everywhere, API tokens revoked.")
+    problem = _broker_account_enabled(user, False)
+    return _user_changed(user, f"{user.email} is disabled: signed out everywhere, API tokens revoked.{problem}")
 
 
 @bp.post("/users/<int:user_id>/enable")
@@ -59,7 +62,24 @@ def enable_user(user_id):
     if user.disabled:
         user.disabled = False
         db.session.commit()
-    return _user_changed(user, f"{user.email} can sign in again (their old API tokens stay revoked).")
+    problem = _broker_account_enabled(user, True)
+    return _user_changed(user, f"{user.email} can sign in again (their old API tokens stay revoked).{problem}")
+
+
+def _broker_account_enabled(user, enabled):
+    """Switch the user's broker account (if any) with the user (the broker closes its
+    connections when disabled); a sentence for the message, or ""."""
+    admin = AdminSettings.from_config(current_app.config)
+    account = broker_accounts.user_account(db.session, user)
+    if admin is None or account is None:
+        return ""
+    username = account.username
+    db.session.commit()  # no transaction stays open while the broker is asked
+    try:
+        broker_accounts.set_enabled(admin, username, enabled)
+    except BrokerError as error:
+        return f" Their broker account {username} is unchanged: {error.message}"
+    return f" Their broker account {username} is {'on again' if enabled else 'off'}."
 
 
 def _user_or_404(user_id):

@@ -248,3 +248,11 @@ def test_the_shipped_brokers_refuse_packets_larger_than_the_payload_cap_allows(n
     settings = dict(re.findall(r"^(max_packet_size) (\d+)$", (DEPLOY / name).read_text(), re.MULTILINE))
     assert int(settings["max_packet_size"]) == MAX_PACKET_BYTES
     assert MAX_PAYLOAD_BYTES < MAX_PACKET_BYTES <= MAX_PAYLOAD_BYTES + 8192
+
+
+@pytest.mark.parametrize("name", ["mosquitto.conf", "mosquitto-auth.conf"])
+def test_the_shipped_brokers_keep_qos0_readings_for_a_consumer_that_is_away(name):
+    """Most sensor software publishes at QoS 0; `make run` starts deploy/mosquitto.conf."""
+    text = (DEPLOY / name).read_text()
+    assert re.findall(r"^queue_qos0_messages (\S+)$", text, re.MULTILINE) == ["true"]
+    assert "QoS 0" in text

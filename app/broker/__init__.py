@@ -1,0 +1,1 @@
+"""Mosquitto accounts PlantOps manages through the dynamic-security plugin (docs/broker-accounts.md)."""
