@@ -17,13 +17,13 @@ topic, the entity in Home Assistant).
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .describe import problem_label
 from .metrics import METRICS, Metric
-from .status import plant_status
+from .status import STATUS_LABELS, plant_status
 
 # Home Assistant's sensor device class of each registry metric, and its unit where Home Assistant
 # spells it differently from the registry: illuminance is in "lx", and since Home Assistant 2025.6
@@ -63,7 +63,6 @@ class Settings:
     topic_prefix: str  # MQTT_TOPIC_PREFIX: "plantops"
     version: str  # PlantOps's version, for the origin and device blocks
     public_url: str  # "https://plants.example.com", for links back to the plant
-    status_labels: Mapping[str, str] = field(default_factory=dict)  # "alert" -> "Needs care"
 
     @property
     def id_prefix(self) -> str:
@@ -138,7 +137,7 @@ def status_payload(plant: Any, now: datetime, settings: Settings) -> dict[str, A
         "id": plant.id,
         "name": plant.name,
         "status": status.status,
-        "label": settings.status_labels.get(status.status, status.status),
+        "label": STATUS_LABELS[status.status],
         "problems": list(status.problems),
         "problem_labels": [problem_label(problem) for problem in status.problems],
         "metrics": {

@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import TextIO
 
 import paho.mqtt.client as mqtt
 from flask import Flask
@@ -47,14 +48,11 @@ LOCK_FILE = "homeassistant.lock"
 
 
 def settings_of(app: Flask) -> Settings:
-    from ..plants.cards import STATUS_LABELS  # the labels the dashboard shows
-
     return Settings(
         discovery_prefix=app.config["HOMEASSISTANT_DISCOVERY_PREFIX"],
         topic_prefix=app.config["MQTT_TOPIC_PREFIX"],
         version=app.config.get("VERSION", ""),
         public_url=app.config["PUBLIC_URL"],
-        status_labels=STATUS_LABELS,
     )
 
 
@@ -63,7 +61,7 @@ class HostLock:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.handle = None
+        self.handle: TextIO | None = None
 
     def acquire(self) -> bool:
         if self.handle is not None:

@@ -20,7 +20,6 @@ SETTINGS = ha.Settings(
     topic_prefix="plantops",
     version="0.1.0",
     public_url="https://plants.example.com",
-    status_labels={"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"},
 )
 OBJECT_ID = re.compile(r"[a-zA-Z0-9_-]+")  # Home Assistant's rule for the object id of a topic
 HOSTILE_NAME = 'Fern "Big" / \\ {{ 7*7 }} {% raw %} Üñîçødé 🌿 + # \' <b>'
@@ -261,3 +260,10 @@ def test_thresholds_are_read_for_every_threshold_metric():
     for key in THRESHOLD_KEYS:
         assert f"{key}_min" in ha.PLANT_FIELDS
         assert f"{key}_max" in ha.PLANT_FIELDS
+
+
+def test_home_assistant_shows_the_status_words_of_the_dashboard():
+    from app.domain.status import STATUS_LABELS
+    from app.plants.cards import STATUS_LABELS as CARD_LABELS
+
+    assert STATUS_LABELS == CARD_LABELS
