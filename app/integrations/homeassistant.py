@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from ..clock import utcnow
 from ..database import read_only
 from ..domain.homeassistant import OFFLINE, ONLINE, PLANT_FIELDS, Settings, plant_messages
+from ..domain.status import is_stale
 from ..extensions import db
 from ..models import Plant, User
 
@@ -99,6 +100,7 @@ class HomeAssistantPublisher:
         self.subscribed_at: float | None = None
         self.held: dict[str, bytes] = {}  # topic -> payload the broker retains, for our topics
         self.force = False  # Home Assistant came online: send everything once
+        self._built: dict[int, tuple[tuple, dict[str, bytes]]] = {}  # plant id -> (its row, its messages)
         # Figures for /admin.
         self.rounds = 0
         self.published = 0
@@ -217,9 +219,17 @@ class HomeAssistantPublisher:
         with self.app.app_context(), read_only():
             rows = db.session.execute(query.order_by(Plant.id)).all()
             db.session.rollback()
+        # A plant's messages change only with its row and with its staleness (the one way the
+        # clock enters its status), so each is built again only when one of those changed.
+        cache: dict[int, tuple[tuple, dict[str, bytes]]] = {}
         desired: dict[str, bytes] = {}
         for row in rows:
-            desired.update(plant_messages(row, now, self.settings))
+            key = (tuple(row), is_stale(row.last_reading_at, row.stale_after_minutes, now))
+            cached = self._built.get(row.id)
+            messages = cached[1] if cached is not None and cached[0] == key else plant_messages(row, now, self.settings)
+            cache[row.id] = (key, messages)
+            desired.update(messages)
+        self._built = cache
         return desired
 
     def _publish(self, topic: str, payload: bytes) -> None:
