@@ -120,6 +120,7 @@ class HomeAssistantPublisher:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
         self.host, self.port = config["MQTT_HOST"], config["MQTT_PORT"]
         self._client_started = False
 
@@ -264,6 +265,11 @@ class HomeAssistantPublisher:
             self.subscribed_at = time.monotonic()
         # Routed to us after the retained copies: its echo ends the sync.
         client.publish(self.settings.availability_topic, ONLINE, qos=1, retain=True)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        if reason_code.is_failure:  # MQTT v5: the broker took the message but dropped it (ACL)
+            self.last_error = f"the broker refused a message: {reason_code}"
+            log.warning("home assistant publisher: %s", self.last_error)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         with self.state:

@@ -324,3 +324,28 @@ def test_a_slow_or_absent_broker_blocks_nothing(ha_app, publishers, silent_serve
     started = time.monotonic()
     publisher.stop(5)
     assert time.monotonic() - started < 3.0
+
+
+def test_home_assistant_coming_online_gets_everything_again(ha_app, watcher, publishers, prefixes):
+    app = ha_app()
+    plant_id = add_plant(app)
+    publisher = publishers(app)
+    watcher.wait_for(lambda r: topics_of(prefixes, plant_id)["status"] in r)
+    deadline = time.monotonic() + 5
+    while publisher.published < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = publisher.published
+    time.sleep(1.5)
+    assert publisher.published == sent  # nothing changed: nothing sent
+
+    birth = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    birth.connect(*BROKER)
+    birth.loop_start()
+    birth.publish(f"{prefixes['discovery']}/status", "online", qos=1).wait_for_publish(5)
+    birth.disconnect()
+    birth.loop_stop()
+
+    deadline = time.monotonic() + 5
+    while publisher.published < sent + 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert publisher.published == sent + 5

@@ -6,6 +6,7 @@ rendering their templates, as Home Assistant would, over the status they read.""
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import jinja2
@@ -267,3 +268,18 @@ def test_home_assistant_shows_the_status_words_of_the_dashboard():
     from app.plants.cards import STATUS_LABELS as CARD_LABELS
 
     assert STATUS_LABELS == CARD_LABELS
+
+
+def test_the_documented_status_is_the_one_sent():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "homeassistant.md").read_text()
+    example = json.loads(re.search(r"## The status topic.*?```json\n(.*?)```", doc, re.DOTALL).group(1))
+    sent = status_of(plant(soil_moisture_min=50.0, latest_soil_moisture=18.5))
+
+    assert set(example) == set(sent)
+    assert set(example["metrics"]["soil_moisture"]) == set(sent["metrics"]["soil_moisture"])
+    assert (example["status"], example["label"], example["problems"], example["problem_labels"]) == (
+        sent["status"],
+        sent["label"],
+        sent["problems"],
+        sent["problem_labels"],
+    )
