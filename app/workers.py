@@ -89,15 +89,18 @@ class BackgroundServices:
         log.info("background workers stopped")
 
     def status(self) -> dict[str, object | None]:
-        """Each service's state object by its label, None when it does not run (for /admin)."""
-        return {
+        """Each service's state object by its label, None when it does not run (for /admin);
+        the Home Assistant publisher only when HOMEASSISTANT_DISCOVERY turns it on."""
+        status: dict[str, object | None] = {
             "MQTT consumer": self.consumer_state,
             "Ingest queue": self.ingest,
             "Notifier": self.notifier,
             "Stale check": self.stale_check,
             "Hourly rollups": self.rollups,
-            "Home Assistant": self.homeassistant,
         }
+        if self.app.config["HOMEASSISTANT_DISCOVERY"]:
+            status["Home Assistant"] = self.homeassistant
+        return status
 
 
 def init_app(app: Flask) -> None:

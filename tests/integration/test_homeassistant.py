@@ -19,7 +19,7 @@ from app.integrations import homeassistant as publisher_module
 from app.integrations.homeassistant import HomeAssistantPublisher
 from app.models import Plant
 from app.workers import background_services
-from tests.conftest import make_user
+from tests.conftest import AuthActions, make_user
 from tests.fixtures.services import free_port
 
 BROKER = ("127.0.0.1", 1883)
@@ -297,10 +297,12 @@ def test_the_background_services_run_it_only_when_enabled(ha_app, make_app):
         services.stop(5)
     assert services.homeassistant is None
 
-    disabled = background_services(make_app())
+    disabled_app = make_app()
+    disabled = background_services(disabled_app)
     disabled.start()
     try:
         assert disabled.homeassistant is None
+        assert "Home Assistant" not in disabled.status()
     finally:
         disabled.stop(5)
 
@@ -349,3 +351,24 @@ def test_home_assistant_coming_online_gets_everything_again(ha_app, watcher, pub
     while publisher.published < sent + 5 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert publisher.published == sent + 5
+
+
+def test_the_operator_sees_what_the_publisher_did(ha_app, watcher, prefixes):
+    app = ha_app()
+    plant_id = add_plant(app)  # the first account: the administrator
+    client = app.test_client()
+    assert AuthActions(app, client).login().status_code == 303
+    services = background_services(app)
+    services.start()
+    try:
+        watcher.wait_for(lambda r: topics_of(prefixes, plant_id)["status"] in r)
+        deadline = time.monotonic() + 5
+        while services.homeassistant.published < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        page = client.get("/admin").get_data(as_text=True)
+    finally:
+        services.stop(5)
+
+    section = page[page.index("Home Assistant") :]
+    assert "<dt>published</dt><dd>5</dd>" in section
+    assert "<dt>connected</dt><dd>yes</dd>" in section
