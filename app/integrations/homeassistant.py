@@ -194,8 +194,9 @@ class HomeAssistantPublisher:
                 self._publish(topic, payload)
                 self.published += 1
                 sent += 1
-        # Statuses before configs: an entity removed last never shows a cleared state.
-        for topic in sorted(set(held) - set(desired), key=lambda t: t.endswith("/config")):
+        # Configs before statuses: the entities are gone before their state topic empties, so
+        # Home Assistant never renders a template over an empty payload.
+        for topic in sorted(set(held) - set(desired), key=lambda t: not t.endswith("/config")):
             self._publish(topic, b"")
             self.cleared += 1
             sent += 1

@@ -31,7 +31,7 @@ class Watcher:
     def __init__(self, *filters, port=BROKER[1]):
         self.filters = filters
         self.retained: dict[str, dict | str] = {}
-        self.seen: list[str] = []
+        self.seen: list[tuple[str, bool]] = []  # (topic, cleared) in the order they came
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"ha-watch-{uuid.uuid4().hex[:8]}")
         self.client.on_message = self._on_message
@@ -44,7 +44,7 @@ class Watcher:
 
     def _on_message(self, client, userdata, message):
         with self.lock:
-            self.seen.append(message.topic)
+            self.seen.append((message.topic, not message.payload))
             if not message.payload:
                 self.retained.pop(message.topic, None)
                 return
@@ -204,6 +204,12 @@ def test_a_plant_appears_changes_and_disappears_in_home_assistant(ha_app, watche
 
     delete_plant(app, plant_id)
     watcher.wait_for(lambda r: not any(f"_{plant_id}_" in t or t == topics["status"] for t in r), what="the clear")
+    # Home Assistant reads a config before its state and loses the entity before its state empties.
+    mine = set(topics.values())
+    first_sent = [t for t, cleared in watcher.seen if t in mine and not cleared]
+    assert first_sent.index(topics["status"]) == len(mine) - 1
+    order_cleared = [t for t, cleared in watcher.seen if t in mine and cleared]
+    assert order_cleared[-1] == topics["status"]
     # A Home Assistant that starts now finds nothing left of the plant.
     late = Watcher(f"{prefixes['discovery']}/#", f"{prefixes['topic']}/status/+")
     time.sleep(0.5)
