@@ -262,6 +262,8 @@ class HomeAssistantPublisher:
         if refused:
             self.last_error = f"the broker refused {len(refused)} subscriptions (ACL?): {refused[0]}"
             log.warning("home assistant publisher: %s", self.last_error)
+        else:
+            self.last_error = None  # connected and reading back: an earlier refusal is over
         with self.state:
             self.subscribed_at = time.monotonic()
         # Routed to us after the retained copies: its echo ends the sync.
