@@ -378,3 +378,25 @@ def test_the_operator_sees_what_the_publisher_did(ha_app, watcher, prefixes):
     section = page[page.index("Home Assistant") :]
     assert "<dt>published</dt><dd>5</dd>" in section
     assert "<dt>connected</dt><dd>yes</dd>" in section
+
+
+def test_a_broker_that_lost_its_retained_messages_gets_them_back(ha_app, publishers, mosquitto, prefixes):
+    app = ha_app(MQTT_PORT=str(mosquitto.port))  # a broker without persistence, restarted below
+    plant_id = add_plant(app)
+    status_topic = topics_of(prefixes, plant_id)["status"]
+    publisher = publishers(app)
+    before = Watcher(f"{prefixes['discovery']}/#", f"{prefixes['topic']}/status/#", port=mosquitto.port)
+    before.wait_for(lambda r: status_topic in r)
+    before.close()
+
+    mosquitto.stop()
+    mosquitto.start()
+
+    after = Watcher(f"{prefixes['discovery']}/#", f"{prefixes['topic']}/status/#", port=mosquitto.port)
+    try:
+        after.wait_for(lambda r: set(topics_of(prefixes, plant_id).values()) <= set(r), timeout=30, what="republish")
+        assert after.get(status_topic)["status"] == "ok"
+        assert after.get(f"{prefixes['topic']}/status") == "online"
+    finally:
+        after.close()
+    assert publisher.snapshot()["connected"]
