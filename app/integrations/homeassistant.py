@@ -17,6 +17,7 @@ instance folder, taken over by another process when its holder exits); publisher
 hosts send the same retained messages, which is harmless.
 """
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -138,9 +139,9 @@ class HomeAssistantPublisher:
                 connected = self.connected
             if connected:
                 # Other publishers answer this with their own "online" (see _on_message).
-                self.client.publish(self.settings.availability_topic, OFFLINE, qos=1, retain=True).wait_for_publish(
-                    min(timeout, 2.0)
-                )
+                info = self.client.publish(self.settings.availability_topic, OFFLINE, qos=1, retain=True)
+                with contextlib.suppress(RuntimeError, ValueError):  # the connection went: the will says it
+                    info.wait_for_publish(min(timeout, 2.0))
             self.client.disconnect()
             self.client.loop_stop()
         self.lock.release()
