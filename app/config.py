@@ -67,6 +67,13 @@ def load_settings(environ, instance_path):
         "MQTT_PUBLIC_HOST": (environ.get("MQTT_PUBLIC_HOST") or "").strip() or None,
         "MQTT_PUBLIC_PORT": _int(environ, "MQTT_PUBLIC_PORT", None, 1, 65535),
         "INGEST_STALL_SECONDS": _int(environ, "INGEST_STALL_SECONDS", 60, 1, 86400),
+        # Home Assistant MQTT discovery and plant status topics (app/integrations/homeassistant.py).
+        "HOMEASSISTANT_DISCOVERY": _bool(environ, "HOMEASSISTANT_DISCOVERY", False),
+        "HOMEASSISTANT_DISCOVERY_PREFIX": _topic_path(
+            "HOMEASSISTANT_DISCOVERY_PREFIX", environ.get("HOMEASSISTANT_DISCOVERY_PREFIX", "homeassistant")
+        ),
+        "HOMEASSISTANT_POLL_SECONDS": _int(environ, "HOMEASSISTANT_POLL_SECONDS", 5, 1, 3600),
+        "HOMEASSISTANT_USERS": [email.lower() for email in _list(environ.get("HOMEASSISTANT_USERS", ""))],
         "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
         "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
         "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),
@@ -256,6 +263,14 @@ def _rate_limit_storage(raw):
     if uri and "://" not in uri:
         raise ConfigError("RATELIMIT_STORAGE_URI must be a URI such as redis://host:6379")
     return uri or None
+
+
+def _topic_path(name, raw):
+    """One or more topic levels without wildcards or empty levels ("homeassistant", "ha/discovery")."""
+    path = raw.strip()
+    if not path or len(path) > 128 or any(ch in path for ch in "+#\0") or "" in path.split("/"):
+        raise ConfigError(f"{name} must be topic levels separated by / without +, # or empty levels")
+    return path
 
 
 def _topic_prefix(raw):

@@ -1,5 +1,5 @@
 """Background threads of a serving process (MQTT consumer, batch writer, notifier, stale check,
-hourly rollups).
+hourly rollups, and the Home Assistant publisher when HOMEASSISTANT_DISCOVERY is on).
 
 One `BackgroundServices` per app, made by `create_app` (which starts nothing) and
 found with `background_services(app)`. It is started exactly once per process
@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from .alerts.stale import StaleCheck
 from .ingest.consumer import Ingest
 from .ingest.state import ConsumerState
+from .integrations.homeassistant import HomeAssistantPublisher
 from .notify.worker import Notifier
 from .retention import RollupSchedule
 
@@ -38,6 +39,7 @@ class BackgroundServices:
         self.notifier: Notifier | None = None
         self.stale_check: StaleCheck | None = None
         self.rollups: RollupSchedule | None = None
+        self.homeassistant: HomeAssistantPublisher | None = None
         self._lock = threading.Lock()
         self._running = False
 
@@ -60,6 +62,9 @@ class BackgroundServices:
         self.stale_check.start()
         self.rollups = RollupSchedule(self.app)
         self.rollups.start()
+        if self.app.config["HOMEASSISTANT_DISCOVERY"]:
+            self.homeassistant = HomeAssistantPublisher(self.app)
+            self.homeassistant.start()
         # The dev server's child and gunicorn workers exit through sys.exit: stop cleanly then too.
         atexit.register(self.stop)
         log.info("background workers started")
@@ -76,21 +81,26 @@ class BackgroundServices:
             self.stale_check,
             self.rollups,
             self.notifier,
+            self.homeassistant,
         ):  # ingest first: flush and acknowledge
             if service is not None:
                 service.stop(timeout)
-        self.ingest = self.notifier = self.stale_check = self.rollups = None
+        self.ingest = self.notifier = self.stale_check = self.rollups = self.homeassistant = None
         log.info("background workers stopped")
 
     def status(self) -> dict[str, object | None]:
-        """Each service's state object by its label, None when it does not run (for /admin)."""
-        return {
+        """Each service's state object by its label, None when it does not run (for /admin);
+        the Home Assistant publisher only when HOMEASSISTANT_DISCOVERY turns it on."""
+        status: dict[str, object | None] = {
             "MQTT consumer": self.consumer_state,
             "Ingest queue": self.ingest,
             "Notifier": self.notifier,
             "Stale check": self.stale_check,
             "Hourly rollups": self.rollups,
         }
+        if self.app.config["HOMEASSISTANT_DISCOVERY"]:
+            status["Home Assistant"] = self.homeassistant
+        return status
 
 
 def init_app(app: Flask) -> None:

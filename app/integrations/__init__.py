@@ -1,0 +1,1 @@
+"""Integrations with other software (Home Assistant)."""
