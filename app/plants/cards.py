@@ -15,10 +15,9 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from ..domain.metrics import METRICS
-from ..domain.status import NO_DATA, age_is_stale, status_with_reading
+from ..domain.status import NO_DATA, STATUS_LABELS, age_is_stale, status_with_reading
 from ..filters import age_text
 
-STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 CARD_CACHE_SIZE = 20_000
 
 Card = namedtuple("Card", "status sort_key html")
