@@ -263,13 +263,6 @@ def test_thresholds_are_read_for_every_threshold_metric():
         assert f"{key}_max" in ha.PLANT_FIELDS
 
 
-def test_home_assistant_shows_the_status_words_of_the_dashboard():
-    from app.domain.status import STATUS_LABELS
-    from app.plants.cards import STATUS_LABELS as CARD_LABELS
-
-    assert STATUS_LABELS == CARD_LABELS
-
-
 def test_the_documented_status_is_the_one_sent():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "homeassistant.md").read_text()
     example = json.loads(re.search(r"## The status topic.*?```json\n(.*?)```", doc, re.DOTALL).group(1))
