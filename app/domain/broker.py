@@ -7,19 +7,17 @@ No I/O: app/broker/ talks to Mosquitto's dynamic-security plugin with these.
 import re
 from dataclasses import dataclass
 
-# The sources' shared default topic filters (docs/plan SENSORS.md "Topics"), each relative to
-# nothing: a bridge account may publish on them, and the app subscribes to them (shared). The
-# native `<prefix>/+/telemetry` is added with the prefix. deploy/mosquitto/accounts keeps the
-# same list (tests/unit/test_broker.py holds them equal).
-SHARED_FILTERS: tuple[str, ...] = (
-    "zigbee2mqtt/#",
-    "miflora/#",
-    "homeassistant/sensor/+/state",
-    "homie/#",
-    "+/sensor/+/state",
-    "tele/+/SENSOR",
-    "home/+/BTtoMQTT/+",
-    "+/events/rpc",
+from .sources import registry
+
+# The sources' shared default topic filters, from the sources registry (app/domain/sources):
+# a bridge account may publish on them, and the app subscribes to them (shared). The native
+# `<prefix>/+/telemetry` is added with the prefix. deploy/mosquitto/accounts keeps the same list
+# (tests/unit/test_broker.py holds them equal).
+SHARED_FILTERS: tuple[str, ...] = tuple(
+    topic_filter
+    for spec in registry.SOURCES
+    if spec.enabled and spec.kind != "native"
+    for topic_filter in spec.adapter.filters(spec.adapter.default_base)
 )
 # What a bridge (zigbee2mqtt, OpenMQTTGateway) subscribes to for its own commands and Home
 # Assistant's birth message. Never a `$share/...` filter: the app's shared subscription stays the app's.

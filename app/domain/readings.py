@@ -1,4 +1,4 @@
-"""A plant's readings: each metric from the device bound for it (docs/plan SENSORS.md).
+"""A plant's readings: each metric from the device bound for it (docs/contracts.md, "Devices").
 
 Readings belong to devices; a plant reads through `plant_readings`, whose columns are
 `ts`, `device_id` and one per registry metric, each taken only from the device bound for

@@ -1,4 +1,4 @@
-"""The source adapter interface (docs/plan SENSORS.md): what every source module gives the writer."""
+"""The source adapter interface (docs/contracts.md, "Sources"): what every source module gives the writer."""
 
 from collections import Counter
 from dataclasses import dataclass, field
