@@ -10,6 +10,7 @@ Every function takes the session it works in and flushes but never commits.
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -229,3 +230,18 @@ def primary_device_key(plant: Plant) -> str | None:
 def unbind_all(session: DbSession, plant: Plant) -> None:
     session.execute(delete(PlantSensor).where(PlantSensor.plant_id == plant.id))
     session.expire(plant, ["sensors"])
+
+
+def primary_device_key_of(plant_id: Any) -> Any:
+    """primary_device_key as a correlated scalar subquery of a plant id column: the key of
+    the device bound for the most metrics (ties: lowest id), or NULL."""
+    return (
+        select(Device.key)
+        .join(PlantSensor, PlantSensor.device_id == Device.id)
+        .where(PlantSensor.plant_id == plant_id)
+        .group_by(Device.id, Device.key)
+        .order_by(func.count().desc(), Device.id)
+        .limit(1)
+        .correlate_except(Device, PlantSensor)
+        .scalar_subquery()
+    )
