@@ -34,7 +34,6 @@ IGNORE = ""  # a field_map value: drop this source field
 QUIET_AFTER = timedelta(minutes=60)
 NO_RAW_SOIL = "This sensor has not sent a raw soil value yet. Wait for its next message and try again."
 SAME_DRY_WET = "The dry and the wet value must differ."
-BOTH_SOIL = "Enter both the dry and the wet value, or neither."
 REASON_WORDS = {
     "bad_topic": "wrong topic",
     "too_large": "message too large",
@@ -111,16 +110,16 @@ def calibration_problems(values: Mapping[str, Any]) -> list[dict[str, str]]:
             problems.append(_problem(name, f"Use a value from {-limit:g} to {limit:g}."))
     if not problems:
         dry, wet = values.get("soil_dry_raw"), values.get("soil_wet_raw")
-        if (dry is None) != (wet is None):
-            problems.append(_problem("soil_wet_raw" if wet is None else "soil_dry_raw", BOTH_SOIL))
-        elif dry is not None and dry == wet:
+        if dry is not None and dry == wet:
             problems.append(_problem("soil_wet_raw", SAME_DRY_WET))
     return sorted(problems, key=lambda problem: problem["field"])
 
 
 def set_calibration(session: DbSession, device: Device, values: Mapping[str, Any]) -> None:
     """Replace the device's calibration; a setting that is None is removed. The writer applies
-    it to the readings that arrive from now on (docs/contracts.md, "Calibration")."""
+    it to the readings that arrive from now on. One soil point alone may be stored (the dry
+    one is taken before the sensor goes into water); until both are set, raw soil values
+    are dropped as "uncalibrated"."""
     problems = calibration_problems(values)
     if problems:
         raise ValidationError(problems)

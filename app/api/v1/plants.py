@@ -13,17 +13,18 @@ from ...domain import device_settings
 from ...domain import devices as device_service
 from ...domain import plants as plant_service
 from ...domain.metrics import KEYS
+from ...domain.readings import plant_readings
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Device as DeviceRow
 from ...models import Plant as PlantRow
 from ...models import PlantSensor
-from ...plants.readings import plant_readings
 from . import bp
 from .document import operation
 from .plant_list import PLANT_COLUMNS, plant_list_cache
 from .schemas import (
     RANGE_METRICS,
+    READING_METRICS,
     Plant,
     PlantInput,
     PlantList,
@@ -123,9 +124,12 @@ def list_readings(plant_id: int) -> dict:
     plant = owned_or_404(PlantRow, plant_id)
     args = query(ReadingQuery)
     since, until = args.window(utcnow())
-    series = plant_readings(db.session, plant.id).subquery()
+    series = plant_readings(db.session, plant.id)
     readings = db.session.execute(
-        select(series).where(series.c.ts >= since, series.c.ts <= until).order_by(series.c.ts).limit(args.limit)
+        select(series.c.ts, *(series.c[m.key] for m in READING_METRICS))
+        .where(series.c.ts >= since, series.c.ts <= until)
+        .order_by(series.c.ts)
+        .limit(args.limit)
     ).all()
     items = [Reading.json_of(r) for r in readings]
     return {"items": items, "count": len(items)}

@@ -485,20 +485,23 @@ class AlertQuery(Query):
 
 # Devices ----------------------------------------------------------------------------
 
-RAW = Annotated[float | None, Field(ge=-device_settings.RAW_LIMIT, le=device_settings.RAW_LIMIT)]
+
+def _bounded_or_null(limit: float) -> Any:
+    bounded = Annotated[float, Field(ge=-limit, le=limit)]
+    return Annotated[bounded | None, BeforeValidator(_number_or_null)]
+
+
+Raw = _bounded_or_null(device_settings.RAW_LIMIT)
+Offset = _bounded_or_null(device_settings.TEMPERATURE_OFFSET_LIMIT)
 
 
 class CalibrationInput(Input):
     """Two-point soil calibration of raw values (dry -> 0 %, in water -> 100 %) and a
     temperature offset; null leaves a setting unset."""
 
-    soil_dry_raw: Annotated[RAW, BeforeValidator(_number_or_null)] = Field(None, description="Raw value when dry.")
-    soil_wet_raw: Annotated[RAW, BeforeValidator(_number_or_null)] = Field(None, description="Raw value in water.")
-    temperature_offset: Annotated[
-        float | None,
-        BeforeValidator(_number_or_null),
-        Field(ge=-device_settings.TEMPERATURE_OFFSET_LIMIT, le=device_settings.TEMPERATURE_OFFSET_LIMIT),
-    ] = Field(None, description="°C added to every temperature.")
+    soil_dry_raw: Raw = Field(None, description="Raw value when dry.")
+    soil_wet_raw: Raw = Field(None, description="Raw value in water.")
+    temperature_offset: Offset = Field(None, description="°C added to every temperature.")
 
 
 class DeviceInput(Input):
@@ -507,11 +510,13 @@ class DeviceInput(Input):
     name: str = Field("", max_length=device_settings.NAME_MAX, pattern=TEXT_PATTERN, description='"": its key.')
     calibration: CalibrationInput | None = None
     field_map: (
-        dict[Annotated[str, Field(min_length=1, max_length=device_settings.FIELD_NAME_MAX)], MetricOrIgnore] | None
+        dict[Annotated[str, Field(min_length=1, max_length=device_settings.FIELD_NAME_MAX)], MetricOrIgnore | None]
+        | None
     ) = Field(
         None,
         max_length=device_settings.FIELD_MAP_MAX,
-        description='Source field (ESPHome object id, generic JSON field) -> metric key, or "" to ignore it.',
+        description='Source field (ESPHome object id, generic JSON field) -> metric key, or "" to ignore it; '
+        "in a PATCH, null removes a field.",
     )
 
 

@@ -37,6 +37,9 @@ MESSAGES = {
     "string_too_short": "Must not be empty.",
 }
 
+# Errors our models raise with their own words (PydanticCustomError).
+OWN_MESSAGES = {"duplicate_metric"}
+
 InputT = TypeVar("InputT", bound=Input)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -137,6 +140,8 @@ def _message(item: Any) -> str:
         return f"Must be at least {_number(ctx['ge'])}."
     if kind == "less_than_equal":
         return f"Must be at most {_number(ctx['le'])}."
+    if kind in OWN_MESSAGES:
+        return item["msg"]
     if kind == "too_long":
         return f"At most {ctx['max_length']} items."
     if kind == "too_short":
