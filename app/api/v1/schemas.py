@@ -486,13 +486,11 @@ class AlertQuery(Query):
 # Devices ----------------------------------------------------------------------------
 
 
-def _bounded_or_null(limit: float) -> Any:
-    bounded = Annotated[float, Field(ge=-limit, le=limit)]
-    return Annotated[bounded | None, BeforeValidator(_number_or_null)]
-
-
-Raw = _bounded_or_null(device_settings.RAW_LIMIT)
-Offset = _bounded_or_null(device_settings.TEMPERATURE_OFFSET_LIMIT)
+_RAW_LIMIT, _OFFSET_LIMIT = device_settings.RAW_LIMIT, device_settings.TEMPERATURE_OFFSET_LIMIT
+Raw = Annotated[Annotated[float, Field(ge=-_RAW_LIMIT, le=_RAW_LIMIT)] | None, BeforeValidator(_number_or_null)]
+Offset = Annotated[
+    Annotated[float, Field(ge=-_OFFSET_LIMIT, le=_OFFSET_LIMIT)] | None, BeforeValidator(_number_or_null)
+]
 
 
 class CalibrationInput(Input):
