@@ -249,7 +249,7 @@ def delete_plant(plant_id):
     name = plant.name
     plant_service.delete_plant(db.session, plant)
     db.session.commit()
-    flash(f"Deleted {name} with its readings and alerts.", "success")
+    flash(f"Deleted {name} and its alerts; its sensors keep their readings.", "success")
     return see_other(url_for("plants.list_plants"))
 
 

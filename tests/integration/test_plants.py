@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.domain import devices
 from app.extensions import db
-from app.models import Alert, Plant, Reading, Task, UnclaimedDevice
+from app.models import Alert, Device, Plant, PlantSensor, Reading, Task, User
 
 from ..fixtures.readings import seed_readings
 
@@ -27,12 +28,23 @@ VALID = {
 }
 
 
-def create_plant(app, user_id, **fields):
+def create_plant(app, user_id, device_id=None, **fields):
+    """A plant, with the device of key `device_id` (made for its owner) bound for every metric."""
     with app.app_context():
         plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
         db.session.add(plant)
+        db.session.flush()
+        if device_id is not None:
+            user = db.session.get(User, user_id)
+            devices.bind_device(db.session, plant, devices.device_for_key(db.session, user, device_id))
         db.session.commit()
         return plant.id
+
+
+def device_key(app, plant_id):
+    """The plant's `device_id` as the API and the form show it: the key of its main device."""
+    with app.app_context():
+        return devices.primary_device_key(db.session.get(Plant, plant_id))
 
 
 def get_plant(app, plant_id):
@@ -56,7 +68,8 @@ def test_create_plant_stores_it_and_redirects_to_its_page(app, client, user_id):
     assert response.status_code == 303
     with app.app_context():
         plant = db.session.scalar(select(Plant))
-        assert (plant.user_id, plant.name, plant.device_id) == (user_id, "Monstera", "esp32-monstera")
+        assert (plant.user_id, plant.name) == (user_id, "Monstera")
+        assert devices.primary_device_key(plant) == "esp32-monstera"
         assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.temperature_min) == (30.0, 70.0, None)
         assert response.location.endswith(f"/plants/{plant.id}")
     page = client.get(response.location)
@@ -81,13 +94,14 @@ def test_new_plant_form_renders_with_defaults(client, user_id):
 def test_edit_plant_changes_fields(app, client, user_id):
     plant_id = create_plant(app, user_id, device_id="old-id")
     form = client.get(f"/plants/{plant_id}/edit")
-    assert b'value="old-id"' in form.data
+    assert b'<option selected value="1">old-id (native)</option>' in form.data
 
     response = client.post(f"/plants/{plant_id}/edit", data={**VALID, "name": "Big fern", "device_id": "old-id"})
 
     assert response.status_code == 303
     plant = get_plant(app, plant_id)
-    assert (plant.name, plant.device_id, plant.soil_moisture_max) == ("Big fern", "old-id", 70.0)
+    assert (plant.name, plant.soil_moisture_max) == ("Big fern", 70.0)
+    assert device_key(app, plant_id) == "old-id"
 
 
 def test_edit_can_remove_device_and_thresholds(app, client, user_id):
@@ -95,18 +109,20 @@ def test_edit_can_remove_device_and_thresholds(app, client, user_id):
     blank = {**VALID, "device_id": "", "soil_moisture_min": "", "soil_moisture_max": ""}
     assert client.post(f"/plants/{plant_id}/edit", data=blank).status_code == 303
     plant = get_plant(app, plant_id)
-    assert (plant.device_id, plant.light_min, plant.soil_moisture_min) == (None, None, None)
+    assert (plant.light_min, plant.soil_moisture_min) == (None, None)
+    assert device_key(app, plant_id) is None
 
 
-def test_delete_asks_first_and_says_readings_and_alerts_go_too(app, client, user_id):
-    plant_id = create_plant(app, user_id)
+def test_delete_asks_first_and_says_alerts_go_and_sensors_keep_their_readings(app, client, user_id):
+    plant_id = create_plant(app, user_id, device_id="dev-1")
     page = client.get(f"/plants/{plant_id}/delete")
     assert page.status_code == 200
-    assert b"all its sensor readings and alerts" in page.data
+    assert b"together with <strong>its alerts</strong>" in page.data
+    assert b"Its sensors and their readings stay" in page.data
     assert get_plant(app, plant_id) is not None
 
 
-def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, user_id):
+def test_delete_removes_plant_and_alerts_but_keeps_tasks_and_the_devices_readings(app, client, user_id):
     plant_id = create_plant(app, user_id, device_id="dev-del")
     seed_readings(app, plant_id, [{"ts": now() - timedelta(minutes=i), "soil_moisture": 40.0} for i in range(5)])
     with app.app_context():
@@ -120,10 +136,10 @@ def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, u
     assert response.location.endswith("/plants")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
-        assert db.session.scalar(select(func.count()).select_from(Reading)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Reading)) == 5
         assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
         assert db.session.scalar(select(Task.plant_id)) is None
-    assert b"with its readings and alerts" in client.get("/plants").data
+    assert b"Deleted Fern and its alerts; its sensors keep their readings." in client.get("/plants").data
 
 
 # ---- validation ------------------------------------------------------------------------
@@ -134,9 +150,12 @@ def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, u
     [
         ("name", "", b"This field is required."),
         ("name", "x" * 101, b"Field cannot be longer than 100 characters."),
-        ("device_id", "has space", b"Use 1 to 64 letters, digits"),
-        ("device_id", "a/b", b"Use 1 to 64 letters, digits"),
-        ("device_id", "d" * 65, b"Use 1 to 64 letters, digits"),
+        ("device_id", "has space", b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device_id", "a/b", b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device_id", "d" * 65, b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device_id", "zigbee2mqtt:" + "x" * 190, b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device", "999", b"Choose one of the devices listed."),
+        ("sensor_temperature", "abc", b"Choose one of the devices listed."),
         ("soil_moisture_min", "wet", b"Not a valid float value."),
         ("soil_moisture_min", "nan", b"Enter a number."),
         ("soil_moisture_min", "-1", b"Use a value from 0 to 100 %."),
@@ -161,15 +180,20 @@ def test_invalid_plant_is_422_with_inline_error_keeping_input(app, htmx, user_id
         assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
 
 
-def test_taken_device_id_is_inline_error_that_names_no_owner(app, client, other_client, user_id):
-    other_id = create_plant(app, user_id, name="Someone's secret plant", device_id="shared-dev")
+def test_someone_elses_device_id_makes_a_device_of_ones_own(app, client, other_client, user_id):
+    theirs = create_plant(app, user_id, name="Someone's secret plant", device_id="shared-dev")
     response = other_client.post("/plants/new", data={**VALID, "device_id": "shared-dev"})
 
-    assert response.status_code == 422
-    assert b"already claimed by another plant" in response.data
-    assert b"secret" not in response.data
-    assert b"gardener@example.com" not in response.data
-    assert get_plant(app, other_id).device_id == "shared-dev"
+    assert response.status_code == 303
+    mine = int(response.location.rsplit("/", 1)[1])
+    with app.app_context():
+        owners = {
+            plant_id: {sensor.device.owner_id for sensor in db.session.get(Plant, plant_id).sensors}
+            for plant_id in (theirs, mine)
+        }
+    assert owners[theirs] == {user_id}
+    assert user_id not in owners[mine]
+    assert b"secret" not in other_client.get(response.location).data
 
 
 def test_editing_keeps_own_device_id_without_taken_error(app, client, user_id):
@@ -226,26 +250,30 @@ def test_no_preset_keeps_typed_thresholds(htmx, user_id, preset):
     assert htmx.get(f"/plants/thresholds?preset={preset}").status_code == 204
 
 
-# ---- unclaimed devices -----------------------------------------------------------------------
+# ---- devices waiting for a plant ---------------------------------------------------------------
 
 
-def test_new_plant_form_lists_unclaimed_devices_and_claim_prefills(app, client, user_id):
+def test_new_plant_form_lists_unused_devices_and_use_fills_the_picker(app, client, user_id):
     with app.app_context():
-        db.session.add(UnclaimedDevice(device_id="esp-new", message_count=7))
-        db.session.add(UnclaimedDevice(device_id="esp-claimed", message_count=1))
+        new = Device(namespace="", key="esp-new", source="native", owner_id=user_id, metrics=["soil_moisture"])
+        used = Device(namespace="", key="esp-used", source="native", owner_id=user_id, metrics=[])
+        db.session.add_all([new, used])
         db.session.commit()
-    create_plant(app, user_id, device_id="esp-claimed")
+        new_id = new.id
+    assert client.post("/plants/new", data={**VALID, "name": "Old", "device_id": "esp-used"}).status_code == 303
 
-    form = client.get("/plants/new")
-    assert b"esp-new" in form.data
-    assert b"7 messages" in form.data
-    assert b"esp-claimed</code>" not in form.data
+    form = client.get("/plants/new").get_data(as_text=True)
+    assert "esp-new" in form
+    assert "sends soil moisture" in form
+    assert f'name="use_device" value="{new_id}"' in form
+    assert "esp-used (native)</strong>" not in form  # a plant uses it already (still in the picker)
 
-    claim = client.get("/plants/new?device_id=esp-new")
-    assert b'value="esp-new"' in claim.data
-    assert client.post("/plants/new", data={**VALID, "device_id": "esp-new"}).status_code == 303
+    picked = client.post("/plants/new", data={**VALID, "use_device": str(new_id)}).get_data(as_text=True)
+    assert f'<option selected value="{new_id}">' in picked
+    assert f'value="{VALID["name"]}"' in picked
+    assert client.post("/plants/new", data={**VALID, "device_id": "", "device": str(new_id)}).status_code == 303
     with app.app_context():
-        assert db.session.get(UnclaimedDevice, "esp-new") is None
+        assert db.session.scalar(select(func.count()).select_from(PlantSensor).where(PlantSensor.device_id == new_id)) == 6
 
 
 # ---- isolation -----------------------------------------------------------------------------------
