@@ -273,7 +273,8 @@ def test_new_plant_form_lists_unused_devices_and_use_fills_the_picker(app, clien
     assert f'value="{VALID["name"]}"' in picked
     assert client.post("/plants/new", data={**VALID, "device_id": "", "device": str(new_id)}).status_code == 303
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(PlantSensor).where(PlantSensor.device_id == new_id)) == 6
+        bound = select(func.count()).select_from(PlantSensor).where(PlantSensor.device_id == new_id)
+        assert db.session.scalar(bound) == 6
 
 
 # ---- isolation -----------------------------------------------------------------------------------
