@@ -89,11 +89,10 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
-        with for_migrations(connection):
-            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-            with context.begin_transaction():
-                context.run_migrations()
+    with connectable.connect() as connection, for_migrations(connection):
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():
