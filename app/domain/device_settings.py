@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..clock import utcnow
 from ..models import Device, DeviceRejection, Plant, PlantSensor, User
 from . import devices
 from .errors import NotFoundError, ValidationError
@@ -301,10 +302,16 @@ def take(session: DbSession, user: User, device: Device) -> Device:
 
 
 def bind_chosen(session: DbSession, user: User, plant: Plant, chosen: Mapping[str, Device | None]) -> None:
-    """Bind {metric: device or None} for `plant` of `user`, every device checked with take()."""
+    """Bind {metric: device or None} for `plant` of `user`, every device checked with take().
+    A change of bindings is a change of the plant (its `updated_at`, which the dashboard's and
+    the API list's fingerprints read), even when its latest values stay the same."""
     for device in {d.id: d for d in chosen.values() if d is not None}.values():
         take(session, user, device)
+    before = devices.plant_bindings(session, plant.id) if plant.id is not None else {}
     devices.bind_sensors(session, plant, chosen)
+    if devices.plant_bindings(session, plant.id) != before:
+        plant.updated_at = utcnow()
+        session.flush()
 
 
 def bindings_by_device(plant: Plant) -> list[tuple[Device, list[str]]]:

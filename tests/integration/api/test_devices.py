@@ -232,6 +232,16 @@ def test_bad_sensors_are_422_on_the_field(app, admin, sensors, field, message):
         assert db.session.scalar(select(Device.id).where(Device.key.in_(["a", "b"]))) is None
 
 
+def test_the_cached_plant_list_shows_a_binding_changed_without_new_values(app, admin):
+    add_device(app, admin.user_id, "room-1", namespace="")
+    add_device(app, admin.user_id, "room-2", namespace="")
+    plant = admin.post("/api/v1/plants", json={"name": "Fern", "device_id": "room-1"}).get_json()
+    assert admin.get("/api/v1/plants").get_json()["items"][0]["device_id"] == "room-1"
+    admin.patch(f"/api/v1/plants/{plant['id']}", json={"sensors": [{"device": "room-2", "metrics": ["light"]}]})
+    (listed,) = admin.get("/api/v1/plants").get_json()["items"]
+    assert listed["sensors"] == [{"device": "room-2", "metrics": ["light"]}]
+
+
 def test_nobody_binds_another_users_device_through_the_api(app, admin, ana):
     admins = add_device(app, admin.user_id, "zigbee2mqtt:Admin soil", namespace="")
     add_reading(app, admins, now() - timedelta(minutes=1), soil_moisture=55.0)
