@@ -209,6 +209,19 @@ def test_failed_edit_changes_nothing(app, client, user_id):
     assert get_plant(app, plant_id).name == "Fern"
 
 
+def test_one_device_serves_two_plants(app, client, user_id):
+    first = client.post("/plants/new", data={**VALID, "device_id": "room-1"})
+    second = client.post("/plants/new", data={**VALID, "name": "Ivy", "device_id": "room-1"})
+    assert (first.status_code, second.status_code) == (303, 303)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
+        plant_ids = db.session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    seed_readings(app, plant_ids[0], [{"ts": now() - timedelta(minutes=1), "humidity": 47.0}])
+    for plant_id in plant_ids:
+        assert get_plant(app, plant_id).latest_humidity == 47.0
+        assert "47.0" in client.get(f"/plants/{plant_id}").get_data(as_text=True)
+
+
 # ---- presets ------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain.devices import DEVICE_KEY_MESSAGE
 from app.extensions import db
@@ -370,6 +370,31 @@ def test_binding_a_discovered_device_makes_it_the_administrators(app, api):
     assert api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).status_code == 201
     with app.app_context():
         assert db.session.scalar(select(Device.owner_id).where(Device.key == "stray-7")) == api.user_id
+
+
+def test_one_device_feeds_two_plants_and_their_readings(app, api):
+    first = api.post("/api/v1/plants", json={"name": "Fern", "device_id": "room-1"}).get_json()
+    second = api.post("/api/v1/plants", json={"name": "Ivy", "device_id": "room-1"}).get_json()
+    add_readings(app, first["id"], [datetime.now(UTC) - timedelta(minutes=1)])
+    for plant in (first, second):
+        assert api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()["count"] == 1
+        assert api.get(f"/api/v1/plants/{plant['id']}").get_json()["device_id"] == "room-1"
+
+
+def test_binding_a_device_shows_its_earlier_readings_at_once(app, api):
+    with app.app_context():
+        device = Device(namespace="", key="stray-7", source="native", owner_id=api.user_id, message_count=3)
+        db.session.add(device)
+        db.session.flush()
+        db.session.add(Reading(device_id=device.id, ts=datetime.now(UTC) - timedelta(hours=2), humidity=51.0))
+        device.last_reading_at = datetime.now(UTC) - timedelta(hours=2)
+        db.session.commit()
+    plant = api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).get_json()
+    assert plant["latest"]["humidity"] == 51.0
+    readings = api.get(f"/api/v1/plants/{plant['id']}/readings?since=2000-01-01T00:00:00Z").get_json()
+    assert [r["humidity"] for r in readings["items"]] == [51.0]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
 
 
 def test_put_without_device_id_unlinks_the_sensor_as_documented(app, api):
