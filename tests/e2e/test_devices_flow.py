@@ -128,6 +128,10 @@ def test_a_plant_fed_by_a_room_sensor_and_a_soil_sensor_on_a_phone(app, live_ser
         page.wait_for_url(f"{live_server}/devices/{room}")
         assert "Boston fern" in page.inner_text("main")
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, tmp_path / "device-page-phone.png")
+        page.goto(f"{live_server}/devices")
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, tmp_path / "devices-phone.png")
         assert errors == []
     finally:
         context.close()

@@ -366,3 +366,17 @@ def test_typing_another_gardeners_key_makes_a_device_of_ones_own(app, admin_id, 
         assert db.session.get(Device, own).owner_id == ana_id
         assert db.session.get(Plant, plant_id).latest_soil_moisture is None
     assert "55.0 %" not in text_of(ana.get(f"/plants/{plant_id}"))
+
+
+def test_the_diagnostics_poll_answers_only_its_fragment(app, htmx, admin_id):
+    device_id = add_device(app, admin_id, "zigbee2mqtt:Fern soil", message_count=5)
+    page = htmx.client.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert 'hx-trigger="every 30s"' in page
+    fragment = htmx.get(f"/devices/{device_id}")
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body
+    assert "receiving; last message 2 min ago" in text_of(fragment)
+    assert "Calibration" not in body
+    assert "HX-Request" in fragment.headers["Vary"]
+    assert "receiving" in text_of(htmx.get("/devices"))
+    assert "<html" not in htmx.get("/devices").get_data(as_text=True)
