@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Device, DeviceRejection, Plant, PlantSensor, Reading
+from app.models import Device, DeviceRejection, Plant, PlantSensor
 
 from ..conftest import PASSWORD, make_user
 from ..fixtures.browser import screenshot
+from ..fixtures.readings import ingest
 
 pytestmark = pytest.mark.e2e
 
@@ -19,49 +20,51 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOT = "/tmp/devui-plant-two-devices.png"
 
 
-def add_device(app, owner_id, key, name, **values):
-    """A device of `owner_id` that sent one reading of `values` two minutes ago."""
-    ts = datetime.now(UTC) - timedelta(minutes=2)
+ROOM = "windowsill-ht"
+SOIL = "fern-flora"
+
+
+def device_id_of(app, key):
     with app.app_context():
-        device = Device(
-            namespace="",
-            key=key,
-            source=key.partition(":")[0],
-            owner_id=owner_id,
-            name=name,
-            metrics=sorted(values),
-            first_seen_at=ts - timedelta(days=1),
-            last_seen_at=ts,
-            last_reading_at=ts,
-            message_count=120,
-            battery=values.get("battery"),
-            last_payload=str(values),
-        )
-        db.session.add(device)
-        db.session.flush()
-        db.session.add(Reading(device_id=device.id, ts=ts, **values))
-        db.session.commit()
-        return device.id
+        return db.session.scalar(select(Device.id).where(Device.key == key))
+
+
+def rename(page, base, device_id, name):
+    page.goto(f"{base}/devices/{device_id}")
+    page.get_by_role("textbox", name="Name").fill(name)
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_role("status").filter(has_text="Saved.").wait_for()
 
 
 def test_a_plant_fed_by_a_room_sensor_and_a_soil_sensor_on_a_phone(app, live_server, browser, tmp_path):
+    """Home instance: the first account is the administrator; the two sensors published on the
+    shared topics before anyone set anything up, so they are discovered, with their history."""
     user_id = make_user(app)
-    room = add_device(
-        app, user_id, "shelly:shellyplusht-08b61fcd1234", "Windowsill H&T", temperature=19.8, humidity=42.2
-    )
-    soil = add_device(
+    ts = datetime.now(UTC) - timedelta(minutes=2)
+    ingest(
         app,
-        user_id,
-        "miflora:Fern",
-        "Fern flora",
-        soil_moisture=31.0,
-        temperature=24.6,
-        light=5424.0,
-        conductivity=1020.0,
-        battery=100.0,
+        {
+            ROOM: [
+                {"ts": ts - timedelta(hours=1), "temperature": 20.5, "humidity": 40.0},
+                {"ts": ts, "temperature": 19.8, "humidity": 42.2},
+            ],
+            SOIL: [
+                {
+                    "ts": ts,
+                    "soil_moisture": 31.0,
+                    "temperature": 24.6,
+                    "light": 5424.0,
+                    "conductivity": 1020.0,
+                    "battery": 100.0,
+                }
+            ],
+        },
+        now=ts,
     )
+    room, soil = device_id_of(app, ROOM), device_id_of(app, SOIL)
     with app.app_context():
         flora = db.session.get(Device, soil)
+        assert flora.owner_id is None  # discovered
         flora.last_rejection, flora.last_rejection_at = "out_of_range", datetime.now(UTC)
         flora.last_rejection_detail = "soil moisture out of range (145)"
         db.session.add(DeviceRejection(device_id=soil, day=datetime.now(UTC).date(), reason="out_of_range", count=3))
@@ -80,14 +83,17 @@ def test_a_plant_fed_by_a_room_sensor_and_a_soil_sensor_on_a_phone(app, live_ser
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(live_server + "/plants")
 
-        page.goto(live_server + "/plants/new")
+        page.goto(live_server + "/devices")
+        assert "Discovered (2)" in page.inner_text("main")
+        rename(page, live_server, soil, "Fern flora")
+        rename(page, live_server, room, "Windowsill H&T")
+
+        page.goto(live_server + "/devices")
+        page.locator(f"#device-{soil}").get_by_role("link", name="Use for a plant").click()
+        page.wait_for_url(f"{live_server}/plants/new?device={soil}")
+        assert page.locator("#device").input_value() == str(soil)
         page.get_by_label("Name").fill("Boston fern")
         page.get_by_label("Location").fill("Kitchen window")
-        # "Use" on the soil sensor fills the picker and keeps what was typed.
-        page.locator(".device-choices li", has_text="Fern flora").get_by_role("button", name="Use").click()
-        page.wait_for_function(f"() => document.querySelector('#device').value === '{soil}'")
-        assert page.get_by_label("Name").input_value() == "Boston fern"
-        assert page.get_by_label("Location").input_value() == "Kitchen window"
 
         page.get_by_text("A different sensor for some metrics").click()
         page.locator("#sensor_temperature").select_option(str(room))
@@ -132,6 +138,8 @@ def test_a_plant_fed_by_a_room_sensor_and_a_soil_sensor_on_a_phone(app, live_ser
         page.goto(f"{live_server}/devices")
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         screenshot(page, tmp_path / "devices-phone.png")
+        with app.app_context():
+            assert {db.session.get(Device, d).owner_id for d in (room, soil)} == {user_id}
         assert errors == []
     finally:
         context.close()
