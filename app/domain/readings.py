@@ -8,7 +8,7 @@ alert evaluation and the rollups read a plant's series through it.
 
 from typing import Any
 
-from sqlalchemy import Float, Subquery, case, false, literal, select
+from sqlalchemy import Float, Subquery, case, cast, false, null, select
 
 from ..models import Reading, ReadingHourly
 from .devices import plant_bindings
@@ -25,7 +25,8 @@ def metric_columns(table: Any, bindings: dict[str, int]) -> list[Any]:
         device_id = bindings.get(metric)
         column = table.c[metric]
         if device_id is None:
-            expression: Any = literal(None, Float)
+            # devui: a typed NULL; PostgreSQL sends an untyped literal NULL back as text (oid 25)
+            expression: Any = cast(null(), Float)
         elif len(devices) == 1:
             expression = column
         else:

@@ -5,7 +5,7 @@ from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
 from ..domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
-from ..domain.metrics import PRESET_LABELS, THRESHOLD_METRICS, Metric
+from ..domain.metrics import METRICS, PRESET_LABELS, THRESHOLD_METRICS, Metric
 from ..domain.plants import STALE_MINUTES_RANGE, THRESHOLD_FIELDS
 from ..domain.presets import preset_thresholds
 
@@ -46,6 +46,22 @@ def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
     )
 
 
+SAME = ""  # a metric's select: fed by the sensor chosen for every metric
+NO_SENSOR = "none"  # a metric's select: no sensor for this metric
+NOT_YOURS = "Choose one of the devices listed."
+
+
+def sensor_field(metric: Metric) -> SelectField:
+    return SelectField(metric.label, choices=[], default=SAME, validate_choice=False)
+
+
+def with_sensor_fields(form_class):
+    """One device select per registry metric: `sensor_<metric>`."""
+    for metric in METRICS:
+        setattr(form_class, f"sensor_{metric.key}", sensor_field(metric))
+    return form_class
+
+
 def with_threshold_fields(form_class):
     """One min and one max field per registry threshold metric (WTForms binds fields set on the class)."""
     for metric in THRESHOLD_METRICS:
@@ -54,14 +70,16 @@ def with_threshold_fields(form_class):
     return form_class
 
 
+@with_sensor_fields
 @with_threshold_fields
 class PlantForm(FlaskForm):
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=100)])
     species = StringField("Species", filters=[strip], validators=[Length(max=100)])
     location = StringField("Location", filters=[strip], validators=[Length(max=100)])
     notes = TextAreaField("Notes", filters=[strip], validators=[Length(max=5000)])
+    device = SelectField("Sensor", choices=[], default="", validate_choice=False)
     device_id = StringField(
-        "Sensor device id",
+        "Or type a sensor's key",
         filters=[strip, blank_to_none],
         validators=[
             Optional(),
@@ -83,6 +101,38 @@ class PlantForm(FlaskForm):
             NumberRange(*STALE_MINUTES_RANGE, message="Use 1 to 10080 minutes (one week)."),
         ],
     )
+
+    def set_device_choices(self, devices, label):
+        """The devices the gardener may pick (theirs; for administrators also discovered ones),
+        as the choices of the "every metric" picker and of each metric's select."""
+        options = [SelectChoice(str(device.id), label(device)) for device in devices]
+        self.device.choices = [SelectChoice("", "No sensor"), *options]
+        for metric in METRICS:
+            self[f"sensor_{metric.key}"].choices = [
+                SelectChoice(SAME, "Same as above"),
+                SelectChoice(NO_SENSOR, "No sensor"),
+                *options,
+            ]
+
+    def sensor_fields(self):
+        return [(metric, self[f"sensor_{metric.key}"]) for metric in METRICS]
+
+    def per_metric_chosen(self):
+        """Whether some metric has its own choice (or an error): the disclosure opens then."""
+        return any(select.data not in (SAME, None) or select.errors for _, select in self.sensor_fields())
+
+    def check_devices(self):
+        """Every chosen device is one listed; False (with the error on the field) otherwise."""
+        ok = True
+        allowed = {choice.value for choice in self.device.choices}
+        for select in (self.device, *(f for _, f in self.sensor_fields())):
+            if select.data not in allowed and select.data not in (SAME, NO_SENSOR):
+                select.errors = [*select.errors, NOT_YOURS]
+                ok = False
+        if self.device.data and self.device_id.data:
+            self.device_id.errors = [*self.device_id.errors, "Choose a sensor above or type a key, not both."]
+            ok = False
+        return ok
 
     def threshold_fields(self):
         """[(metric, min field, max field)] in display order."""

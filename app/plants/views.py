@@ -1,13 +1,16 @@
 import csv
 import io
 from collections.abc import Generator, Iterator
+from datetime import timedelta
 
 from flask import Response, after_this_request, flash, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
+from ..devices import queries as device_queries
+from ..domain import device_settings
+from ..domain import devices as device_service
 from ..domain import plants as plant_service
-from ..domain.devices import KEY_MAX, primary_device_key
-from ..domain.errors import ValidationError
+from ..domain.errors import NotFoundError, ValidationError
 from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
 from ..domain.presets import preset_thresholds
 from ..domain.status import STATUS_ORDER, plant_status
@@ -19,7 +22,7 @@ from ..web import is_htmx, not_modified, render, see_other
 from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
 from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, ROLLUP_RANGES, build_chart
-from .forms import PlantForm
+from .forms import NO_SENSOR, NOT_YOURS, SAME, PlantForm
 
 CSV_RANGES = {**RANGES, "all": None}
 
@@ -77,16 +80,48 @@ def form_fields(form, names=plant_service.FIELDS):
     return {name: form[name].data for name in names if not form[name].errors}
 
 
+# The plant's own fields; its devices are bound per metric by bind_form_devices.
+PLANT_FIELDS = tuple(name for name in plant_service.FIELDS if name != "device_id")
+
+
 def add_problems(form, problems):
     for problem in problems:
         form[problem["field"]].errors.append(problem["message"])
 
 
+def device_label(device):
+    label = f"{device_settings.display_name(device)} ({device.source})"
+    return label if device.owner_id is not None else f"{label}, discovered"
+
+
+def device_choices(form):
+    """The devices the current user may pick: theirs, then (administrators) discovered ones."""
+    choices = [*device_queries.my_devices(current_user), *device_queries.discovered_devices(current_user)]
+    form.set_device_choices(choices, device_label)
+    return {device.id: device for device in choices}
+
+
+def fill_from_plant(form, plant):
+    """The pickers as the plant is bound now: the device bound for most metrics for every
+    metric, and each metric another device (or none) feeds in its own select."""
+    bound = device_settings.bindings_by_device(plant)
+    if not bound:
+        return
+    primary = bound[0][0]
+    form.device.data = str(primary.id)
+    by_metric = {sensor.metric: sensor.device_id for sensor in plant.sensors}
+    for metric, select in form.sensor_fields():
+        device_id = by_metric.get(metric.key)
+        select.data = SAME if device_id == primary.id else NO_SENSOR if device_id is None else str(device_id)
+
+
 def validate_plant_form(form, plant=None):
-    """Validate, apply a preset to blank thresholds, then the plant rules (device free, min <= max)."""
+    """Validate, apply a preset to blank thresholds, then the plant rules (min <= max, a key
+    the user may use)."""
     if form.preset.data and form.thresholds_blank():
         form.apply_preset()
     valid = form.validate()
+    valid = form.check_devices() and valid
     fields = form_fields(form)
     problems = plant_service.threshold_problems(fields)
     if fields.get("device_id"):
@@ -95,37 +130,78 @@ def validate_plant_form(form, plant=None):
     return valid and not problems
 
 
-def save_plant(plant, form):
-    """Commit, or put the service's errors (a device another request claimed) on the form."""
+def chosen_devices(form, choices):
+    """{metric: Device or None} from the pickers (the typed key made into a device if new)."""
+    every = None
+    if form.device.data:
+        every = choices[int(form.device.data)]
+    elif form.device_id.data:
+        every = device_service.device_for_key(db.session, current_user, form.device_id.data)
+    chosen = {}
+    for metric, select in form.sensor_fields():
+        if select.data == SAME:
+            chosen[metric.key] = every
+        elif select.data == NO_SENSOR:
+            chosen[metric.key] = None
+        else:
+            chosen[metric.key] = choices[int(select.data)]
+    return chosen
+
+
+def save_plant(plant, form, choices):
+    """Commit, or put the service's errors (a key someone else took a moment ago) on the form."""
     try:
-        plant_service.save_plant(db.session, plant, form_fields(form))
+        plant_service.save_plant(db.session, plant, form_fields(form, PLANT_FIELDS))
+        device_settings.bind_chosen(db.session, current_user, plant, chosen_devices(form, choices))
     except ValidationError as invalid:
         db.session.rollback()
         add_problems(form, invalid.detail)
+        return False
+    except NotFoundError:
+        db.session.rollback()
+        form.device.errors.append(NOT_YOURS)
         return False
     db.session.commit()
     return True
 
 
+def use_device(form, choices):
+    """A "Use" button of the device list: put that device in the every-metric picker, keep
+    everything else typed, check nothing yet."""
+    value = request.form.get("use_device", "")
+    if value.isdigit() and int(value) in choices:
+        form.device.data = value
+        form.device_id.data = None
+        form.device_id.raw_data = [""]
+
+
 def render_form(form, plant=None, status=200):
     page = "plants/edit.html" if plant else "plants/new.html"
-    unclaimed = [] if plant else queries.unused_devices(current_user)
-    return render(page, "plants/_form.html", status, form=form, plant=plant, unclaimed=unclaimed)
+    picked = {int(f.data) for f in (form.device, *(s for _, s in form.sensor_fields())) if f.data and f.data.isdigit()}
+    waiting = [d for d in device_queries.unused_devices(current_user) if d.id not in picked]
+    return render(page, "plants/_form.html", status, form=form, plant=plant, waiting=waiting, device_label=device_label)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new_plant():
     form = PlantForm()
+    choices = device_choices(form)
     if request.method == "GET":
-        form.device_id.data = request.args.get("device_id", "").strip()[:KEY_MAX] or None
+        form.device_id.data = request.args.get("device_id", "").strip()[:200] or None
+        chosen = request.args.get("device", "")
+        if chosen.isdigit() and int(chosen) in choices:
+            form.device.data = chosen
+        return render_form(form)
+    if "use_device" in request.form:
+        use_device(form, choices)
         return render_form(form)
     if "apply_preset" in request.form:
         form.apply_preset()
         return render_form(form)
     if validate_plant_form(form):
         plant = Plant(user_id=current_user.id)
-        if save_plant(plant, form):
+        if save_plant(plant, form, choices):
             flash(f"Added {plant.name}.", "success")
             return see_other(url_for("plants.show_plant", plant_id=plant.id))
     return render_form(form, status=422)
@@ -136,13 +212,17 @@ def new_plant():
 def edit_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     form = PlantForm(obj=plant)
+    choices = device_choices(form)
     if request.method == "GET":
-        form.device_id.data = primary_device_key(plant)
+        fill_from_plant(form, plant)
+        return render_form(form, plant)
+    if "use_device" in request.form:
+        use_device(form, choices)
         return render_form(form, plant)
     if "apply_preset" in request.form:
         form.apply_preset()
         return render_form(form, plant)
-    if validate_plant_form(form, plant) and save_plant(plant, form):
+    if validate_plant_form(form, plant) and save_plant(plant, form, choices):
         flash(f"Saved {plant.name}.", "success")
         return see_other(url_for("plants.show_plant", plant_id=plant.id))
     return render_form(form, plant, status=422)
@@ -165,11 +245,11 @@ def show_preset_thresholds():
 def delete_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     if request.method == "GET":
-        return render("plants/delete.html", block="delete_form", plant=plant, device_key=primary_device_key(plant))
+        return render("plants/delete.html", block="delete_form", plant=plant)
     name = plant.name
     plant_service.delete_plant(db.session, plant)
     db.session.commit()
-    flash(f"Deleted {name} with its alerts.", "success")
+    flash(f"Deleted {name} and its alerts; its sensors keep their readings.", "success")
     return see_other(url_for("plants.list_plants"))
 
 
@@ -191,6 +271,18 @@ def plant_charts(plant, range_key, now):
     ]
 
 
+def plant_sensors(plant, now):
+    """[(device, [metrics it feeds], diagnostics)] and the metrics no device feeds."""
+    bound = device_settings.bindings_by_device(plant)
+    quiet = timedelta(minutes=plant.stale_after_minutes)
+    diagnostics = device_settings.diagnostics(db.session, [device for device, _ in bound], now, quiet)
+    fed = {metric for _, metrics in bound for metric in metrics}
+    return {
+        "bound": [(device, metrics, diagnostics[device.id]) for device, metrics in bound],
+        "unfed": [metric for metric in METRICS if metric.key not in fed],
+    }
+
+
 @bp.get("/<int:plant_id>")
 @login_required
 def show_plant(plant_id):
@@ -201,7 +293,6 @@ def show_plant(plant_id):
     now = queries.utc_now()
     context = {
         "plant": plant,
-        "device_key": primary_device_key(plant),
         "state": plant_status(plant, now),
         "now": now,
         "range_key": range_key,
@@ -210,6 +301,7 @@ def show_plant(plant_id):
         "charts": plant_charts(plant, range_key, now),
     }
     if not is_htmx():
+        context["sensors"] = plant_sensors(plant, now)
         context["alerts"] = queries.open_alerts(plant)
         context.update(plant_tasks_context(plant))
     return render("plants/show.html", block="charts", **context)

@@ -47,15 +47,18 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     sign_in(page, live_server)
 
     with app.app_context():
-        db.session.add(Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, message_count=12))
+        device = Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, metrics=[])
+        db.session.add(device)
         db.session.commit()
+        device_id = device.id
     page.get_by_role("link", name="Add a plant").click()
-    page.get_by_role("link", name="Use").click()
-    # The click returns once the navigation starts; htmx binds the preset select on load.
-    page.wait_for_url(f"{live_server}/plants/new?device_id=esp32-monstera")
-    assert page.get_by_label("Sensor device id").input_value() == "esp32-monstera"
+    page.wait_for_url(f"{live_server}/plants/new")
     page.get_by_label("Name").fill("Monstera")
     page.get_by_label("Location").fill("Living room")
+    # "Use" fills the sensor picker and keeps what was typed (it used to reload the form empty).
+    page.locator(".device-choices li", has_text="esp32-monstera").get_by_role("button", name="Use").click()
+    page.wait_for_function(f"() => document.querySelector('#device').value === '{device_id}'")
+    assert page.get_by_label("Name").input_value() == "Monstera"
     page.get_by_label("Preset").select_option("tropical")
     page.wait_for_function("() => document.querySelector('#soil_moisture_min').value === '40'")
     page.get_by_label("Soil moisture max (%)").fill("20")

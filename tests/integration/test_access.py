@@ -9,7 +9,7 @@
 - every response carries the security headers, and no page has inline script.
 
 Routes name their ids by the convention `<int:plant_id>`, `<int:task_id>`,
-`<int:alert_id>`, `<int:token_id>`; the walk fills them with the first
+`<int:alert_id>`, `<int:token_id>`, `<int:device_id>`; the walk fills them with the first
 gardener's objects.
 """
 
@@ -24,9 +24,9 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from app import create_app
+from app.domain.devices import bind_device
 from app.extensions import db
-from app.models import Alert, ApiToken, Plant, Task, User
-from tests.fixtures.readings import new_plant
+from app.models import Alert, ApiToken, Device, Plant, Task, User
 
 from ..conftest import PASSWORD, make_user
 
@@ -42,7 +42,7 @@ PUBLIC_ENDPOINTS = {
     "api.v1.api_docs",
 }
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-ID_PARAMS = {"plant_id": "plant", "task_id": "task", "alert_id": "alert", "token_id": "token"}
+ID_PARAMS = {"plant_id": "plant", "task_id": "task", "alert_id": "alert", "token_id": "token", "device_id": "device"}
 # Rows that legitimately change on any request: throttle counters, a token's last use.
 IGNORED_TABLES = {"throttles"}
 IGNORED_COLUMNS = {"last_used_at"}
@@ -115,13 +115,19 @@ def snapshot(app):
         return state
 
 
-OWNERS_TEXTS = ("Owner's fern", "Water the fern")
+OWNERS_TEXTS = ("Owner's fern", "Water the fern", "Owner's soil sensor")
 
 
 def seed_objects(app, user_id):
     """One object of every kind, owned by `user_id`; returns the ids by URL parameter name."""
     with app.app_context():
-        plant = new_plant(db.session, user_id, name="Owner's fern", device_id=f"dev-{user_id}")
+        plant = Plant(user_id=user_id, name="Owner's fern")
+        device = Device(
+            namespace="", key=f"dev-{user_id}", source="native", owner_id=user_id, name="Owner's soil sensor"
+        )
+        db.session.add_all([plant, device])
+        db.session.flush()
+        bind_device(db.session, plant, device)
         alert = Alert(user_id=user_id, plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture")
         db.session.add(alert)
         db.session.flush()
@@ -132,7 +138,8 @@ def seed_objects(app, user_id):
         )
         db.session.add_all([task, token])
         db.session.commit()
-        return {"plant_id": plant.id, "task_id": task.id, "alert_id": alert.id, "token_id": token.id}
+        ids = {"plant_id": plant.id, "task_id": task.id, "alert_id": alert.id, "token_id": token.id}
+        return {**ids, "device_id": device.id}
 
 
 def api_token_for(app, email):

@@ -3,10 +3,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.domain import devices
 from app.extensions import db
-from app.models import Alert, Device, Plant, Reading, Task
+from app.models import Alert, Device, Plant, PlantSensor, Reading, Task, User
 
-from ..fixtures.readings import new_plant, plant_device_key, seed_readings
+from ..fixtures.readings import seed_readings
 
 VALID = {
     "name": "Monstera",
@@ -27,11 +28,23 @@ VALID = {
 }
 
 
-def create_plant(app, user_id, **fields):
+def create_plant(app, user_id, device_id=None, **fields):
+    """A plant, with the device of key `device_id` (made for its owner) bound for every metric."""
     with app.app_context():
-        plant = new_plant(db.session, user_id, **fields)
+        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
+        db.session.add(plant)
+        db.session.flush()
+        if device_id is not None:
+            user = db.session.get(User, user_id)
+            devices.bind_device(db.session, plant, devices.device_for_key(db.session, user, device_id))
         db.session.commit()
         return plant.id
+
+
+def device_key(app, plant_id):
+    """The plant's `device_id` as the API and the form show it: the key of its main device."""
+    with app.app_context():
+        return devices.primary_device_key(db.session.get(Plant, plant_id))
 
 
 def get_plant(app, plant_id):
@@ -56,10 +69,9 @@ def test_create_plant_stores_it_and_redirects_to_its_page(app, client, user_id):
     with app.app_context():
         plant = db.session.scalar(select(Plant))
         assert (plant.user_id, plant.name) == (user_id, "Monstera")
+        assert devices.primary_device_key(plant) == "esp32-monstera"
         assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.temperature_min) == (30.0, 70.0, None)
         assert response.location.endswith(f"/plants/{plant.id}")
-        plant_id = plant.id
-    assert plant_device_key(app, plant_id) == "esp32-monstera"
     page = client.get(response.location)
     assert b"Monstera" in page.data
     assert b"Added Monstera." in page.data
@@ -82,14 +94,14 @@ def test_new_plant_form_renders_with_defaults(client, user_id):
 def test_edit_plant_changes_fields(app, client, user_id):
     plant_id = create_plant(app, user_id, device_id="old-id")
     form = client.get(f"/plants/{plant_id}/edit")
-    assert b'value="old-id"' in form.data
+    assert b'<option selected value="1">old-id (native)</option>' in form.data
 
     response = client.post(f"/plants/{plant_id}/edit", data={**VALID, "name": "Big fern", "device_id": "old-id"})
 
     assert response.status_code == 303
     plant = get_plant(app, plant_id)
     assert (plant.name, plant.soil_moisture_max) == ("Big fern", 70.0)
-    assert plant_device_key(app, plant_id) == "old-id"
+    assert device_key(app, plant_id) == "old-id"
 
 
 def test_edit_can_remove_device_and_thresholds(app, client, user_id):
@@ -98,15 +110,15 @@ def test_edit_can_remove_device_and_thresholds(app, client, user_id):
     assert client.post(f"/plants/{plant_id}/edit", data=blank).status_code == 303
     plant = get_plant(app, plant_id)
     assert (plant.light_min, plant.soil_moisture_min) == (None, None)
-    assert plant_device_key(app, plant_id) is None
+    assert device_key(app, plant_id) is None
 
 
-def test_delete_asks_first_and_says_alerts_go_and_the_sensor_keeps_its_readings(app, client, user_id):
+def test_delete_asks_first_and_says_alerts_go_and_sensors_keep_their_readings(app, client, user_id):
     plant_id = create_plant(app, user_id, device_id="dev-1")
     page = client.get(f"/plants/{plant_id}/delete")
     assert page.status_code == 200
     assert b"together with <strong>its alerts</strong>" in page.data
-    assert b"The sensor <code>dev-1</code> and its readings stay" in page.data
+    assert b"Its sensors and their readings stay" in page.data
     assert get_plant(app, plant_id) is not None
 
 
@@ -124,10 +136,10 @@ def test_delete_removes_plant_and_alerts_but_keeps_tasks_and_the_devices_reading
     assert response.location.endswith("/plants")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
-        assert db.session.scalar(select(func.count()).select_from(Reading)) == 5  # the device's history
+        assert db.session.scalar(select(func.count()).select_from(Reading)) == 5
         assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
         assert db.session.scalar(select(Task.plant_id)) is None
-    assert b"Deleted Fern with its alerts." in client.get("/plants").data
+    assert b"Deleted Fern and its alerts; its sensors keep their readings." in client.get("/plants").data
 
 
 # ---- validation ------------------------------------------------------------------------
@@ -138,10 +150,12 @@ def test_delete_removes_plant_and_alerts_but_keeps_tasks_and_the_devices_reading
     [
         ("name", "", b"This field is required."),
         ("name", "x" * 101, b"Field cannot be longer than 100 characters."),
-        ("device_id", "has space", b"Use the sensor&#39;s id (1 to 64 letters, digits"),
-        ("device_id", "a/b", b"Use the sensor&#39;s id (1 to 64 letters, digits"),
-        ("device_id", "d" * 65, b"Use the sensor&#39;s id (1 to 64 letters, digits"),
-        ("device_id", "zigbee2mqtt:" + "d" * 190, b"Use the sensor&#39;s id (1 to 64 letters, digits"),
+        ("device_id", "has space", b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device_id", "a/b", b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device_id", "d" * 65, b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device_id", "zigbee2mqtt:" + "x" * 190, b"Use the sensor&#39;s id (1 to 64 letters"),
+        ("device", "999", b"Choose one of the devices listed."),
+        ("sensor_temperature", "abc", b"Choose one of the devices listed."),
         ("soil_moisture_min", "wet", b"Not a valid float value."),
         ("soil_moisture_min", "nan", b"Enter a number."),
         ("soil_moisture_min", "-1", b"Use a value from 0 to 100 %."),
@@ -166,32 +180,20 @@ def test_invalid_plant_is_422_with_inline_error_keeping_input(app, htmx, user_id
         assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
 
 
-def test_another_gardeners_device_key_is_an_inline_error_that_names_no_owner(app, client, other_client, user_id):
-    """other_client's gardener registered first: the administrator, whose typed keys live on the
-    shared topics, where this key is taken by someone else's device."""
-    other_id = create_plant(app, user_id, name="Someone's secret plant", device_id="shared-dev")
+def test_someone_elses_device_id_makes_a_device_of_ones_own(app, client, other_client, user_id):
+    theirs = create_plant(app, user_id, name="Someone's secret plant", device_id="shared-dev")
     response = other_client.post("/plants/new", data={**VALID, "device_id": "shared-dev"})
 
-    assert response.status_code == 422
-    assert b"No device of yours has this key." in response.data
-    assert b"secret" not in response.data
-    assert b"gardener@example.com" not in response.data
-    assert plant_device_key(app, other_id) == "shared-dev"
+    assert response.status_code == 303
+    mine = int(response.location.rsplit("/", 1)[1])
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
-
-
-def test_one_device_serves_two_plants(app, client, user_id):
-    first = client.post("/plants/new", data={**VALID, "device_id": "room-1"})
-    second = client.post("/plants/new", data={**VALID, "name": "Ivy", "device_id": "room-1"})
-    assert (first.status_code, second.status_code) == (303, 303)
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
-        plant_ids = db.session.scalars(select(Plant.id).order_by(Plant.id)).all()
-    seed_readings(app, plant_ids[0], [{"ts": now() - timedelta(minutes=1), "humidity": 47.0}])
-    for plant_id in plant_ids:
-        assert get_plant(app, plant_id).latest_humidity == 47.0
-        assert "47.0" in client.get(f"/plants/{plant_id}").get_data(as_text=True)
+        owners = {
+            plant_id: {sensor.device.owner_id for sensor in db.session.get(Plant, plant_id).sensors}
+            for plant_id in (theirs, mine)
+        }
+    assert owners[theirs] == {user_id}
+    assert user_id not in owners[mine]
+    assert b"secret" not in other_client.get(response.location).data
 
 
 def test_editing_keeps_own_device_id_without_taken_error(app, client, user_id):
@@ -205,6 +207,19 @@ def test_failed_edit_changes_nothing(app, client, user_id):
     response = client.post(f"/plants/{plant_id}/edit", data={**VALID, "name": "New", "stale_after_minutes": "0"})
     assert response.status_code == 422
     assert get_plant(app, plant_id).name == "Fern"
+
+
+def test_one_device_serves_two_plants(app, client, user_id):
+    first = client.post("/plants/new", data={**VALID, "device_id": "room-1"})
+    second = client.post("/plants/new", data={**VALID, "name": "Ivy", "device_id": "room-1"})
+    assert (first.status_code, second.status_code) == (303, 303)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
+        plant_ids = db.session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    seed_readings(app, plant_ids[0], [{"ts": now() - timedelta(minutes=1), "humidity": 47.0}])
+    for plant_id in plant_ids:
+        assert get_plant(app, plant_id).latest_humidity == 47.0
+        assert "47.0" in client.get(f"/plants/{plant_id}").get_data(as_text=True)
 
 
 # ---- presets ------------------------------------------------------------------------------
@@ -248,27 +263,31 @@ def test_no_preset_keeps_typed_thresholds(htmx, user_id, preset):
     assert htmx.get(f"/plants/thresholds?preset={preset}").status_code == 204
 
 
-# ---- devices not used by a plant -----------------------------------------------------------
+# ---- devices waiting for a plant ---------------------------------------------------------------
 
 
-def test_new_plant_form_lists_the_users_unused_devices_and_use_prefills(app, client, other_client, user_id):
+def test_new_plant_form_lists_unused_devices_and_use_fills_the_picker(app, client, user_id):
     with app.app_context():
-        db.session.add(Device(namespace="", key="esp-new", source="native", owner_id=user_id, message_count=7))
-        db.session.add(Device(namespace="", key="esp-stray", source="native", message_count=3))  # discovered
+        new = Device(namespace="", key="esp-new", source="native", owner_id=user_id, metrics=["soil_moisture"])
+        used = Device(namespace="", key="esp-used", source="native", owner_id=user_id, metrics=[])
+        db.session.add_all([new, used])
         db.session.commit()
-    create_plant(app, user_id, device_id="esp-used")
+        new_id = new.id
+    assert client.post("/plants/new", data={**VALID, "name": "Old", "device_id": "esp-used"}).status_code == 303
 
-    form = client.get("/plants/new")
-    assert b"esp-new" in form.data
-    assert b"7 messages" in form.data
-    assert b"esp-used</code>" not in form.data
-    assert b"esp-stray" not in form.data  # administrators only
-    assert b"esp-new" not in other_client.get("/plants/new").data
+    form = client.get("/plants/new").get_data(as_text=True)
+    assert "esp-new" in form
+    assert "sends soil moisture" in form
+    assert f'name="use_device" value="{new_id}"' in form
+    assert "esp-used (native)</strong>" not in form  # a plant uses it already (still in the picker)
 
-    use = client.get("/plants/new?device_id=esp-new")
-    assert b'value="esp-new"' in use.data
-    assert client.post("/plants/new", data={**VALID, "device_id": "esp-new"}).status_code == 303
-    assert b"esp-new</code>" not in client.get("/plants/new").data
+    picked = client.post("/plants/new", data={**VALID, "use_device": str(new_id)}).get_data(as_text=True)
+    assert f'<option selected value="{new_id}">' in picked
+    assert f'value="{VALID["name"]}"' in picked
+    assert client.post("/plants/new", data={**VALID, "device_id": "", "device": str(new_id)}).status_code == 303
+    with app.app_context():
+        bound = select(func.count()).select_from(PlantSensor).where(PlantSensor.device_id == new_id)
+        assert db.session.scalar(bound) == 6
 
 
 # ---- isolation -----------------------------------------------------------------------------------

@@ -9,16 +9,31 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ...clock import utcnow
+from ...domain import device_settings
+from ...domain import devices as device_service
 from ...domain import plants as plant_service
-from ...domain.devices import primary_device_key_of
+from ...domain.metrics import KEYS
 from ...domain.readings import plant_readings
 from ...errors import ValidationError
 from ...extensions import db
+from ...models import Device as DeviceRow
 from ...models import Plant as PlantRow
+from ...models import PlantSensor
 from . import bp
 from .document import operation
 from .plant_list import PLANT_COLUMNS, plant_list_cache
-from .schemas import RANGE_METRICS, Plant, PlantInput, PlantList, PlantPatch, Reading, ReadingList, ReadingQuery
+from .schemas import (
+    RANGE_METRICS,
+    READING_METRICS,
+    Plant,
+    PlantInput,
+    PlantList,
+    PlantPatch,
+    Reading,
+    ReadingList,
+    ReadingQuery,
+    sensors_json,
+)
 from .validation import json_body, merge_patch, owned_or_404, query
 
 TAG = "plants"
@@ -45,11 +60,18 @@ def list_plants() -> Response:
 
 
 def _build_list(now: datetime) -> tuple[bytes, Sequence[Any]]:
-    columns = select(
-        *(getattr(PlantRow, name) for name in PLANT_COLUMNS), primary_device_key_of(PlantRow.id).label("device_id")
-    ).where(PlantRow.user_id == current_user.id)
+    columns = select(*(getattr(PlantRow, name) for name in PLANT_COLUMNS)).where(PlantRow.user_id == current_user.id)
     rows = db.session.execute(columns.order_by(PlantRow.name, PlantRow.id)).all()
-    return current_app.json.dumps({"items": [Plant.json_of(row, now) for row in rows]}).encode(), rows
+    bindings: dict[int, list[tuple[int, str, str]]] = {}
+    for plant_id, device_id, key, metric in db.session.execute(
+        select(PlantSensor.plant_id, PlantSensor.device_id, DeviceRow.key, PlantSensor.metric)
+        .join(DeviceRow, DeviceRow.id == PlantSensor.device_id)
+        .join(PlantRow, PlantRow.id == PlantSensor.plant_id)
+        .where(PlantRow.user_id == current_user.id)
+    ):
+        bindings.setdefault(plant_id, []).append((device_id, key, metric))
+    items = [Plant.json_of(row, now, sensors_json(bindings.get(row.id, ()))) for row in rows]
+    return current_app.json.dumps({"items": items}).encode(), rows
 
 
 @bp.post("/plants")
@@ -82,14 +104,14 @@ def update_plant(plant_id: int) -> dict:
 def patch_plant(plant_id: int) -> dict:
     """Change some of a plant's fields (JSON merge patch)"""
     plant = owned_or_404(PlantRow, plant_id)
-    _replace(plant, merge_patch(PlantInput, PlantPatch, plant_json(plant)))
+    _replace(plant, merge_patch(PlantInput, PlantPatch, plant_json(plant), adjust=_one_binding_field))
     return plant_json(plant)
 
 
 @bp.delete("/plants/<int:plant_id>")
 @operation("deletePlant", TAG, (204, None, "Deleted."), by_id=True)
 def delete_plant(plant_id: int) -> tuple[str, int]:
-    """Delete a plant and its alerts (its sensors keep their readings)"""
+    """Delete a plant and its readings"""
     plant_service.delete_plant(db.session, owned_or_404(PlantRow, plant_id))
     db.session.commit()
     return "", 204
@@ -104,23 +126,49 @@ def list_readings(plant_id: int) -> dict:
     since, until = args.window(utcnow())
     series = plant_readings(db.session, plant.id)
     readings = db.session.execute(
-        select(series).where(series.c.ts >= since, series.c.ts <= until).order_by(series.c.ts).limit(args.limit)
+        select(series.c.ts, *(series.c[m.key] for m in READING_METRICS))
+        .where(series.c.ts >= since, series.c.ts <= until)
+        .order_by(series.c.ts)
+        .limit(args.limit)
     ).all()
     items = [Reading.json_of(r) for r in readings]
     return {"items": items, "count": len(items)}
 
 
+def _one_binding_field(patch: dict, current: dict) -> dict:
+    """A patch that sends only `device_id` rebinds every metric to it (the current `sensors`
+    would otherwise override it); one that sends only `sensors` binds exactly those."""
+    current = dict(current)
+    if "device_id" in patch and "sensors" not in patch:
+        current.pop("sensors", None)
+    elif "sensors" in patch and "device_id" not in patch:
+        current.pop("device_id", None)
+    return current
+
+
+def _chosen_devices(fields: PlantInput) -> dict[str, Any]:
+    """{metric: device or None}: `device_id` for every metric, then each of `sensors` for its
+    metrics. A key the user has no device for makes one of theirs (docs/security.md)."""
+    every = None
+    if fields.device_id is not None:
+        every = device_service.device_for_key(db.session, current_user, fields.device_id)
+    chosen: dict[str, Any] = dict.fromkeys(KEYS, every)
+    for index, sensor in enumerate(fields.sensors or ()):
+        device = device_service.device_for_key(db.session, current_user, sensor.device, field=f"sensors.{index}.device")
+        chosen.update(dict.fromkeys(sensor.metrics, device))
+    return chosen
+
+
 def _replace(plant: PlantRow, fields: PlantInput) -> None:
     """Set every editable field of `plant` from `fields` through the plant service, and commit.
 
-    The service's rules (a device key that is not the user's to bind; a minimum above its
-    maximum) are field errors named as the API names them.
+    The service's rules (a device key someone else holds, a minimum above its maximum) are
+    field errors named as the API names them.
     """
     values = {
         "name": fields.name.strip(),
         "species": fields.species.strip(),
         "location": fields.location.strip(),
-        "device_id": fields.device_id,
         "stale_after_minutes": fields.stale_after_minutes,
     }
     for metric in RANGE_METRICS:
@@ -129,6 +177,7 @@ def _replace(plant: PlantRow, fields: PlantInput) -> None:
         values[f"{metric.key}_max"] = bounds.max if bounds else None
     try:
         plant_service.save_plant(db.session, plant, values)
+        device_settings.bind_chosen(db.session, current_user, plant, _chosen_devices(fields))
     except ValidationError as invalid:
         db.session.rollback()
         raise ValidationError([_api_problem(problem) for problem in invalid.detail]) from None

@@ -19,12 +19,14 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
     create_model,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from ...database import MAX_ID
-from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX, primary_device_key
-from ...domain.metrics import METRICS, THRESHOLD_METRICS
+from ...domain import device_settings
+from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
+from ...domain.metrics import KEYS, METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
 from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
@@ -269,6 +271,25 @@ else:
     )
 
 
+if TYPE_CHECKING:
+    MetricKey: TypeAlias = str
+    MetricOrIgnore: TypeAlias = str
+else:
+    MetricKey = Literal[KEYS]
+    MetricOrIgnore = Literal[(*KEYS, device_settings.IGNORE)]
+
+
+class SensorInput(Input):
+    """One device bound for some metrics of a plant."""
+
+    device: str = Field(
+        max_length=KEY_MAX,
+        pattern=DEVICE_KEY_PATTERN,
+        description="A device key of yours (a native id or `<source>:<id>`); a new key makes a device of yours.",
+    )
+    metrics: list[MetricKey] = Field(min_length=1, max_length=len(KEYS), description="Metric keys it feeds.")
+
+
 class PlantInput(Input):
     """A plant's fields. POST and PUT: a field left out takes the default shown, so a PUT
     without `device_id` unlinks the sensor; use PATCH to change some fields only."""
@@ -283,8 +304,29 @@ class PlantInput(Input):
         description="A device key of yours (a native id or `<source>:<id>`), bound for every metric; "
         "a device may serve several plants. null: no sensor.",
     )
+    sensors: list[SensorInput] | None = Field(
+        None,
+        max_length=len(KEYS),
+        description="Devices per metric; they override `device_id` for the metrics they list. "
+        "One device per metric. null or left out: only `device_id` binds.",
+    )
     thresholds: ThresholdsInput | None = Field(None, description="null: no bounds at all.")
     stale_after_minutes: WholeNumber = Field(60, ge=STALE_MINUTES_MIN, le=STALE_MINUTES_MAX)
+
+    @field_validator("sensors")
+    @classmethod
+    def one_device_per_metric(cls, sensors: list[SensorInput] | None) -> list[SensorInput] | None:
+        seen: set[str] = set()
+        for sensor in sensors or ():
+            twice = sorted(
+                seen.intersection(sensor.metrics) | {m for m in sensor.metrics if sensor.metrics.count(m) > 1}
+            )
+            if twice:
+                raise PydanticCustomError(
+                    "duplicate_metric", "{metrics}: one device per metric.", {"metrics": ", ".join(twice)}
+                )
+            seen.update(sensor.metrics)
+        return sensors
 
 
 class ReadingFields(Output):
@@ -316,12 +358,18 @@ else:
     Thresholds = create_model("Thresholds", **{m.key: (Bounds, ...) for m in RANGE_METRICS})
 
 
+class Sensor(BaseModel):
+    device: str = Field(description="The device's key.")
+    metrics: list[str]
+
+
 class Plant(Output):
     id: int
     name: str
     species: str
     location: str
-    device_id: str | None
+    device_id: str | None = Field(description="The key of the device bound for the most metrics (ties: lowest id).")
+    sensors: list[Sensor] = Field(description="Which device feeds which metrics, the device of `device_id` first.")
     thresholds: Thresholds
     stale_after_minutes: int
     status: Literal["ok", "alert", "stale", "no_data"]
@@ -333,8 +381,9 @@ class Plant(Output):
     updated_at: Time
 
     @classmethod
-    def json_of(cls, row: Any, now: datetime) -> dict[str, Any]:
-        """This model's JSON for `row`, a Plant or any row with the same columns.
+    def json_of(cls, row: Any, now: datetime, sensors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """This model's JSON for `row`, a Plant or any row with the same columns; `sensors`
+        as `sensors_json` gives them (default: from the loaded `row.sensors` of a Plant).
 
         Built as a plain dict, not through the model: for the list of 500 plants that is
         3x cheaper (bench/api_schema.py). Tests validate it against the model, and
@@ -346,12 +395,15 @@ class Plant(Output):
             latest = {"ts": utc(row.last_reading_at)} | {
                 m.key: getattr(row, f"latest_{m.key}") for m in READING_METRICS
             }
+        if sensors is None:
+            sensors = sensors_json((s.device_id, s.device.key, s.metric) for s in row.sensors)
         return {
             "id": row.id,
             "name": row.name,
             "species": row.species,
             "location": row.location,
-            "device_id": row.device_id if hasattr(row, "device_id") else primary_device_key(row),
+            "device_id": sensors[0]["device"] if sensors else None,
+            "sensors": sensors,
             "thresholds": {
                 m.key: {"min": getattr(row, f"{m.key}_min"), "max": getattr(row, f"{m.key}_max")} for m in RANGE_METRICS
             },
@@ -362,6 +414,18 @@ class Plant(Output):
             "created_at": utc(row.created_at),
             "updated_at": utc(row.updated_at),
         }
+
+
+def sensors_json(bindings: Any) -> list[dict[str, Any]]:
+    """[{"device": key, "metrics": [...]}] of (device id, key, metric) rows: the device bound
+    for the most metrics first (ties: lowest id), metrics in registry order."""
+    order = {key: index for index, key in enumerate(KEYS)}
+    grouped: dict[int, dict[str, Any]] = {}
+    for device_id, key, metric in bindings:
+        grouped.setdefault(device_id, {"device": key, "metrics": []})["metrics"].append(metric)
+    for entry in grouped.values():
+        entry["metrics"].sort(key=lambda m: order.get(m, len(order)))
+    return [grouped[i] for i in sorted(grouped, key=lambda i: (-len(grouped[i]["metrics"]), i))]
 
 
 class PlantList(BaseModel):
@@ -419,6 +483,105 @@ class AlertQuery(Query):
     per_page: int = Field(50, ge=1, le=PER_PAGE_MAX)
 
 
+# Devices ----------------------------------------------------------------------------
+
+
+_RAW_LIMIT, _OFFSET_LIMIT = device_settings.RAW_LIMIT, device_settings.TEMPERATURE_OFFSET_LIMIT
+Raw = Annotated[Annotated[float, Field(ge=-_RAW_LIMIT, le=_RAW_LIMIT)] | None, BeforeValidator(_number_or_null)]
+Offset = Annotated[
+    Annotated[float, Field(ge=-_OFFSET_LIMIT, le=_OFFSET_LIMIT)] | None, BeforeValidator(_number_or_null)
+]
+
+
+class CalibrationInput(Input):
+    """Two-point soil calibration of raw values (dry -> 0 %, in water -> 100 %) and a
+    temperature offset; null leaves a setting unset."""
+
+    soil_dry_raw: Raw = Field(None, description="Raw value when dry.")
+    soil_wet_raw: Raw = Field(None, description="Raw value in water.")
+    temperature_offset: Offset = Field(None, description="°C added to every temperature.")
+
+
+class DeviceInput(Input):
+    """What a gardener sets on a device (PATCH only)."""
+
+    name: str = Field("", max_length=device_settings.NAME_MAX, pattern=TEXT_PATTERN, description='"": its key.')
+    calibration: CalibrationInput | None = None
+    field_map: (
+        dict[Annotated[str, Field(min_length=1, max_length=device_settings.FIELD_NAME_MAX)], MetricOrIgnore | None]
+        | None
+    ) = Field(
+        None,
+        max_length=device_settings.FIELD_MAP_MAX,
+        description='Source field (ESPHome object id, generic JSON field) -> metric key, or "" to ignore it; '
+        "in a PATCH, null removes a field.",
+    )
+
+
+class Calibration(BaseModel):
+    soil_dry_raw: float | None
+    soil_wet_raw: float | None
+    temperature_offset: float | None
+
+
+class LastRejection(BaseModel):
+    reason: str = Field(description="A rejection reason such as `out_of_range`.")
+    detail: str | None = Field(description="Such as `soil moisture out of range (145)`.")
+    at: Time
+
+
+class DeviceDiagnostics(BaseModel):
+    state: Literal["receiving", "silent", "waiting"] = Field(description="waiting: never heard from.")
+    last_rejection: LastRejection | None = Field(description="The last dropped message or field, when it was today.")
+    rejections: dict[str, int] = Field(description="Dropped messages and fields today (UTC) per reason.")
+
+
+class Device(BaseModel):
+    id: int
+    key: str = Field(description="`<source>:<id>`, or the plain id of a native device.")
+    source: str
+    name: str
+    model: str
+    discovered: bool = Field(description="Seen on a shared topic and owned by nobody (administrators only).")
+    last_seen: TimeOrNull = Field(description="The last message, stored or not.")
+    battery: float | None
+    linkquality: float | None
+    metrics: list[str] = Field(description="The metric keys it has sent.")
+    calibration: Calibration
+    field_map: dict[str, str]
+    diagnostics: DeviceDiagnostics
+
+    @classmethod
+    def json_of(cls, device: Any, diagnostics: Any) -> dict[str, Any]:
+        calibration = device.calibration or {}
+        last = None
+        if diagnostics.last_rejection is not None:
+            last = {
+                "reason": diagnostics.last_rejection,
+                "detail": diagnostics.last_rejection_detail,
+                "at": utc(device.last_rejection_at),
+            }
+        return {
+            "id": device.id,
+            "key": device.key,
+            "source": device.source,
+            "name": device.name,
+            "model": device.model,
+            "discovered": device.owner_id is None,
+            "last_seen": utc(device.last_seen_at),
+            "battery": device.battery,
+            "linkquality": device.linkquality,
+            "metrics": list(device.metrics or []),
+            "calibration": {name: calibration.get(name) for name in device_settings.CALIBRATION_KEYS},
+            "field_map": dict(device.field_map or {}),
+            "diagnostics": {"state": diagnostics.state, "last_rejection": last, "rejections": diagnostics.rejections},
+        }
+
+
+class DeviceList(BaseModel):
+    items: list[Device]
+
+
 # Partial updates --------------------------------------------------------------------
 
 
@@ -445,3 +608,4 @@ def _no_default(schema: dict[str, Any]) -> None:
 
 TaskPatch = patch_of(TaskInput)
 PlantPatch = patch_of(PlantInput)
+DevicePatch = patch_of(DeviceInput)

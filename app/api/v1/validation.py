@@ -7,6 +7,7 @@ device id) come after, in the services.
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import request
@@ -36,6 +37,9 @@ MESSAGES = {
     "string_too_short": "Must not be empty.",
 }
 
+# Errors our models raise with their own words (PydanticCustomError).
+OWN_MESSAGES = {"duplicate_metric"}
+
 InputT = TypeVar("InputT", bound=Input)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -46,15 +50,23 @@ def json_body(model: type[InputT]) -> InputT:
     return _validated(model, body)
 
 
-def merge_patch(model: type[InputT], patch_model: type[Input], current: dict[str, Any]) -> InputT:
+def merge_patch(
+    model: type[InputT],
+    patch_model: type[Input],
+    current: dict[str, Any],
+    adjust: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+) -> InputT:
     """The request's JSON merge patch (RFC 7396) applied to `current` (the object's JSON),
     as a valid `model`.
 
     The patch itself must fit `patch_model` (known fields, right types); null
-    removes a field, which then takes its default in `model`.
+    removes a field, which then takes its default in `model`. `adjust(patch, current)`
+    may drop fields of `current` that the patch's fields replace.
     """
     patch = _json_object()
     _validated(patch_model, patch)
+    if adjust is not None:
+        current = adjust(patch, current)
     fields = {name: value for name, value in current.items() if name in model.model_fields}
     return _validated(model, _merged(fields, patch))
 
@@ -128,6 +140,12 @@ def _message(item: Any) -> str:
         return f"Must be at least {_number(ctx['ge'])}."
     if kind == "less_than_equal":
         return f"Must be at most {_number(ctx['le'])}."
+    if kind in OWN_MESSAGES:
+        return item["msg"]
+    if kind == "too_long":
+        return f"At most {ctx['max_length']} items."
+    if kind == "too_short":
+        return f"At least {ctx['min_length']} item{'' if ctx['min_length'] == 1 else 's'}."
     if kind == "string_too_long":
         return f"Must be at most {ctx['max_length']} characters."
     if kind == "string_pattern_mismatch":

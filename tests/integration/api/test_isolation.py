@@ -5,10 +5,10 @@ walked once, over every route, in tests/integration/test_access.py."""
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Alert, Reading
-from tests.fixtures.readings import device_ref
+from app.models import Alert, Device, Reading
 
 
 @pytest.fixture
@@ -17,7 +17,8 @@ def theirs(app, other_api):
     plant = other_api.post("/api/v1/plants", json={"name": "Their rose", "device_id": "rose-1"}).get_json()
     task = other_api.post("/api/v1/tasks", json={"title": "Their task", "plant_id": plant["id"]}).get_json()
     with app.app_context():
-        db.session.add(Reading(device_id=device_ref(db.session, "rose-1"), ts=datetime.now(UTC), soil_moisture=10.0))
+        device_id = db.session.scalar(select(Device.id).where(Device.key == "rose-1"))
+        db.session.add(Reading(device_id=device_id, ts=datetime.now(UTC), soil_moisture=10.0))
         db.session.add(Alert(user_id=other_api.user_id, plant_id=plant["id"], problem="soil_moisture_low"))
         db.session.commit()
     return {"plant_id": plant["id"], "task_id": task["id"]}
@@ -32,6 +33,7 @@ def theirs(app, other_api):
         "/api/v1/plants",
         "/api/v1/alerts",
         "/api/v1/alerts?state=open",
+        "/api/v1/devices",
     ],
 )
 def test_lists_show_nothing_of_someone_else(api, other_api, theirs, path):

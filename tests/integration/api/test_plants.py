@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.domain.devices import DEVICE_KEY_MESSAGE, primary_device
+from app.domain.devices import DEVICE_KEY_MESSAGE
 from app.extensions import db
-from app.models import Alert, Device, Plant, Reading
+from app.models import Alert, Device, Plant, PlantSensor, Reading
 
 PLANT_KEYS = {
     "id",
@@ -13,6 +13,7 @@ PLANT_KEYS = {
     "species",
     "location",
     "device_id",
+    "sensors",
     "thresholds",
     "stale_after_minutes",
     "status",
@@ -97,7 +98,7 @@ def test_put_replaces_the_fields(api):
     assert api.get(f"/api/v1/plants/{plant['id']}").get_json() == updated
 
 
-def test_delete_answers_204_and_the_device_keeps_its_readings(app, api):
+def test_delete_answers_204_and_the_readings_stay_with_the_device(app, api):
     plant = api.post("/api/v1/plants", json=FERN).get_json()
     add_readings(app, plant["id"], [datetime.now(UTC)])
     response = api.delete(f"/api/v1/plants/{plant['id']}")
@@ -105,6 +106,7 @@ def test_delete_answers_204_and_the_device_keeps_its_readings(app, api):
     assert api.get(f"/api/v1/plants/{plant['id']}").status_code == 404
     with app.app_context():
         assert len(db.session.scalars(select(Reading)).all()) == 1
+    assert [d["key"] for d in api.get("/api/v1/devices").get_json()["items"]] == [FERN["device_id"]]
 
 
 @pytest.mark.parametrize(
@@ -130,6 +132,8 @@ def test_delete_answers_204_and_the_device_keeps_its_readings(app, api):
         ),
         ({"name": "x", "device_id": "abc\n"}, "device_id", DEVICE_KEY_MESSAGE),
         ({"name": "x", "device_id": "plänt"}, "device_id", DEVICE_KEY_MESSAGE),
+        ({"name": "x", "device_id": "zigbee2mqtt:" + "x" * 190}, "device_id", "Must be at most 200 characters."),
+        ({"name": "x", "device_id": "zigbee2mqtt:\u0000"}, "device_id", DEVICE_KEY_MESSAGE),
         ({"name": "x", "device_id": 42}, "device_id", "Must be text."),
         ({"name": "x", "stale_after_minutes": 0}, "stale_after_minutes", "Must be at least 1."),
         ({"name": "x", "stale_after_minutes": 10081}, "stale_after_minutes", "Must be at most 10080."),
@@ -163,24 +167,25 @@ def test_invalid_plant_is_422_and_nothing_changes(app, api, method, body, field,
     assert api.get("/api/v1/plants").get_json()["items"] == [existing]
 
 
-def test_two_gardeners_typing_one_key_each_get_a_device_of_their_own(app, api, other_api):
-    assert other_api.post("/api/v1/plants", json={"name": "Theirs", "device_id": "shared-1"}).status_code == 201
-    response = api.post("/api/v1/plants", json={"name": "Mine", "device_id": "shared-1"})
-    assert response.status_code == 201
-    assert response.get_json()["device_id"] == "shared-1"
-    assert "Theirs" not in response.get_data(as_text=True)
+def test_the_same_device_id_of_two_users_names_two_devices(app, api, other_api):
+    theirs = other_api.post("/api/v1/plants", json={"name": "Theirs", "device_id": "shared-1"}).get_json()
+    mine = api.post("/api/v1/plants", json={"name": "Mine", "device_id": "shared-1"})
+    assert mine.status_code == 201
+    assert mine.get_json()["device_id"] == theirs["device_id"] == "shared-1"
     with app.app_context():
-        owners = db.session.scalars(select(Device.owner_id).where(Device.key == "shared-1")).all()
-    assert sorted(owners) == sorted([api.user_id, other_api.user_id])
+        owners = {
+            plant_id: {s.device.owner_id for s in db.session.get(Plant, plant_id).sensors}
+            for plant_id in (theirs["id"], mine.get_json()["id"])
+        }
+    assert owners == {theirs["id"]: {other_api.user_id}, mine.get_json()["id"]: {api.user_id}}
 
 
-def test_one_device_feeds_two_plants_and_their_readings(app, api):
+def test_one_device_feeds_two_plants(api):
     first = api.post("/api/v1/plants", json={"name": "Fern", "device_id": "room-1"}).get_json()
     second = api.post("/api/v1/plants", json={"name": "Ivy", "device_id": "room-1"}).get_json()
-    add_readings(app, first["id"], [datetime.now(UTC) - timedelta(minutes=1)])
-    for plant in (first, second):
-        assert api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()["count"] == 1
-        assert api.get(f"/api/v1/plants/{plant['id']}").get_json()["device_id"] == "room-1"
+    assert first["device_id"] == second["device_id"] == "room-1"
+    (device,) = api.get("/api/v1/devices").get_json()["items"]
+    assert device["key"] == "room-1"
 
 
 def test_plant_keeps_its_own_device_on_put(api):
@@ -189,11 +194,13 @@ def test_plant_keeps_its_own_device_on_put(api):
 
 
 def add_readings(app, plant_id, times):
-    """Readings of the plant's device, stored by hand (no latest state)."""
+    """Readings of the device bound for the plant's soil moisture."""
     with app.app_context():
-        device = primary_device(db.session, db.session.get(Plant, plant_id))
+        device_id = db.session.scalar(
+            select(PlantSensor.device_id).where(PlantSensor.plant_id == plant_id, PlantSensor.metric == "soil_moisture")
+        )
         for n, ts in enumerate(times):
-            db.session.add(Reading(device_id=device.id, ts=ts, soil_moisture=40.0 + n))
+            db.session.add(Reading(device_id=device_id, ts=ts, soil_moisture=40.0 + n))
         db.session.commit()
 
 
@@ -356,6 +363,24 @@ class TestListCache:
         assert [p["name"] for p in other_api.get("/api/v1/plants").get_json()["items"]] == ["Theirs"]
 
 
+def test_binding_a_discovered_device_makes_it_the_administrators(app, api):
+    with app.app_context():
+        db.session.add(Device(namespace="", key="stray-7", source="native", message_count=3, metrics=[]))
+        db.session.commit()
+    assert api.post("/api/v1/plants", json={"name": "Fern", "device_id": "stray-7"}).status_code == 201
+    with app.app_context():
+        assert db.session.scalar(select(Device.owner_id).where(Device.key == "stray-7")) == api.user_id
+
+
+def test_one_device_feeds_two_plants_and_their_readings(app, api):
+    first = api.post("/api/v1/plants", json={"name": "Fern", "device_id": "room-1"}).get_json()
+    second = api.post("/api/v1/plants", json={"name": "Ivy", "device_id": "room-1"}).get_json()
+    add_readings(app, first["id"], [datetime.now(UTC) - timedelta(minutes=1)])
+    for plant in (first, second):
+        assert api.get(f"/api/v1/plants/{plant['id']}/readings").get_json()["count"] == 1
+        assert api.get(f"/api/v1/plants/{plant['id']}").get_json()["device_id"] == "room-1"
+
+
 def test_binding_a_device_shows_its_earlier_readings_at_once(app, api):
     with app.app_context():
         device = Device(namespace="", key="stray-7", source="native", owner_id=api.user_id, message_count=3)
@@ -422,13 +447,12 @@ class TestPatch:
         assert all(bounds == {"min": None, "max": None} for bounds in patched["thresholds"].values())
         assert patched["species"] == FERN["species"]
 
-    def test_a_device_may_be_bound_by_a_second_plant_and_unbound_from_the_first(self, api):
+    def test_a_device_may_feed_another_plant_too(self, api):
         first = api.post("/api/v1/plants", json=FERN).get_json()
         second = api.post("/api/v1/plants", json={"name": "Palm"}).get_json()
         claim = {"device_id": FERN["device_id"]}
         assert api.patch(f"/api/v1/plants/{second['id']}", json=claim).get_json()["device_id"] == FERN["device_id"]
-        assert api.patch(f"/api/v1/plants/{first['id']}", json={"device_id": None}).get_json()["device_id"] is None
-        assert api.get(f"/api/v1/plants/{second['id']}").get_json()["device_id"] == FERN["device_id"]
+        assert api.get(f"/api/v1/plants/{first['id']}").get_json()["device_id"] == FERN["device_id"]
 
     @pytest.mark.parametrize(
         ("body", "field", "message"),
@@ -501,8 +525,8 @@ def test_conductivity_has_thresholds_and_shows_in_the_latest_state_and_readings(
     plant = api.post("/api/v1/plants", json=body).get_json()
     assert plant["thresholds"]["conductivity"] == {"min": 350, "max": 2000}
     with app.app_context():
-        device = primary_device(db.session, db.session.get(Plant, plant["id"]))
-        db.session.add(Reading(device_id=device.id, ts=datetime.now(UTC), conductivity=1250.0))
+        device_id = db.session.scalar(select(Device.id).where(Device.key == "flora-1"))
+        db.session.add(Reading(device_id=device_id, ts=datetime.now(UTC), conductivity=1250.0))
         db.session.execute(
             db.update(Plant)
             .where(Plant.id == plant["id"])

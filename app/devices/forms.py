@@ -1,0 +1,55 @@
+import math
+
+from flask_wtf import FlaskForm
+from wtforms import FloatField, StringField
+from wtforms.validators import Length, NumberRange, Optional, StopValidation
+
+from ..domain.device_settings import NAME_MAX, RAW_LIMIT, TEMPERATURE_OFFSET_LIMIT
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def finite(_form, field):
+    if field.data is not None and not math.isfinite(field.data):
+        raise StopValidation("Enter a number.")
+
+
+class NumberField(FloatField):
+    """Shows 2450 rather than 2450.0, and what was typed when it was not a number."""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return f"{self.data:.6f}".rstrip("0").rstrip(".")
+
+
+def number_field(label, limit, unit=""):
+    return NumberField(
+        label,
+        validators=[
+            Optional(),
+            finite,
+            NumberRange(-limit, limit, message=f"Use a value from {-limit:g} to {limit:g}{unit}."),
+        ],
+    )
+
+
+class RenameForm(FlaskForm):
+    name = StringField("Name", filters=[strip], validators=[Length(max=NAME_MAX)])
+
+
+class CalibrationForm(FlaskForm):
+    soil_dry_raw = number_field("Raw value when dry", RAW_LIMIT)
+    soil_wet_raw = number_field("Raw value in water", RAW_LIMIT)
+    temperature_offset = number_field("Temperature offset (°C)", TEMPERATURE_OFFSET_LIMIT, " °C")
+
+    def values(self):
+        return {name: self[name].data for name in ("soil_dry_raw", "soil_wet_raw", "temperature_offset")}
+
+    def set_value(self, name, value):
+        self[name].data = value
+        self[name].raw_data = [f"{value:g}"]
