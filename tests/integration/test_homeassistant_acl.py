@@ -1,6 +1,7 @@
 """The broker access docs/homeassistant.md asks for, on the shipped broker with authentication
-(deploy/mosquitto-auth.conf): with its four ACL entries on the app's role the publisher works
-with the app's own account; without them it says what the broker refused."""
+(deploy/mosquitto-auth.conf and deploy/mosquitto/accounts, which grants the app's role its four
+ACL entries): with them the publisher works with the app's own account; without them it says
+what the broker refused."""
 
 import os
 import subprocess
@@ -22,12 +23,14 @@ from tests.conftest import make_user
 
 from .test_mosquitto_auth import ACCOUNTS, ADMIN_PASSWORD, serve_auth_broker
 
-# The lines docs/homeassistant.md gives for the app's role.
+# The entries deploy/mosquitto/accounts grants the app's role for Home Assistant (docs/homeassistant.md).
 HOME_ASSISTANT_ACL = [
-    ("publishClientSend", "homeassistant/#"),
-    ("publishClientSend", "plantops/status/#"),
-    ("subscribePattern", "homeassistant/#"),
-    ("subscribePattern", "plantops/status/#"),
+    ("publishClientSend", "plantops/status"),
+    ("publishClientSend", "plantops/status/+"),
+    ("subscribePattern", "plantops/status"),
+    ("subscribePattern", "plantops/status/+"),
+    ("publishClientSend", "homeassistant/+/+/config"),
+    ("subscribePattern", "homeassistant/+/+/config"),
 ]
 
 
@@ -38,11 +41,11 @@ def auth_broker(monkeypatch):
         yield from serve_auth_broker(Path(folder))
 
 
-def grant(port, acl):
+def revoke(port, acl):
     for kind, topic in acl:
         subprocess.run(
             ["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(port), "-u", "admin", "-P", ADMIN_PASSWORD]
-            + ["dynsec", "addRoleACL", "plantops-app", kind, topic, "allow"],
+            + ["dynsec", "removeRoleACL", "plantops-app", kind, topic],
             check=True,
             capture_output=True,
             env=os.environ,
@@ -106,8 +109,7 @@ def wait_until(check, timeout=10.0):
     return False
 
 
-def test_the_documented_acl_lets_the_app_account_publish_and_read_back(auth_broker, make_app, tmp_path):
-    grant(auth_broker, HOME_ASSISTANT_ACL)
+def test_the_shipped_acl_lets_the_app_account_publish_and_read_back(auth_broker, make_app, tmp_path):
     grant_admin_reading(auth_broker)
     publisher, plant_id = start_publisher(make_app, tmp_path, auth_broker)
     try:
@@ -124,6 +126,7 @@ def test_the_documented_acl_lets_the_app_account_publish_and_read_back(auth_brok
 
 
 def test_without_the_acl_the_refusal_is_reported(auth_broker, make_app, tmp_path):
+    revoke(auth_broker, HOME_ASSISTANT_ACL)
     grant_admin_reading(auth_broker)
     publisher, plant_id = start_publisher(make_app, tmp_path, auth_broker)
     try:
