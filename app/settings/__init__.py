@@ -5,3 +5,4 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 from . import sessions as session_routes  # noqa: E402,F401
 from . import tokens as token_routes  # noqa: E402,F401
 from . import views  # noqa: E402,F401
+from . import channels as channel_routes  # noqa: E402,F401
