@@ -6,7 +6,7 @@ import secrets
 from flask import current_app, flash, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import IntegerField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import outbound
@@ -31,7 +31,7 @@ def strip(value):
 
 
 class ChannelForm(FlaskForm):
-    kind = SelectField("Kind", choices=list(channels.KINDS.items()))
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in channels.KINDS.items()])
     url = PasswordField(
         "Channel URL",
         filters=[strip],
@@ -40,7 +40,7 @@ class ChannelForm(FlaskForm):
     )
     events = SelectMultipleField(
         "Send",
-        choices=list(channels.EVENTS.items()),
+        choices=[SelectChoice(k, v) for k, v in channels.EVENTS.items()],
         default=list(channels.DEFAULT_EVENTS),
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
@@ -49,7 +49,7 @@ class ChannelForm(FlaskForm):
     quiet_end = StringField("Quiet until", filters=[strip], render_kw={"placeholder": "07:00", "inputmode": "numeric"})
     quiet_mode = SelectField(
         "During quiet hours",
-        choices=[("hold", "hold messages until they end"), ("digest", "fold them into the next digest")],
+        choices=[SelectChoice("hold", "hold messages until they end"), SelectChoice("digest", "fold them into the next digest")],
     )
     digest_hour = IntegerField(
         "Digest and tasks at (hour)", default=8, validators=[NumberRange(0, 23, "The hour is 0 to 23.")]

@@ -441,7 +441,7 @@ class ChannelInput(Input):
         ["alert_opened", "alert_resolved", "sensor_silent", "battery_low"], description="What this channel is sent."
     )
     quiet_hours: QuietHours | None = None
-    digest_hour: int = Field(8, ge=0, le=23, description="Local hour of the daily digest and task messages.")
+    digest_hour: WholeNumber = Field(8, ge=0, le=23, description="Local hour of the daily digest and task messages.")
     remind_after_hours: WholeOrNull = Field(
         None, ge=1, le=168, description="Send an alert again once if still unacknowledged after this long."
     )
