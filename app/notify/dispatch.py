@@ -148,6 +148,7 @@ def alert_message_for(
         timezone=plant.user.timezone,
         plant_url=urls.plant(plant.id),
         mute_url=urls.mute(plant.user_id, plant.id),
+        reminder_hours=reminder_hours,
     )
 
 
