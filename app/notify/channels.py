@@ -520,7 +520,8 @@ def _matrix_send(target: Target, message: dict, sender: Sender, txn: str) -> Out
         "format": "org.matrix.custom.html",
         "formatted_body": "<br>".join(formatted),
     }
-    url = f"{target.base}/_matrix/client/v3/rooms/{quote(room, safe='')}/send/m.room.message/plantops-{quote(txn, safe='')}"
+    room_path = f"/_matrix/client/v3/rooms/{quote(room, safe='')}"
+    url = f"{target.base}{room_path}/send/m.room.message/plantops-{quote(txn, safe='')}"
     return _http("PUT", url, auth, payload, sender)
 
 

@@ -287,7 +287,8 @@ def digest_message(session: DbSession, user: User, now: datetime, folded: Sequen
             ["• ", plant.name, f": {problem_label(alert.problem).lower()} ({format_value(alert.metric, alert.value)})"]
         )
     for task in tasks:
-        lines.append(["• Task: ", task.title, "" if task.due_date == today else f" (due {task.due_date.isoformat()})"])
+        late = "" if task.due_date is None or task.due_date == today else f" (due {task.due_date.isoformat()})"
+        lines.append(["• Task: ", task.title, late])
     if folded:
         lines.append([f"During quiet hours ({len(folded)}):"])
         lines += [

@@ -14,10 +14,10 @@ from ..extensions import db
 from ..models import NotificationChannel
 from ..notify import channels
 from ..notify.dispatch import channels_of
-from .notification_channels import ChannelError, ChannelInput, check_target, create_channel, describe
 from ..ownership import get_owned_or_404
 from ..web import see_other
 from . import bp
+from .notification_channels import ChannelError, ChannelInput, check_target, create_channel, describe
 from .providers import DEFAULT_CONCURRENCY, ProviderError
 from .secrets import read_channel_url
 from .views import page, test_result
@@ -49,7 +49,10 @@ class ChannelForm(FlaskForm):
     quiet_end = StringField("Quiet until", filters=[strip], render_kw={"placeholder": "07:00", "inputmode": "numeric"})
     quiet_mode = SelectField(
         "During quiet hours",
-        choices=[SelectChoice("hold", "hold messages until they end"), SelectChoice("digest", "fold them into the next digest")],
+        choices=[
+            SelectChoice("hold", "hold messages until they end"),
+            SelectChoice("digest", "fold them into the next digest"),
+        ],
     )
     digest_hour = IntegerField(
         "Digest and tasks at (hour)", default=8, validators=[NumberRange(0, 23, "The hour is 0 to 23.")]

@@ -77,7 +77,9 @@ def check_target(kind: str, url: str, config: Mapping[str, Any]) -> channels.Tar
         allowed = {h.lower() for h in config.get("NOTIFY_ALLOWED_HOSTS", ())}
         if host.lower() not in allowed:
             if not secure:
-                raise ChannelError("url", "Use the encrypted form (ntfys://, gotifys://, mailtos://, matrixs://, jsons://).")
+                raise ChannelError(
+                    "url", "Use the encrypted form (ntfys://, gotifys://, mailtos://, matrixs://, jsons://)."
+                )
             if _is_local(host, target.port or 443):
                 raise ChannelError(
                     "url", "Servers on a local or private network are only allowed when the operator lists them."
@@ -92,7 +94,9 @@ def check_events(events: Sequence[str]) -> list[str]:
     return [e for e in EVENTS if e in events]  # the registry's order, each once
 
 
-def create_channel(session: DbSession, user_id: int, data: ChannelInput, config: Mapping[str, Any]) -> NotificationChannel:
+def create_channel(
+    session: DbSession, user_id: int, data: ChannelInput, config: Mapping[str, Any]
+) -> NotificationChannel:
     """A new channel, its URL encrypted; ChannelError for what the user must change."""
     if data.kind not in channels.KINDS:
         raise ChannelError("kind", f"Choose one of: {', '.join(channels.KINDS)}.")
@@ -100,7 +104,9 @@ def create_channel(session: DbSession, user_id: int, data: ChannelInput, config:
     events = check_events(data.events)
     start, end = minutes(data.quiet_start, "quiet_start"), minutes(data.quiet_end, "quiet_end")
     if (start is None) != (end is None):
-        raise ChannelError("quiet_end" if end is None else "quiet_start", "Give both ends of the quiet hours, or neither.")
+        raise ChannelError(
+            "quiet_end" if end is None else "quiet_start", "Give both ends of the quiet hours, or neither."
+        )
     if data.quiet_mode not in QUIET_MODES:
         raise ChannelError("quiet_mode", "Quiet hours either hold messages or fold them into the digest.")
     if not 0 <= data.digest_hour <= 23:

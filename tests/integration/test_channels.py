@@ -166,7 +166,8 @@ def test_an_mqtt_reading_reaches_each_channel(start_app, publisher, kind, record
     elif kind == "webhook":
         assert request.path == "/hooks/garden"
         assert request.headers["X-Token"] == "hush"
-        assert body["type"] == "warning" and body["event"] == "opened"
+        assert body["type"] == "warning"
+        assert body["event"] == "opened"
         assert body["title"] == f"🚨 {name}: {headline}"
         assert body["mute_url"].startswith(mute_prefix)
     elif kind == "matrix":
@@ -215,9 +216,15 @@ def test_a_permanent_error_is_not_retried_and_shows_on_the_alert_and_channel(sta
         assert len(server.requests) == 1
     [notification] = notifications(app)
     assert notification.last_error == "HTTP 401: you need to provide a valid token"
-    assert alerts(app)[0].notify_error == "Gotify message (opened) failed after 1 attempt: HTTP 401: you need to provide a valid token"
+    assert (
+        alerts(app)[0].notify_error
+        == "Gotify message (opened) failed after 1 attempt: HTTP 401: you need to provide a valid token"
+    )
     with app.app_context():
-        assert db.session.get(NotificationChannel, channel_id).last_error == "opened: HTTP 401: you need to provide a valid token"
+        assert (
+            db.session.get(NotificationChannel, channel_id).last_error
+            == "opened: HTTP 401: you need to provide a valid token"
+        )
 
 
 def test_a_server_error_is_retried_with_backoff_then_sent(start_app, publisher):

@@ -16,7 +16,13 @@ def app(make_app):
 
 
 def add(client, url, **fields):
-    data = {"kind": "ntfy", "url": url, "events": ["alert_opened", "daily_digest"], "digest_hour": "8", "quiet_mode": "hold"}
+    data = {
+        "kind": "ntfy",
+        "url": url,
+        "events": ["alert_opened", "daily_digest"],
+        "digest_hour": "8",
+        "quiet_mode": "hold",
+    }
     data.update(fields)
     return client.post("/settings/channels", data=data)
 

@@ -84,7 +84,9 @@ def test_production_refuses_lan_servers_unless_the_operator_lists_them(make_app)
         app = make_app(PLANTOPS_ENV="production", NOTIFY_ALLOWED_HOSTS=allowed)
         uid = make_user(app, email=f"p{status}@example.com")
         api = ApiClient(app.test_client(), make_token(app, uid), uid)
-        response = api.post("/api/v1/notification-channels", json={"kind": "gotify", "url": "gotify://127.0.0.1:8070/Tok"})
+        response = api.post(
+            "/api/v1/notification-channels", json={"kind": "gotify", "url": "gotify://127.0.0.1:8070/Tok"}
+        )
         assert response.status_code == status, response.get_json()
         if status == 422:
             assert "encrypted form" in response.get_json()["detail"][0]["message"]
