@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.alerts.evaluation import check_stale
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Alert, Notification, NotificationChannel, Plant, PlantMute, Task, User
@@ -237,3 +238,18 @@ def test_task_due_messages_once_a_day_at_the_digest_hour(app, user_id, ntfy):
     with app.app_context():
         [row] = db.session.scalars(db.select(Notification)).all()
         assert row.payload["title"] == ["📋 Due today: ", "Water the ferns", ""]
+
+
+def test_a_silent_sensor_goes_only_to_channels_that_take_sensor_silent(app, user_id, ntfy, clock):
+    pid = add_plant(app, user_id, stale_after_minutes=60)
+    add_channel(app, user_id, ntfy_url(ntfy), events=["sensor_silent"])
+    add_channel(app, user_id, ntfy_url(ntfy).replace("/garden", "/other"), events=["alert_opened"])
+    store(app, pid, 50.0)
+    clock.shift(timedelta(minutes=90))
+    with app.app_context():
+        opened, _ = check_stale(db.session, utcnow())
+        db.session.commit()
+    assert opened == 1
+    [message] = notifications(app)
+    assert message.payload["title"][0] == "🚨 "
+    assert message.payload["title"][2].startswith(": sensor silent")
