@@ -82,6 +82,7 @@ def load_settings(environ, instance_path):
         "API_AUTH_FAILURE_LIMIT": _int(environ, "API_AUTH_FAILURE_LIMIT", 20, 1, 1_000_000),
         "CORS_ORIGINS": _list(environ.get("CORS_ORIGINS", "")),
         "LLM_ALLOWED_HOSTS": _list(environ.get("LLM_ALLOWED_HOSTS", "")),
+        "NOTIFY_ALLOWED_HOSTS": _list(environ.get("NOTIFY_ALLOWED_HOSTS", "")),
         "PROVIDER_TIMEOUT_SECONDS": _int(environ, "PROVIDER_TIMEOUT_SECONDS", 30, 1, 120),
         "OUTBOUND_CONCURRENCY": _int(environ, "OUTBOUND_CONCURRENCY", 2, 1, 64),
         "RETENTION_DAYS": _int(environ, "RETENTION_DAYS", 400, 1, 36500),

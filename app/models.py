@@ -335,7 +335,10 @@ class Notification(db.Model):
     """An outgoing webhook message; kept in the database so deliveries survive a restart."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("uq_notifications_channel_key", "channel_id", "key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -348,6 +351,13 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: the Discord webhook of the user's settings (or the instance's); else that channel.
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    # What a message is about, once per channel ("digest:2026-12-02", "reminder:17"): the
+    # unique index lets every process try and exactly one insert.
+    key: Mapped[str | None] = mapped_column(String(100))
 
 
 class Task(db.Model):
@@ -389,3 +399,36 @@ class Advice(db.Model):
     model: Mapped[str] = mapped_column(String(200))
     answer: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationChannel(db.Model):
+    """One place a user's notifications go (app.notify.channels): Discord, ntfy, Telegram,
+    Gotify, email, Matrix, Slack or a JSON webhook. `url` is ciphertext (app.crypto), bound
+    to the user and to this row (field `notification_channel:<id>`)."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(Text)
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    # Quiet hours as minutes after local midnight; start == end or None: none.
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    quiet_mode: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")  # or "digest"
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    remind_after_hours: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlantMute(db.Model):
+    """A plant whose notifications are muted until `until` (from its page or a message's link)."""
+
+    __tablename__ = "plant_mutes"
+
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)

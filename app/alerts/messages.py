@@ -1,4 +1,6 @@
-"""The Discord message of an alert event, queued in the outbox in the caller's transaction."""
+"""The messages of an alert event, queued in the outbox in the caller's transaction: the
+Discord webhook of the user's settings (or the instance's), and each notification channel
+of the user that takes the event (app.notify.dispatch)."""
 
 from datetime import datetime
 
@@ -9,6 +11,8 @@ from ..domain.describe import format_value, problem_label
 from ..domain.types import DbSession
 from ..models import Alert, Notification
 from ..notify.discord import alert_message
+from ..notify.dispatch import channels_of, muted_until, queue_alert_event
+from ..notify.links import links
 from ..web import public_url
 
 # Per plant: at most this many messages in this window, so a storm stays a drizzle.
@@ -17,20 +21,27 @@ COOLDOWN_SECONDS = 15 * 60
 
 
 def enqueue(session: DbSession, alert: Alert, event: str, value: float | None, now: datetime) -> Notification | None:
-    """Queue the Discord message for `event` ("opened"/"resolved") of `alert`; None when not sent.
+    """Queue the messages for `event` ("opened"/"resolved") of `alert`; the Discord settings
+    webhook's row, or None when it is not sent.
 
-    Nothing is queued when no webhook is configured at all; the per-plant
-    cooldown drops the message and says so on the alert.
+    Nothing is queued when the user has no webhook and no channel, or the plant is muted;
+    the per-plant cooldown drops the messages and says so on the alert.
     """
     plant = alert.plant
     user = plant.user
-    if not (user.discord_webhook_url or current_app.config["DISCORD_WEBHOOK_URL"]):
+    legacy = bool(user.discord_webhook_url or current_app.config["DISCORD_WEBHOOK_URL"])
+    if not legacy and not channels_of(session, user.id):
+        return None
+    if muted_until(session, plant.id, now) is not None:
         return None
     if not throttle.hit(f"notify:plant:{plant.id}", COOLDOWN_MESSAGES, COOLDOWN_SECONDS, now).allowed:
         alert.notify_error = (
-            f"Not sent to Discord: {plant.name} already sent {COOLDOWN_MESSAGES} messages "
+            f"Not sent: {plant.name} already sent {COOLDOWN_MESSAGES} messages "
             f"in {COOLDOWN_SECONDS // 60} minutes (cooldown)."
         )
+        return None
+    queue_alert_event(session, alert, event, value, now, links())
+    if not legacy:
         return None
     payload = alert_message(
         event,

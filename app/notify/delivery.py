@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import outbound
-from ..crypto import DecryptionError
-from ..models import User
-from ..settings.secrets import read_secret
 from .retry import parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -26,6 +23,7 @@ class Outcome:
     retry: bool = False
     error: str | None = None
     retry_after: float | None = None  # seconds the server asked us to wait
+    kind: str | None = None  # app.outbound's error kind when the request did not complete ("busy", ...)
 
 
 def delivery_policy(config: Mapping[str, Any], timeout: float = TIMEOUT_SECONDS) -> outbound.Policy:
@@ -61,7 +59,9 @@ def classify(status: int, headers: Mapping[str, str] | http.client.HTTPMessage, 
         return Outcome(False, retry=True, error="HTTP 429 (rate limited)", retry_after=parse_retry_after(headers, body))
     if status >= 500:
         return Outcome(False, retry=True, error=f"HTTP {status}")
-    detail = body.get("message") if isinstance(body, dict) else None
+    detail = None
+    if isinstance(body, dict):  # Discord, Telegram, Gotify, Matrix, ntfy
+        detail = next((body[k] for k in ("message", "description", "errorDescription", "error") if body.get(k)), None)
     return Outcome(False, error=f"HTTP {status}" + (f": {str(detail)[:200]}" if detail else ""))
 
 
@@ -72,13 +72,3 @@ def _json(response: outbound.Response) -> object:
         return json.loads(response.body)
     except ValueError:
         return None
-
-
-def webhook_url(user: User, default_url: str | None) -> str | None:
-    """The user's own webhook (decrypted) if set, else the instance-wide one."""
-    try:
-        secret = read_secret(user, "discord_webhook_url")
-    except DecryptionError:  # a key removed too early must not stop every other delivery
-        log.warning("user %s: stored Discord webhook cannot be decrypted; using the default", user.id)
-        return default_url
-    return secret.reveal() if secret is not None else default_url

@@ -30,6 +30,11 @@ def _backslashed(text: str, special: frozenset[str], limit: int | None) -> str:
     return "".join(out)
 
 
+def plain_text(text: str) -> str:
+    """Plain-text bodies (ntfy, Gotify, email, webhooks): one line, no control characters."""
+    return _one_line(text)
+
+
 def discord_markdown(text: str, limit: int | None = None) -> str:
     """Discord message content, embed titles and field values. Discord drops the backslash
     before any punctuation, so escaping all of it also stops auto-links (`https\\:`),

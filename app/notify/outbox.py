@@ -14,7 +14,8 @@ from typing import Any, Self
 from sqlalchemy import ColumnElement, select, update
 
 from ..domain.types import DbSession
-from ..models import Alert, Notification
+from ..models import Alert, Notification, NotificationChannel
+from .channels import KINDS
 from .delivery import Outcome
 from .retry import backoff_delay
 
@@ -76,16 +77,24 @@ def release(session: DbSession, ids: Sequence[int], now: datetime) -> None:
 def record_outcome(
     session: DbSession, notification: Notification, outcome: Outcome, now: datetime, policy: RetryPolicy
 ) -> None:
-    """Sent, scheduled again (backoff, or Discord's retry_after), or failed and shown on the alert."""
+    """Sent, scheduled again (backoff with jitter, or the server's retry_after), or failed and
+    shown on the alert and on the channel."""
     notification.attempts += 1
     notification.last_error = outcome.error
     alert = session.get(Alert, notification.alert_id) if notification.alert_id else None
+    channel = session.get(NotificationChannel, notification.channel_id) if notification.channel_id else None
+    name = "Discord" if channel is None else KINDS.get(channel.kind, channel.kind)
     if outcome.sent:
         notification.status = "sent"
         notification.sent_at = now
         if alert is not None:
             alert.notify_error = None
+        if channel is not None:
+            channel.last_error, channel.last_error_at, channel.last_sent_at = None, None, now
         return
+    if channel is not None:
+        channel.last_error = f"{notification.event}: {outcome.error}"[:500]
+        channel.last_error_at = now
     if outcome.retry and notification.attempts < policy.max_attempts:
         if outcome.retry_after is not None:
             delay = min(outcome.retry_after, MAX_RETRY_AFTER_SECONDS)
@@ -97,5 +106,5 @@ def record_outcome(
     if alert is not None:
         tries = "attempt" if notification.attempts == 1 else "attempts"
         alert.notify_error = (
-            f"Discord message ({notification.event}) failed after {notification.attempts} {tries}: {outcome.error}"
+            f"{name} message ({notification.event}) failed after {notification.attempts} {tries}: {outcome.error}"
         )[:500]

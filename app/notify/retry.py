@@ -14,9 +14,12 @@ def backoff_delay(attempt, base_seconds, cap_seconds, rng=random.random):
 
 
 def parse_retry_after(headers, body):
-    """Discord's wait in seconds: `retry_after` in the JSON body, else the Retry-After header."""
+    """The wait in seconds: `retry_after` in the JSON body (Discord; Telegram's `parameters`),
+    else the Retry-After header."""
     if isinstance(body, dict):
         value = body.get("retry_after")
+        if value is None and isinstance(body.get("parameters"), dict):  # Telegram's Bot API
+            value = body["parameters"].get("retry_after")
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
             return float(value)
     header = headers.get("Retry-After")

@@ -109,3 +109,29 @@ def llm_provider(user):
     if origin != origin_of(user.llm_base_url):
         raise KeyForAnotherOrigin(origin)
     return LLMProvider(user.llm_base_url, user.llm_model, bound.key)
+
+
+# Notification channels: each channel's URL (its tokens inside) is one secret, bound to the
+# user and to the channel's row, so a value copied to another channel or user fails to decrypt.
+
+
+def channel_field(channel) -> str:
+    return f"notification_channel:{channel.id}"
+
+
+def store_channel_url(channel, url: str) -> None:
+    """Encrypt `url` into `channel.url`; the channel must have its id (flush first)."""
+    channel.url = encrypt(url, channel.user_id, channel_field(channel))
+
+
+def read_channel_url(channel) -> Secret | None:
+    """The decrypted channel URL, or None when unset. Raises DecryptionError."""
+    return None if channel.url is None else Secret(decrypt(channel.url, channel.user_id, channel_field(channel)))
+
+
+def channel_state(channel) -> SecretState:
+    try:
+        secret = read_channel_url(channel)
+    except DecryptionError:
+        return SecretState("unreadable")
+    return SecretState("unset") if secret is None else SecretState("set", secret.last4)

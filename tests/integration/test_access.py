@@ -31,7 +31,8 @@ from app.models import Alert, ApiToken, Device, Plant, Task, User
 from ..conftest import PASSWORD, make_user
 
 # Reachable without signing in: the sign-in and registration forms, static files, health,
-# and the API's OpenAPI document with its docs page (client generators fetch it without a token).
+# the API's OpenAPI document with its docs page (client generators fetch it without a token),
+# and the mute link a notification carries.
 PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.register",
@@ -40,6 +41,9 @@ PUBLIC_ENDPOINTS = {
     "api.health_live",
     "api.v1.openapi_document",
     "api.v1.api_docs",
+    # A message's mute link: its signed, expiring token is the credential (a bad one is 404).
+    "plants.mute_from_link",
+    "plants.mute_from_link_confirm",
 }
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ID_PARAMS = {"plant_id": "plant", "task_id": "task", "alert_id": "alert", "token_id": "token", "device_id": "device"}
@@ -71,7 +75,9 @@ def all_routes():
 ROUTES = all_routes()
 PROTECTED = [r for r in ROUTES if r[0] not in PUBLIC_ENDPOINTS]
 WITH_IDS = [r for r in ROUTES if any(f":{name}>" in r[1] for name in ID_PARAMS)]
-UNSAFE = [r for r in ROUTES if r[2] in UNSAFE_METHODS]
+# The mute link's POST carries its own signed token, which a cross-site page cannot forge.
+CSRF_EXEMPT = {"plants.mute_from_link_confirm"}
+UNSAFE = [r for r in ROUTES if r[2] in UNSAFE_METHODS and r[0] not in CSRF_EXEMPT]
 SAFE_PAGES = [r for r in ROUTES if r[2] == "GET" and r[0] != "static" and not r[1].startswith("/api/")]
 
 

@@ -1,11 +1,14 @@
 import base64
 
+import pytest
 from sqlalchemy import text
 
 from app.config import new_encryption_key
-from app.crypto import decrypt, encrypt, key_id
+from app.crypto import DecryptionError, decrypt, encrypt, key_id
 from app.extensions import db
-from app.models import User
+from app.models import NotificationChannel, User
+from app.settings.notification_channels import ChannelInput, create_channel
+from app.settings.secrets import read_channel_url
 from tests.conftest import make_user
 
 OLD, NEW = new_encryption_key(), new_encryption_key()
@@ -88,3 +91,24 @@ def test_moved_value_counts_as_undecryptable(make_app):
         second.llm_api_key = first.llm_api_key
         db.session.commit()
     assert "re-encrypted 3, already current 0, undecryptable 1" in rotate(app)
+
+
+def test_channel_urls_rotate_too_and_still_send(make_app):
+    old = make_app(ENCRYPTION_KEY=OLD)
+    uid = make_user(old, email="channels@example.com")
+    with old.app_context():
+        channel = create_channel(db.session, uid, ChannelInput(kind="ntfy", url="ntfys://ntfy.sh/rot-k3y"), old.config)
+        db.session.commit()
+        channel_id = channel.id
+
+    both = make_app(ENCRYPTION_KEY=f"{NEW},{OLD}")
+    assert "re-encrypted 1, already current 0, undecryptable 0" in rotate(both)
+    only_new = make_app(ENCRYPTION_KEY=NEW)
+    with only_new.app_context():
+        channel = db.session.get(NotificationChannel, channel_id)
+        assert channel.url.split(".")[1] == key_id(raw(NEW))
+        assert read_channel_url(channel).reveal() == "ntfys://ntfy.sh/rot-k3y"
+        # the value is bound to its row: the same ciphertext on another channel does not open
+        other = NotificationChannel(id=channel_id + 1, user_id=uid, kind="ntfy", url=channel.url)
+        with pytest.raises(DecryptionError):
+            read_channel_url(other)

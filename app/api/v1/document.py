@@ -18,7 +18,7 @@ from ... import __version__
 from .schemas import Error
 
 DESCRIPTION = (
-    "Plants, readings, alerts and care tasks. Authenticate with "
+    "Plants, readings, alerts, care tasks and notification channels. Authenticate with "
     "`Authorization: Bearer <personal access token>` (create one on /settings). "
     'Errors are `{"error", "detail"}`; someone else\'s id answers 404 exactly like a missing one. '
     "PUT replaces an object (a field left out takes the default its schema shows); "

@@ -582,6 +582,62 @@ class DeviceList(BaseModel):
     items: list[Device]
 
 
+# Notification channels ----------------------------------------------------------------
+
+ChannelKind = Literal["discord", "ntfy", "telegram", "gotify", "email", "matrix", "slack", "webhook"]
+ChannelEvent = Literal["alert_opened", "alert_resolved", "sensor_silent", "battery_low", "task_due", "daily_digest"]
+CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+PATTERN_MESSAGES[CLOCK_TIME] = "Must be a time as HH:MM (24-hour clock)."
+
+
+class QuietHours(Input):
+    start: str = Field(pattern=CLOCK_TIME, description="Local time (the user's timezone), HH:MM.")
+    end: str = Field(pattern=CLOCK_TIME, description="Local time, HH:MM; before `start` spans midnight.")
+    mode: Literal["hold", "digest"] = Field(
+        "hold", description="`hold`: send when quiet hours end; `digest`: fold into the next digest."
+    )
+
+
+class ChannelInput(Input):
+    """A new channel. The URL is an Apprise URL (a Discord webhook URL for `discord`) and is
+    never answered back."""
+
+    kind: ChannelKind
+    url: str = Field(min_length=1, max_length=1000, description="Write-only; kept encrypted.")
+    events: list[ChannelEvent] = Field(
+        ["alert_opened", "alert_resolved", "sensor_silent", "battery_low"], description="What this channel is sent."
+    )
+    quiet_hours: QuietHours | None = None
+    digest_hour: WholeNumber = Field(8, ge=0, le=23, description="Local hour of the daily digest and task messages.")
+    remind_after_hours: WholeOrNull = Field(
+        None, ge=1, le=168, description="Send an alert again once if still unacknowledged after this long."
+    )
+
+
+class QuietHoursOut(BaseModel):
+    start: str
+    end: str
+    mode: Literal["hold", "digest"]
+
+
+class Channel(BaseModel):
+    id: int
+    kind: str
+    url_hint: str | None = Field(description="The URL's last four characters (null: unreadable).")
+    events: list[str]
+    quiet_hours: QuietHoursOut | None
+    digest_hour: int
+    remind_after_hours: int | None
+    last_error: str | None = Field(description="The last failed delivery, until one succeeds.")
+    last_error_at: TimeOrNull
+    last_sent_at: TimeOrNull
+    created_at: Time
+
+
+class ChannelList(BaseModel):
+    items: list[Channel]
+
+
 # Partial updates --------------------------------------------------------------------
 
 
