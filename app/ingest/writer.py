@@ -268,7 +268,7 @@ def device_values(device, reading, entry):
     if reading.fields:
         for name, value in reading.fields.items():
             if name not in device.field_map:
-                device.map_field(name, suggest_metric(name))
+                device.map_field(name, suggest_metric(name) or "")
             metric = device.field_map.get(name)
             if metric in RANGES and metric not in values:
                 add_checked(values, metric, value, entry)

@@ -77,5 +77,6 @@ def test_threshold_and_reading_fields_follow_the_metrics_registry(app):
 
 
 def test_document_is_valid_openapi(app):
-    schema = schemathesis.openapi.from_dict(document(app))
-    assert len(list(schema.get_all_operations())) == 20
+    spec = document(app)
+    schema = schemathesis.openapi.from_dict(spec)
+    assert len(list(schema.get_all_operations())) == sum(len(operations) for operations in spec["paths"].values())
