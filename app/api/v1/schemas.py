@@ -245,13 +245,15 @@ class RangeInput(Input):
 
 
 def _range_model(metric) -> type[RangeInput]:
-    low, high = _bound(metric.low), _bound(metric.high)
+    low, high = (_bound(v) for v in metric.threshold_range)
     bound = Annotated[Annotated[float, Field(ge=low, le=high)] | None, BeforeValidator(_number_or_null)]
     fields: dict[str, Any] = {"min": (bound, None), "max": (bound, None)}
     return create_model(
         "".join(part.title() for part in metric.key.split("_")) + "Range",
         __base__=RangeInput,
-        __doc__=f"{metric.label} in {metric.unit}: null means no bound; between {low} and {high}, min <= max.",
+        __doc__=f"{metric.label} in {metric.threshold_unit}"
+        + (" (a daily total, judged once per local day)" if metric.daily else "")
+        + f": null means no bound; between {low} and {high}, min <= max.",
         **fields,
     )
 
