@@ -10,7 +10,7 @@ from ..clock import utcnow
 from ..database import read_only
 from ..domain.evaluate import stale_changes
 from ..extensions import db
-from .evaluation import check_stale
+from .evaluation import check_stale, periodic
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ class StaleCheck:
         """Read first; take the write lock only when something changes."""
         now = utcnow()
         with self.app.app_context():
+            if periodic(db.session, now):  # daily light (app.care.light)
+                db.session.commit()
+            else:
+                db.session.rollback()
             with read_only():
                 changes = stale_changes(db.session, now)
                 db.session.rollback()

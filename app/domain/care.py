@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..models import CareEvent, Plant, Task, User
+from ..models import CareEvent, Plant, PlantLightDay, Task, User
 from .errors import ValidationError
 from .types import DbSession
 
@@ -147,3 +147,9 @@ def task_event(session: DbSession, task: Task, now: datetime) -> CareEvent | Non
         return None
     fields = {"kind": task.care_kind, "at": now, "note": f"Task: {task.title}"[:NOTE_MAX], "amount": None}
     return log_event(session, plant, fields, session.get(User, task.user_id), now, task_id=task.id)
+
+
+def latest_light_day(session: DbSession, plant_id: int) -> PlantLightDay | None:
+    """The newest judged day of the plant's light (app.care.light stores one a day)."""
+    query = select(PlantLightDay).where(PlantLightDay.plant_id == plant_id)
+    return session.scalars(query.order_by(PlantLightDay.day.desc()).limit(1)).first()
