@@ -80,6 +80,23 @@ def without_statement_timeout(connection: Connection) -> None:
         connection.commit()  # a session setting; the caller's transactions start after it
 
 
+@contextmanager
+def for_migrations(connection: Connection) -> Iterator[None]:
+    """Set a connection up for migrations: no statement timeout on PostgreSQL; on SQLite no
+    foreign key enforcement while they run, so a batch migration that rebuilds a table
+    (copy, drop, rename) does not cascade the drop to the rows that reference it. SQLite
+    only changes the setting outside a transaction: before and after the migrations'."""
+    without_statement_timeout(connection)
+    sqlite = connection.dialect.name == SQLITE
+    if sqlite:  # on the driver's connection: SQLAlchemy's would BEGIN first (configure_engine)
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+
+
 def set_read_only(value: bool) -> contextvars.Token[bool]:
     """Declare that transactions started in this context will only read."""
     return _read_only.set(value)

@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from app.database import without_statement_timeout
+from app.database import for_migrations
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -89,10 +89,8 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
-        without_statement_timeout(connection)
+    with connectable.connect() as connection, for_migrations(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
         with context.begin_transaction():
             context.run_migrations()
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
-from ..models import Alert, Plant, Reading
+from ..models import Alert, Plant
 from .alerts import Notify, open_alert, open_alerts_by_plant, resolve_alert
+from .readings import plant_readings, recent_values
 from .rules import (
     STALE,
     latest_value,
@@ -68,18 +69,17 @@ def evaluate_plant(
     candidates = opening_candidates(plant, rules, open_alerts)
     if not candidates:
         return
-    readings = recent_readings(session, plant.id, policy.min_readings)
     for rule in candidates:
-        if should_open(rule, [getattr(r, rule.metric) for r in readings], policy.min_readings):
+        if should_open(rule, recent_values(session, plant.id, rule.metric, policy.min_readings), policy.min_readings):
             open_alert(
                 session, plant, rule.problem, rule.metric, latest_value(plant, rule), rule.threshold, now, notify
             )
 
 
-def recent_readings(session: DbSession, plant_id: int, count: int) -> list[Reading]:
-    """The plant's newest `count` readings, newest first (an index range scan, never history)."""
-    query = select(Reading).where(Reading.plant_id == plant_id).order_by(Reading.ts.desc()).limit(count)
-    return list(session.scalars(query).all())
+def recent_readings(session: DbSession, plant_id: int, count: int) -> list[Any]:
+    """The plant's newest `count` readings (plant_readings rows), newest first."""
+    series = plant_readings(session, plant_id)
+    return list(session.execute(select(series).order_by(series.c.ts.desc()).limit(count)).all())
 
 
 def stale_changes(session: DbSession, now: datetime) -> list[tuple[int, int | None]]:

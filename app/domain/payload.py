@@ -3,18 +3,19 @@
 No Flask and no I/O: `parse_message(topic, payload, prefix, now)` turns one MQTT
 message into the readings worth storing plus a count of what was dropped, by
 reason. A JSON array is checked item by item: valid items are kept, invalid
-ones counted, and nothing partial is kept from an invalid item.
+ones counted. Within an item a bad metric is dropped and counted, its good
+metrics kept (partial acceptance); a bad `ts` drops the whole item.
 """
 
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .devices import DEVICE_ID
-from .metrics import METRICS
+from .metrics import BY_KEY, METRICS
+from .sources.base import DeviceReading, SourceResult
 
 MAX_ITEMS = 1000
 # A reading with ts and every metric at full float precision is about 230 bytes of JSON
@@ -46,22 +47,14 @@ REASONS = (
     "no_metric",
     "unclaimed_device",
     "unparseable",  # the parser itself failed: a bug, counted instead of stalling the consumer
+    "uncalibrated",  # a raw value (capacitive soil) from a device without its two-point calibration
     "retained",  # a broker's retained copy, for a source that ignores them (consumer.Source)
 )
 
 
-@dataclass(frozen=True)
-class Reading:
-    device_id: str
-    ts: datetime
-    values: dict[str, float]  # metric -> float, only the metrics the device sent
-
-
-@dataclass
-class ParseResult:
-    device_id: str | None
-    readings: list[Reading] = field(default_factory=list)
-    rejections: Counter[str] = field(default_factory=Counter)
+# The native parser's results are the adapters' (sources/base.py): the device key is its id.
+Reading = DeviceReading
+ParseResult = SourceResult
 
 
 class Rejected(Exception):
@@ -78,21 +71,30 @@ def device_from_topic(topic: str, prefix: str) -> str | None:
     return parts[1] if DEVICE_ID.fullmatch(parts[1]) else None
 
 
-def parse_message(topic: str, payload: bytes | bytearray, prefix: str, now: datetime) -> ParseResult:
+def parse_message(topic: str, payload: bytes | bytearray, prefix: str, now: datetime) -> SourceResult:
     """Parse one MQTT message; `now` (aware UTC) is the receive time."""
     device_id = device_from_topic(topic, prefix)
     if device_id is None:
-        return ParseResult(None, rejections=Counter(bad_topic=1))
+        return SourceResult(None, [], Counter(bad_topic=1))
+    return parse_payload(device_id, payload, now)
+
+
+def parse_payload(device_id: str, payload: bytes | bytearray, now: datetime) -> SourceResult:
+    """The readings of one native payload from `device_id`."""
+    result = SourceResult(device_id, [], Counter())
     try:
         items = decode_payload(payload)
     except Rejected as rejected:
-        return ParseResult(device_id, rejections=Counter({rejected.reason: 1}))
-    result = ParseResult(device_id)
+        result.rejections[rejected.reason] += 1
+        return result
     for item in items:
         try:
-            result.readings.append(parse_item(item, device_id, now))
+            reading = parse_item(item, device_id, now, result)
         except Rejected as rejected:
             result.rejections[rejected.reason] += 1
+            continue
+        if reading is not None:
+            result.readings.append(reading)
     return result
 
 
@@ -119,22 +121,43 @@ def decode_payload(payload: bytes | bytearray) -> list[Any]:
     return document
 
 
-def parse_item(item: Any, device_id: str, now: datetime) -> Reading:
+def parse_item(item: Any, device_id: str, now: datetime, result: SourceResult | None = None) -> Reading | None:
+    """One item's reading. A bad metric is dropped and counted in `result` (with a detail
+    such as "soil moisture out of range (145)"), the item's good metrics kept; an item
+    whose every metric was bad gives None. A bad `ts` or no metric at all rejects the item."""
     if not isinstance(item, dict):
         raise Rejected("wrong_shape")
     values: dict[str, float] = {}
+    dropped = 0
     for metric, (low, high) in RANGES.items():
         value = item.get(metric)
         if value is None:
             continue
-        value = number(value)
-        if not low <= value <= high:
-            raise Rejected("out_of_range")
+        try:
+            value = number(value)
+            if not low <= value <= high:
+                raise Rejected("out_of_range")
+        except Rejected as rejected:
+            dropped += 1
+            if result is None:
+                raise
+            result.rejections[rejected.reason] += 1
+            result.details[rejected.reason] = detail(metric, rejected.reason, item.get(metric))
+            continue
         values[metric] = value
     ts = parse_ts(item["ts"], now) if item.get("ts") is not None else now
     if not values:
+        if dropped:
+            return None
         raise Rejected("no_metric")
     return Reading(device_id, ts, values)
+
+
+def detail(metric: str, reason: str, value: Any) -> str:
+    """ "soil moisture out of range (145)": what a gardener reads on the device page."""
+    shown = json.dumps(value)[:20] if not isinstance(value, float) or math.isfinite(value) else str(value)
+    words = {"out_of_range": "out of range", "wrong_type": "not a number", "not_finite": "not a finite number"}
+    return f"{BY_KEY[metric].in_words} {words.get(reason, reason)} ({shown})"
 
 
 def number(value: Any) -> float:

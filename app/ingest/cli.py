@@ -12,8 +12,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..auth.users import create_user, hash_password
+from ..domain.devices import bind_device
 from ..extensions import db
-from ..models import Plant, User
+from ..models import Device, Plant, PlantSensor, User
 from ..workers import background_services
 from .simulator import simulate
 
@@ -110,27 +111,34 @@ def ensure_demo_garden(devices):
         user = create_user(DEMO_EMAIL, password)
     else:
         user.password_hash = hash_password(password)
-    claimed = set(db.session.scalars(select(Plant.device_id).where(Plant.device_id.is_not(None))))
+    # The simulator publishes on the shared native topics: its devices are namespace "" ones.
+    shared = {d.key: d for d in db.session.scalars(select(Device).where(Device.namespace == ""))}
+    used = set(db.session.scalars(select(PlantSensor.device_id).distinct()))
     for number in range(1, devices + 1):
         device_id = f"sim-{number:03d}"
-        if device_id in claimed:
+        device = shared.get(device_id)
+        if device is not None and device.id in used:
             continue
+        if device is None:
+            device = Device(namespace="", key=device_id, source="native", owner_id=user.id, metrics=[])
+            db.session.add(device)
+        device.owner_id = user.id
         name, species, location = DEMO_PLANTS[(number - 1) % len(DEMO_PLANTS)]
         if number > len(DEMO_PLANTS):
             name = f"{name} {number}"
-        db.session.add(
-            Plant(
-                user_id=user.id,
-                name=name,
-                species=species,
-                location=location,
-                device_id=device_id,
-                soil_moisture_min=25,
-                soil_moisture_max=90,
-                temperature_min=10,
-                temperature_max=30,
-                stale_after_minutes=10,
-            )
+        plant = Plant(
+            user_id=user.id,
+            name=name,
+            species=species,
+            location=location,
+            soil_moisture_min=25,
+            soil_moisture_max=90,
+            temperature_min=10,
+            temperature_max=30,
+            stale_after_minutes=10,
         )
+        db.session.add(plant)
+        db.session.flush()
+        bind_device(db.session, plant, device)
     db.session.commit()
     click.echo(f"demo login: {DEMO_EMAIL} / {password}")

@@ -34,7 +34,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ..clock import utcnow
-from ..domain.payload import MAX_PAYLOAD_BYTES, ParseResult, device_from_topic, parse_message
+from ..domain.payload import MAX_PAYLOAD_BYTES, device_from_topic, parse_message
+from ..domain.sources.base import SourceResult
 from .state import ConsumerState
 from .writer import BatchWriter, Delivery, OncePerMinute
 
@@ -73,20 +74,20 @@ class Source:
     """
 
     name: str
-    parse: Callable[[str, bytes | bytearray, str, datetime], ParseResult]
+    parse: Callable[[str, bytes | bytearray, str, datetime], SourceResult]
     stores_retained: bool
 
-    def parse_message(self, message: mqtt.MQTTMessage, prefix: str, now: datetime) -> ParseResult:
+    def parse_message(self, message: mqtt.MQTTMessage, prefix: str, now: datetime) -> SourceResult:
         """What one message holds; never raises: a parser failure is an `unparseable` rejection."""
         topic = message.topic
         if message.retain and not self.stores_retained:
-            return ParseResult(device_from_topic(topic, prefix), rejections=Counter(retained=1))
+            return SourceResult(device_from_topic(topic, prefix), [], Counter(retained=1))
         try:
             return self.parse(topic, message.payload, prefix, now)
         except Exception:
             if may_log(("unparseable", self.name)):
                 log.exception("ingest: the %s parser failed on a message on %.100r; rejected", self.name, topic)
-            return ParseResult(device_from_topic(topic, prefix), rejections=Counter(unparseable=1))
+            return SourceResult(device_from_topic(topic, prefix), [], Counter(unparseable=1))
 
 
 NATIVE = Source("native", parse_message, stores_retained=False)
@@ -178,7 +179,17 @@ class Consumer:
             result = NATIVE.parse_message(message, self.prefix, utcnow())
             now = self.state.took()
             taken = True
-            delivery = Delivery(message.topic, message.mid, message.qos, self.generation, result, now)
+            delivery = Delivery(
+                message.topic,
+                message.mid,
+                message.qos,
+                self.generation,
+                result,
+                now,
+                namespace="",
+                source=NATIVE.name,
+                payload=message.payload,
+            )
             while not self.closing.is_set():
                 try:
                     self.inbox.put(delivery, timeout=0.5)

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
-from ..domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
+from ..domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
 from ..domain.metrics import PRESET_LABELS, THRESHOLD_METRICS, Metric
 from ..domain.plants import STALE_MINUTES_RANGE, THRESHOLD_FIELDS
 from ..domain.presets import preset_thresholds
@@ -66,7 +66,8 @@ class PlantForm(FlaskForm):
         filters=[strip, blank_to_none],
         validators=[
             Optional(),
-            Regexp(DEVICE_ID_PATTERN, message=DEVICE_ID_MESSAGE),
+            Length(max=KEY_MAX, message=DEVICE_KEY_MESSAGE),
+            Regexp(DEVICE_KEY_PATTERN, message=DEVICE_KEY_MESSAGE),
         ],
     )
     preset = SelectField(

@@ -94,7 +94,7 @@ def validate_plant_form(form, plant=None):
     fields = form_fields(form)
     problems = plant_service.threshold_problems(fields)
     if fields.get("device_id"):
-        problems += plant_service.device_problems(db.session, fields["device_id"], plant and plant.id)
+        problems += plant_service.device_problems(db.session, current_user, fields["device_id"])
     add_problems(form, problems)
     return valid and not problems
 

@@ -7,8 +7,9 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import IngestRejection, Plant, Reading
+from app.models import Device, IngestRejection, Plant, Reading
 from tests.conftest import make_user
+from tests.fixtures.readings import attach_device
 
 
 class Publisher:
@@ -49,20 +50,22 @@ def _session_properties():
 
 
 def claim(app, device_ids, email="gardener@example.com", **thresholds):
-    """Plants of one gardener claiming `device_ids`; returns {device_id: plant_id}."""
+    """Plants of one gardener, each bound to one of `device_ids` on the shared topics (what the
+    consumer subscribes to); returns {device_id: plant_id}."""
     user_id = make_user(app, email=email)
     with app.app_context():
-        plants = [Plant(user_id=user_id, name=f"Plant {d}", device_id=d, **thresholds) for d in device_ids]
-        db.session.add_all(plants)
+        plants = {d: Plant(user_id=user_id, name=f"Plant {d}", **thresholds) for d in device_ids}
+        for device_id, plant in plants.items():
+            attach_device(db.session, plant, device_id)
         db.session.commit()
-        return {p.device_id: p.id for p in plants}
+        return {d: p.id for d, p in plants.items()}
 
 
 def reading_count(app, device_id=None):
     with app.app_context():
         query = select(func.count(Reading.id))
         if device_id:
-            query = query.where(Reading.device_id == device_id)
+            query = query.join(Device, Device.id == Reading.device_id).where(Device.key == device_id)
         return db.session.scalar(query)
 
 

@@ -6,7 +6,9 @@ from sqlalchemy import select
 
 from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.extensions import db
-from app.models import Plant, Reading, UnclaimedDevice
+from app.domain.devices import bind_device, device_for_key, primary_device_key
+from app.models import Device, DeviceRejection, Plant, Reading, User
+from tests.conftest import make_user
 from app.workers import background_services
 
 from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until
@@ -71,7 +73,6 @@ BAD_MESSAGES = [
     ("plantops/sensor-1/telemetry", b'{"firmware": "1.0"}', "no_metric"),
     ("plantops/sensor-1/telemetry", b"[1, 2]", "wrong_shape"),
     ("plantops/bad device!/telemetry", b'{"temperature": 20}', "bad_topic"),
-    ("plantops/nobody-claims-me/telemetry", b'{"temperature": 20}', "unclaimed_device"),
 ]
 
 
@@ -88,24 +89,42 @@ def test_bad_input_is_counted_and_the_next_good_message_is_stored(ingest_app, pu
     assert counts[reason] >= 1
     assert sum(counts.values()) == (2 if reason == "wrong_shape" else 1)
     wait_until(lambda: background_services(app).consumer_state.rejected[reason] >= 1)
+    if reason != "bad_topic":  # the device's own diagnostics: "1 rejected today: ..."
+        with app.app_context():
+            device = db.session.scalar(select(Device).where(Device.key == "sensor-1"))
+            day_counts = {r.reason: r.count for r in db.session.scalars(select(DeviceRejection))}
+            assert day_counts == {reason: counts[reason]}
+            assert device.last_rejection == reason
+            assert device.last_payload is not None
 
 
-def test_unclaimed_device_is_recorded_and_its_readings_dropped(ingest_app, publisher):
+def test_a_device_no_plant_uses_keeps_its_readings_and_binding_it_shows_them_at_once(ingest_app, publisher):
     app = ingest_app()
     claim(app, ["sensor-1"])
 
     for _ in range(3):
-        publisher.send("stray-7", {"temperature": 20})
+        publisher.send("stray-7", {"ts": time.time() - 120, "temperature": 20})
     publisher.send("stray-7", [{"ts": time.time() - 60, "temperature": 20}, {"temperature": 21}])
     publisher.send("sensor-1", {"temperature": 20})
 
-    wait_until(lambda: reading_count(app) == 1)
-    wait_until(lambda: rejections(app).get("unclaimed_device") == 5, status=lambda: rejections(app))
+    wait_until(lambda: reading_count(app, "stray-7") == 5, status=lambda: reading_count(app, "stray-7"))
+    wait_until(lambda: reading_count(app, "sensor-1") == 1)
+    assert "unclaimed_device" not in rejections(app)
+    admin = make_user(app, email="admin@example.com", is_admin=True)
     with app.app_context():
-        stray = db.session.get(UnclaimedDevice, "stray-7")
+        stray = db.session.scalar(select(Device).where(Device.key == "stray-7"))
+        assert (stray.namespace, stray.owner_id, stray.source) == ("", None, "native")  # discovered
         assert stray.message_count == 4
+        assert stray.last_topic == "plantops/stray-7/telemetry"
+        assert stray.metrics == ["temperature"]
         assert stray.first_seen_at <= stray.last_seen_at
-    assert reading_count(app, "stray-7") == 0
+        plant = Plant(user_id=admin, name="Ivy")
+        db.session.add(plant)
+        bind_device(db.session, plant, device_for_key(db.session, db.session.get(User, admin), "stray-7"))
+        db.session.commit()
+        assert stray.owner_id == admin  # an administrator binding a discovered device owns it
+        assert plant.latest_temperature == 21.0
+        assert plant.last_reading_at is not None
 
 
 def test_a_redelivered_reading_is_stored_once_and_old_readings_do_not_move_the_latest_state(ingest_app, publisher):
@@ -160,8 +179,8 @@ def test_simulate_demo_creates_the_demo_garden_and_its_readings_arrive(ingest_ap
     assert "published 12 message(s)" in result.output
     wait_until(lambda: reading_count(app) == 12, message="12 simulated readings")
     with app.app_context():
-        plants = db.session.scalars(select(Plant).order_by(Plant.device_id)).all()
-        assert [p.device_id for p in plants] == ["sim-001", "sim-002", "sim-003"]
+        plants = db.session.scalars(select(Plant).order_by(Plant.id)).all()
+        assert [primary_device_key(p) for p in plants] == ["sim-001", "sim-002", "sim-003"]
         assert all(p.last_reading_at is not None for p in plants)
     again = app.test_cli_runner().invoke(args=["simulate", "--devices", "3", "--count", "1", "--demo"])
     assert again.exit_code == 0, again.output

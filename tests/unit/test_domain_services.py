@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from app.domain import plants, tasks
+from app.domain import devices, plants, tasks
 from app.domain.errors import ValidationError
 from app.domain.evaluate import AlertPolicy, check_stale, evaluate_plants
-from app.models import Alert, Plant, Reading, Task, UnclaimedDevice, User
+from app.models import Alert, Device, Plant, Reading, Task, User
 from app.orm import db
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -34,37 +34,39 @@ def gardener(session):
     return user
 
 
+def device_id(session, key="d1"):
+    return session.scalar(select(Device.id).where(Device.key == key))
+
+
 def problems(call):
     with pytest.raises(ValidationError) as raised:
         call()
     return raised.value.detail
 
 
-def test_creating_a_plant_claims_its_device_and_leaves_the_commit_to_the_caller(session, gardener):
-    session.add(UnclaimedDevice(device_id="flora-1", message_count=3))
+def test_creating_a_plant_binds_its_device_and_leaves_the_commit_to_the_caller(session, gardener):
     plant = plants.create_plant(session, gardener, {"name": "Fern", "device_id": "flora-1"})
     assert plant.id is not None
-    assert session.get(UnclaimedDevice, "flora-1") is None
+    assert session.scalar(select(Device.key)) == "flora-1"
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Plant)) == 0
 
 
-def test_a_claimed_device_and_a_minimum_above_its_maximum_are_field_errors(session, gardener):
+def test_a_device_serves_two_plants_and_a_minimum_above_its_maximum_is_a_field_error(session, gardener):
     plants.create_plant(session, gardener, {"name": "Fern", "device_id": "flora-1"})
+    plants.create_plant(session, gardener, {"name": "Ivy", "device_id": "flora-1"})
+    assert session.scalar(select(func.count()).select_from(Device)) == 1
     detail = problems(
         lambda: plants.create_plant(
             session, gardener, {"name": "Palm", "device_id": "flora-1", "light_min": 900.0, "light_max": 100.0}
         )
     )
-    assert detail == [
-        {"field": "device_id", "message": plants.DEVICE_TAKEN},
-        {"field": "light_max", "message": "The maximum must be at least the minimum (900)."},
-    ]
+    assert detail == [{"field": "light_max", "message": "The maximum must be at least the minimum (900)."}]
 
 
 def test_a_bad_device_id_is_refused(session, gardener):
     detail = problems(lambda: plants.create_plant(session, gardener, {"name": "Fern", "device_id": "a/b"}))
-    assert detail == [{"field": "device_id", "message": "Use 1 to 64 letters, digits, dots, dashes or underscores."}]
+    assert detail == [{"field": "device_id", "message": devices.DEVICE_KEY_MESSAGE}]
 
 
 def test_completing_a_repeating_task_creates_the_next_one_without_an_app(session, gardener):
@@ -77,7 +79,7 @@ def test_completing_a_repeating_task_creates_the_next_one_without_an_app(session
 def test_evaluation_opens_an_alert_and_tells_the_notifier(session, gardener):
     plant = plants.create_plant(session, gardener, {"name": "Fern", "device_id": "d1", "soil_moisture_min": 30.0})
     for minutes in (2, 1):
-        session.add(Reading(plant_id=plant.id, device_id="d1", ts=NOW - timedelta(minutes=minutes), soil_moisture=12.0))
+        session.add(Reading(device_id=device_id(session), ts=NOW - timedelta(minutes=minutes), soil_moisture=12.0))
     plant.latest_soil_moisture, plant.last_reading_at = 12.0, NOW - timedelta(minutes=1)
     session.flush()
     heard = []
@@ -99,7 +101,7 @@ def test_a_conductivity_past_its_thresholds_opens_its_alert(session, gardener, v
     fields = {"name": "Fern", "device_id": "d1", "conductivity_min": 200.0, "conductivity_max": 1200.0}
     plant = plants.create_plant(session, gardener, fields)
     for minutes in (2, 1):
-        session.add(Reading(plant_id=plant.id, device_id="d1", ts=NOW - timedelta(minutes=minutes), conductivity=value))
+        session.add(Reading(device_id=device_id(session), ts=NOW - timedelta(minutes=minutes), conductivity=value))
     plant.latest_conductivity, plant.last_reading_at = value, NOW - timedelta(minutes=1)
     session.flush()
     evaluate_plants(session, [plant.id], NOW, AlertPolicy(2, 0.05), lambda *event: None)

@@ -32,7 +32,7 @@ def test_a_full_reading_is_kept_with_every_metric():
 
     result = parse(payload)
 
-    assert result.device_id == "sensor-1"
+    assert result.key == "sensor-1"
     assert not result.rejections
     [reading] = result.readings
     assert reading.ts == datetime(2025, 11, 22, 8, 26, 40, 500000, tzinfo=UTC)
@@ -171,13 +171,30 @@ def test_array_keeps_valid_items_and_counts_the_invalid_ones():
 
     result = parse(items)
 
-    assert [r.values["temperature"] for r in result.readings] == [20.0, 22.0]
+    assert [r.values for r in result.readings] == [{"temperature": 20.0}, {"temperature": 21.0}, {"temperature": 22.0}]
     assert dict(result.rejections) == {"out_of_range": 1, "wrong_shape": 1, "wrong_type": 1}
 
 
-def test_an_item_with_one_bad_metric_keeps_nothing_of_it():
-    result = parse({"temperature": 20, "humidity": 140})
+def test_an_item_with_one_bad_metric_keeps_its_good_metrics_and_says_what_was_dropped():
+    result = parse({"temperature": 20, "humidity": 140, "soil_moisture": True})
+    assert [r.values for r in result.readings] == [{"temperature": 20.0}]
+    assert dict(result.rejections) == {"out_of_range": 1, "wrong_type": 1}
+    assert result.details == {
+        "out_of_range": "air humidity out of range (140)",
+        "wrong_type": "soil moisture not a number (true)",
+    }
+
+
+def test_an_item_whose_every_metric_is_bad_is_counted_per_metric_and_stores_nothing():
+    result = parse({"temperature": 999, "humidity": 140})
     assert result.readings == []
+    assert dict(result.rejections) == {"out_of_range": 2}
+
+
+def test_a_bad_ts_still_drops_the_whole_item():
+    result = parse({"ts": "yesterday", "temperature": 20})
+    assert result.readings == []
+    assert dict(result.rejections) == {"bad_ts": 1}
 
 
 def test_array_of_exactly_the_maximum_is_accepted():
@@ -268,7 +285,7 @@ def test_any_json_value_parses_without_raising(document):
 )
 def test_topics_outside_the_contract_are_counted(topic):
     result = parse(GOOD, topic=topic)
-    assert result.device_id is None
+    assert result.key is None
     assert result.readings == []
     assert dict(result.rejections) == {"bad_topic": 1}
 

@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ...database import MAX_ID
-from ...domain.devices import DEVICE_ID_MESSAGE, DEVICE_ID_PATTERN
+from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
 from ...domain.metrics import METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
@@ -44,7 +44,7 @@ NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 PATTERN_MESSAGES = {
     NAME_PATTERN: "Must not be empty or contain NUL characters.",
     TEXT_PATTERN: "Must not contain NUL characters.",
-    DEVICE_ID_PATTERN: DEVICE_ID_MESSAGE,
+    DEVICE_KEY_PATTERN: DEVICE_KEY_MESSAGE,
 }
 READING_METRICS = tuple(m for m in METRICS if hasattr(ReadingRow, m.key) and hasattr(PlantRow, f"latest_{m.key}"))
 RANGE_METRICS = tuple(m for m in THRESHOLD_METRICS if hasattr(PlantRow, f"{m.key}_min"))
@@ -291,7 +291,11 @@ class PlantInput(Input):
     species: str = Field("", max_length=PLANT_TEXT_MAX, pattern=TEXT_PATTERN)
     location: str = Field("", max_length=PLANT_TEXT_MAX, pattern=TEXT_PATTERN)
     device_id: str | None = Field(
-        None, pattern=DEVICE_ID_PATTERN, description="The sensor's id; one plant per device. null: no sensor."
+        None,
+        max_length=KEY_MAX,
+        pattern=DEVICE_KEY_PATTERN,
+        description="A device key of yours (a native id or `<source>:<id>`), bound for every metric; "
+        "a device may serve several plants. null: no sensor.",
     )
     thresholds: ThresholdsInput | None = Field(None, description="null: no bounds at all.")
     stale_after_minutes: WholeNumber = Field(60, ge=STALE_MINUTES_MIN, le=STALE_MINUTES_MAX)

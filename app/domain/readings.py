@@ -1,0 +1,81 @@
+"""A plant's readings: each metric from the device bound for it (docs/plan SENSORS.md).
+
+Readings belong to devices; a plant reads through `plant_readings`, whose columns are
+`ts`, `device_id` and one per registry metric, each taken only from the device bound for
+that metric (NULL in another device's rows). Charts, the CSV, the API, the advice summary,
+alert evaluation and the rollups read a plant's series through it.
+"""
+
+from typing import Any
+
+from sqlalchemy import Float, Subquery, case, false, literal, select
+
+from ..models import Reading, ReadingHourly
+from .devices import plant_bindings
+from .metrics import KEYS
+from .types import DbSession
+
+
+def metric_columns(table: Any, bindings: dict[str, int]) -> list[Any]:
+    """One column per metric of `table` (readings or its like), each only where the row's
+    device is the one bound for it."""
+    devices = set(bindings.values())
+    columns = []
+    for metric in KEYS:
+        device_id = bindings.get(metric)
+        column = table.c[metric]
+        if device_id is None:
+            expression: Any = literal(None, Float)
+        elif len(devices) == 1:
+            expression = column
+        else:
+            expression = case((table.c.device_id == device_id, column))
+        columns.append(expression.label(metric))
+    return columns
+
+
+def series_from(table: Any, bindings: dict[str, int], time_column: str = "ts") -> Any:
+    """A select over `table` (readings) of the bound devices' rows: ts, device_id, metrics."""
+    devices = sorted(set(bindings.values()))
+    where = table.c.device_id.in_(devices) if devices else false()
+    return select(table.c[time_column].label(time_column), table.c.device_id, *metric_columns(table, bindings)).where(
+        where
+    )
+
+
+def plant_readings(session: DbSession, plant_id: int, bindings: dict[str, int] | None = None) -> Subquery:
+    """The plant's readings as a subquery: `ts`, `device_id`, and one column per metric from
+    the device bound for it. Filter on `.c.ts` (the (device_id, ts) index serves it).
+    `bindings` ({metric: device id}) saves the lookup when the caller has them."""
+    if bindings is None:
+        bindings = plant_bindings(session, plant_id)
+    series: Subquery = series_from(Reading.__table__, bindings).subquery("plant_readings")
+    return series
+
+
+def bound_device_ids(session: DbSession, plant_id: int) -> list[int]:
+    return sorted(set(plant_bindings(session, plant_id).values()))
+
+
+def recent_values(session: DbSession, plant_id: int, metric: str, count: int) -> list[float]:
+    """The newest `count` values of `metric` from the device bound for it, newest first."""
+    device_id = plant_bindings(session, plant_id).get(metric)
+    if device_id is None:
+        return []
+    column = getattr(Reading, metric)
+    query = (
+        select(column)
+        .where(Reading.device_id == device_id, column.is_not(None))
+        .order_by(Reading.ts.desc())
+        .limit(count)
+    )
+    return list(session.scalars(query))
+
+
+def rollup_rows(bindings: dict[str, int]) -> Any:
+    """The bound devices' hourly rollup rows: hour, device_id, stats, count."""
+    devices = sorted(set(bindings.values()))
+    table = ReadingHourly.__table__
+    return select(table.c.hour, table.c.device_id, table.c.stats, table.c.count).where(
+        table.c.device_id.in_(devices) if devices else false()
+    )
