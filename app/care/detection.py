@@ -30,7 +30,8 @@ def detect_waterings(session: DbSession, plant_ids: Iterable[int], now: datetime
         select(PlantSensor.plant_id).where(PlantSensor.plant_id.in_(ids), PlantSensor.metric == "soil_moisture")
     ).all()
     logged = []
-    for plant in session.scalars(select(Plant).where(Plant.id.in_(with_soil)).order_by(Plant.id)):
+    plants = select(Plant).where(Plant.id.in_(with_soil)).order_by(Plant.id).execution_options(populate_existing=True)
+    for plant in session.scalars(plants):
         event = detect_for_plant(session, plant, now)
         if event is not None:
             logged.append(event)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from ..domain import care
 from ..domain import plants as plant_service
+from ..domain.devices import primary_device_key
 from ..domain.errors import ValidationError
 from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
 from ..domain.presets import preset_thresholds
@@ -232,6 +233,7 @@ def live_context(plant, now):
         "alerts": alerts,
         # the latest state's problems, and those only an open alert knows (daily light)
         "problems": [*state.problems, *(a.problem for a in alerts if a.problem not in state.problems)],
+        "device_key": primary_device_key(plant),
         "live_etag": live_etag(plant),
         **plant_tasks_context(plant),
         **care_log_context(plant, now),

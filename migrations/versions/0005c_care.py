@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005c'
-down_revision = '0004'  # TEMPORARY until core's 0005 is merged: then '0005'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
