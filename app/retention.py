@@ -3,15 +3,17 @@
 A daily run (`flask --app wsgi retention`, from a systemd timer or cron; see
 deploy/) does two things, in this order:
 
-1. Rollup: for each plant, every complete hour from a little before its
+1. Rollup: for each device, every complete hour from a little before its
    newest rollup up to the current hour is aggregated from the raw readings
    (count, and min/max/mean/count per metric) and upserted into
-   `readings_hourly`, a month of one plant per INSERT ... SELECT. The lookback
+   `readings_hourly`, a month of one device per INSERT ... SELECT. The lookback
    (`ROLLUP_LOOKBACK`) re-reads recent hours so late readings (a device that
    buffered while offline) are counted.
-2. Deletion: raw readings older than the cutoff are deleted per plant, oldest
+2. Deletion: raw readings older than the cutoff are deleted per device, oldest
    first, `BATCH_SIZE` rows per transaction (SQLite: `SQLITE_BATCH_SIZE`),
-   through the (plant_id, ts) index.
+   through the (device_id, ts) index. A device nobody owns (discovered on the
+   shared topics) keeps a bounded history: `UNOWNED_DAYS` and at most
+   `UNOWNED_READINGS` readings.
 
 Every write transaction is short and SQLite's are spaced out, so ingestion
 keeps writing throughout (on SQLite a write transaction holds the one write
@@ -37,10 +39,11 @@ from sqlalchemy import case, delete, func, literal, select
 from . import database
 from .clock import utcnow
 from .database import read_only
+from .domain.devices import plant_bindings
 from .domain.metrics import KEYS as METRICS
 from .domain.types import DbSession
 from .extensions import db
-from .models import Plant, Reading, ReadingHourly
+from .models import Device, Reading, ReadingHourly
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ ROLLUP_INTERVAL_SECONDS = 3600.0
 ROLLUP_FIRST_DELAY_SECONDS = 60.0
 ROLLUP_CHUNK = timedelta(days=31)
 SQLITE_PAUSE = 0.05
+UNOWNED_DAYS = 7
+UNOWNED_READINGS = 10_000
 
 
 @dataclass
@@ -64,7 +69,7 @@ class RetentionReport:
     rollup_seconds: float = 0.0
     delete_seconds: float = 0.0
     longest_batch_ms: float = 0.0
-    plants: int = 0
+    devices: int = 0
     cutoff: datetime | None = None
 
 
@@ -83,18 +88,23 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
         batch_size = SQLITE_BATCH_SIZE if on_sqlite else BATCH_SIZE
     now = now or utcnow()
     report = RetentionReport(cutoff=now - timedelta(days=retention_days))
-    plant_ids = session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    devices = session.execute(select(Device.id, Device.owner_id).order_by(Device.id)).all()
     session.rollback()
-    report.plants = len(plant_ids)
+    report.devices = len(devices)
 
     started = time.perf_counter()
-    for plant_id in plant_ids:
-        report.hours_rolled_up += rollup_plant(session, plant_id, now, rebuild=rebuild, pause=pause)
+    for device_id, _owner in devices:
+        report.hours_rolled_up += rollup_device(session, device_id, now, rebuild=rebuild, pause=pause)
     report.rollup_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    for plant_id in plant_ids:
-        delete_old_readings(session, plant_id, report, batch_size, pause)
+    unowned_cutoff = max(report.cutoff, now - timedelta(days=UNOWNED_DAYS))
+    for device_id, owner in devices:
+        if owner is None:
+            delete_old_readings(session, device_id, report, batch_size, pause, cutoff=unowned_cutoff)
+            delete_beyond(session, device_id, UNOWNED_READINGS, report, batch_size, pause)
+        else:
+            delete_old_readings(session, device_id, report, batch_size, pause)
     report.delete_seconds = time.perf_counter() - started
     log.info(
         "retention: %d hours rolled up, %d readings older than %s deleted in %d batches",
@@ -106,19 +116,19 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
     return report
 
 
-def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0, lookback=ROLLUP_LOOKBACK):
-    """Aggregate a plant's complete hours since its last rollup; returns hours written.
+def rollup_device(session, device_id, now, rebuild=False, pause=0.0, lookback=ROLLUP_LOOKBACK):
+    """Aggregate a device's complete hours since its last rollup; returns hours written.
 
     Each chunk is one INSERT ... SELECT ... GROUP BY in the database (no rows
     travel through Python), so a write transaction lasts as long as one
-    chunk's aggregation: tens of milliseconds for a month of one plant.
+    chunk's aggregation: tens of milliseconds for a month of one device.
     """
     end = hour_floor(now)
     with read_only():
-        newest = select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id)
+        newest = select(func.max(ReadingHourly.hour)).where(ReadingHourly.device_id == device_id)
         start = None if rebuild else session.scalar(newest)
         if start is None:
-            start = session.scalar(select(func.min(Reading.ts)).where(Reading.plant_id == plant_id))
+            start = session.scalar(select(func.min(Reading.ts)).where(Reading.device_id == device_id))
         else:
             start -= lookback
         session.rollback()
@@ -130,11 +140,11 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0, lookback=ROLL
     chunk_start = hour_floor(start)
     while chunk_start < end:
         chunk_end = min(chunk_start + ROLLUP_CHUNK, end)
-        hours = hours_query(dialect, plant_id, chunk_start, chunk_end)
+        hours = hours_query(dialect, device_id, chunk_start, chunk_end)
         statement = database.insert(session, table)
-        statement = statement.from_select(["plant_id", "hour", "count", "stats"], hours)
+        statement = statement.from_select(["device_id", "hour", "count", "stats"], hours)
         statement = statement.on_conflict_do_update(
-            index_elements=[table.c.plant_id, table.c.hour],
+            index_elements=[table.c.device_id, table.c.hour],
             set_={"count": statement.excluded["count"], "stats": statement.excluded.stats},
         )
         result = session.connection().execute(statement.execution_options(preserve_rowcount=True))
@@ -147,12 +157,14 @@ def rollup_plant(session, plant_id, now, rebuild=False, pause=0.0, lookback=ROLL
 
 
 def rollup_recent(session: DbSession, now: datetime, pause: float | None = None) -> int:
-    """Roll up every plant's hours since its newest rollup (less SCHEDULED_LOOKBACK); returns hours written."""
+    """Roll up every device's hours since its newest rollup (less SCHEDULED_LOOKBACK); returns hours written."""
     if pause is None:
         pause = SQLITE_PAUSE if database.has_single_writer(session) else 0.0
-    plant_ids = session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    device_ids = session.scalars(select(Device.id).order_by(Device.id)).all()
     session.rollback()
-    return sum(rollup_plant(session, plant_id, now, pause=pause, lookback=SCHEDULED_LOOKBACK) for plant_id in plant_ids)
+    return sum(
+        rollup_device(session, device_id, now, pause=pause, lookback=SCHEDULED_LOOKBACK) for device_id in device_ids
+    )
 
 
 class RollupSchedule:
@@ -188,18 +200,40 @@ class RollupSchedule:
     def run_once(self, now: datetime | None = None) -> int:
         with self.app.app_context():
             hours = rollup_recent(db.session, now or utcnow())
-        log.info("scheduled rollup: %d plant-hours", hours)
+        log.info("scheduled rollup: %d device-hours", hours)
         return hours
 
 
-def delete_old_readings(session, plant_id, report, batch_size=BATCH_SIZE, pause=0.0):
-    """Delete a plant's readings older than the cutoff, `batch_size` rows per transaction."""
+def delete_old_readings(session, device_id, report, batch_size=BATCH_SIZE, pause=0.0, cutoff=None):
+    """Delete a device's readings older than the cutoff, `batch_size` rows per transaction."""
     oldest = (
         select(Reading.id)
-        .where(Reading.plant_id == plant_id, Reading.ts < report.cutoff)
+        .where(Reading.device_id == device_id, Reading.ts < (cutoff or report.cutoff))
         .order_by(Reading.ts)
         .limit(batch_size)
     )
+    delete_batches(session, oldest, report, batch_size, pause)
+
+
+def delete_beyond(session, device_id, keep, report, batch_size=BATCH_SIZE, pause=0.0):
+    """Delete a device's readings older than its newest `keep`, `batch_size` rows per transaction."""
+    with read_only():
+        boundary = session.scalar(
+            select(Reading.ts).where(Reading.device_id == device_id).order_by(Reading.ts.desc()).offset(keep).limit(1)
+        )
+        session.rollback()
+    if boundary is None:
+        return
+    oldest = (
+        select(Reading.id)
+        .where(Reading.device_id == device_id, Reading.ts <= boundary)
+        .order_by(Reading.ts)
+        .limit(batch_size)
+    )
+    delete_batches(session, oldest, report, batch_size, pause)
+
+
+def delete_batches(session, oldest, report, batch_size, pause):
     while True:
         started = time.perf_counter()
         deleted = session.execute(delete(Reading).where(Reading.id.in_(oldest.scalar_subquery()))).rowcount
@@ -215,16 +249,19 @@ def delete_old_readings(session, plant_id, report, batch_size=BATCH_SIZE, pause=
             time.sleep(pause)
 
 
-def hours_query(dialect, plant_id, start, end):
-    """SELECT plant_id, hour, count, stats (JSON: min/max/mean/count of each metric present)
-    for a plant's raw readings in [start, end), one row per hour."""
+def hours_query(dialect, device_id, start, end):
+    """SELECT device_id, hour, count, stats (JSON: min/max/mean/count of each metric present)
+    for a device's raw readings in [start, end), one row per hour."""
     bucket = database.hour_start(Reading.ts, dialect)
     stats = database.json_object_without_nulls(dialect, *_metric_stats(dialect))
     return (
         select(
-            literal(plant_id).label("plant_id"), bucket.label("hour"), func.count().label("count"), stats.label("stats")
+            literal(device_id).label("device_id"),
+            bucket.label("hour"),
+            func.count().label("count"),
+            stats.label("stats"),
         )
-        .where(Reading.plant_id == plant_id, Reading.ts >= start, Reading.ts < end)
+        .where(Reading.device_id == device_id, Reading.ts >= start, Reading.ts < end)
         .group_by(bucket)
         .order_by(bucket)
     )
@@ -260,21 +297,40 @@ def hourly_series(plant_id: int, since: datetime, until: datetime, session: DbSe
     Rolled-up hours come from `readings_hourly`; hours after the newest rollup
     are aggregated from the raw readings on the fly (about an hour while the
     serving process's `RollupSchedule` runs). The caller checks that the plant is
-    the user's.
+    the user's. Each metric comes from the device bound for it; an hour's count is the
+    largest of its devices' counts.
     """
-    rolled = session.execute(
-        select(ReadingHourly.hour, ReadingHourly.count, ReadingHourly.stats)
-        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= hour_floor(since), ReadingHourly.hour < until)
-        .order_by(ReadingHourly.hour)
-    )
-    points = [HourlyPoint(*row) for row in rolled]
-    tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
-    if tail_start < until:
-        tail = hours_query(database.dialect_name(session), plant_id, tail_start, until)
-        points += [
-            HourlyPoint(_as_utc(row.hour), row._mapping["count"], _as_dict(row.stats)) for row in session.execute(tail)
-        ]
-    return points
+    bindings = plant_bindings(session, plant_id)
+    by_device = {}
+    for device_id in sorted(set(bindings.values())):
+        rolled = session.execute(
+            select(ReadingHourly.hour, ReadingHourly.count, ReadingHourly.stats)
+            .where(
+                ReadingHourly.device_id == device_id,
+                ReadingHourly.hour >= hour_floor(since),
+                ReadingHourly.hour < until,
+            )
+            .order_by(ReadingHourly.hour)
+        )
+        points = [HourlyPoint(*row) for row in rolled]
+        tail_start = points[-1].hour + timedelta(hours=1) if points else hour_floor(since)
+        if tail_start < until:
+            tail = hours_query(database.dialect_name(session), device_id, tail_start, until)
+            points += [
+                HourlyPoint(_as_utc(row.hour), row._mapping["count"], _as_dict(row.stats))
+                for row in session.execute(tail)
+            ]
+        by_device[device_id] = points
+    if len(by_device) <= 1:
+        return next(iter(by_device.values()), [])
+    hours: dict[datetime, tuple[int, dict]] = {}
+    for device_id, points in by_device.items():
+        metrics = [m for m, d in bindings.items() if d == device_id]
+        for point in points:
+            count, stats = hours.get(point.hour, (0, {}))
+            stats.update({m: point.stats[m] for m in metrics if m in point.stats})
+            hours[point.hour] = (max(count, point.count), stats)
+    return [HourlyPoint(hour, count, stats) for hour, (count, stats) in sorted(hours.items())]
 
 
 def merge_points(points, every):

@@ -170,7 +170,7 @@ def naive_subscriber(env, port, ready):
 
     from app import create_app
     from app.extensions import db
-    from app.models import Plant, Reading
+    from app.models import Device, Plant, PlantSensor, Reading
 
     app = create_app()
     client = mqtt_client(f"bench-naive-{os.getpid()}")
@@ -182,9 +182,15 @@ def naive_subscriber(env, port, ready):
         with app.app_context():
             data = json.loads(message.payload)
             device_id = message.topic.split("/")[1]
-            plant = db.session.scalar(select(Plant).where(Plant.device_id == device_id))
+            device = db.session.scalar(select(Device).where(Device.namespace == "", Device.key == device_id))
+            plant = db.session.scalar(
+                select(Plant)
+                .join(PlantSensor, PlantSensor.plant_id == Plant.id)
+                .where(PlantSensor.device_id == device.id, PlantSensor.metric == "soil_moisture")
+            )
             ts = datetime.fromtimestamp(data["ts"], UTC)
-            db.session.add(Reading(plant_id=plant.id, device_id=device_id, ts=ts, soil_moisture=data["soil_moisture"]))
+            db.session.add(Reading(device_id=device.id, ts=ts, soil_moisture=data["soil_moisture"]))
+            device.last_reading_at = ts
             plant.last_reading_at, plant.latest_soil_moisture = ts, data["soil_moisture"]
             db.session.commit()
 
@@ -238,14 +244,23 @@ class Database:
         self.app = create_app()
 
     def prepare(self, devices):
+        from app.domain.metrics import KEYS
         from app.extensions import db
-        from app.models import Plant, User
+        from app.models import Device, Plant, PlantSensor, User
 
         with self.app.app_context():
             user = User(email="bench@example.com", password_hash="-")
             db.session.add(user)
             db.session.flush()
-            db.session.add_all(Plant(user_id=user.id, name=d, device_id=d) for d in devices)
+            plants = [Plant(user_id=user.id, name=d) for d in devices]
+            sensors = [Device(namespace="", key=d, source="native", owner_id=user.id, metrics=[]) for d in devices]
+            db.session.add_all(plants + sensors)
+            db.session.flush()
+            db.session.add_all(
+                PlantSensor(plant_id=p.id, metric=m, device_id=s.id)
+                for p, s in zip(plants, sensors, strict=True)
+                for m in KEYS
+            )
             db.session.commit()
 
     def empty(self):
@@ -255,10 +270,11 @@ class Database:
 
         with self.app.app_context():
             if db.engine.dialect.name == "postgresql":
-                db.session.execute(text("TRUNCATE readings, ingest_rejections, unclaimed_devices"))
+                db.session.execute(text("TRUNCATE readings, ingest_rejections, device_rejections"))
             else:
                 db.session.execute(text("DELETE FROM readings"))
             db.session.execute(text("UPDATE plants SET last_reading_at = NULL"))
+            db.session.execute(text("UPDATE devices SET last_reading_at = NULL"))
             db.session.commit()
 
     def watch(self, expected, stall_seconds=10.0, timeout=900.0):

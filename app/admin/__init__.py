@@ -1,4 +1,4 @@
-"""Operator view: accounts, ingestion counters, unclaimed devices, broker and notifier state.
+"""Operator view: accounts, ingestion counters, discovered devices, broker and notifier state.
 
 Only administrators see it; to a signed-in gardener /admin does not exist (404).
 """

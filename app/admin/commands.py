@@ -21,7 +21,8 @@ def retention_command(days, batch_size, rebuild):
     days = days or current_app.config["RETENTION_DAYS"]
     report = run_retention(db.session, days, batch_size=batch_size, rebuild=rebuild)
     click.echo(
-        f"rolled up {report.hours_rolled_up} plant-hours for {report.plants} plants in {report.rollup_seconds:.1f} s; "
+        f"rolled up {report.hours_rolled_up} device-hours for {report.devices} devices "
+        f"in {report.rollup_seconds:.1f} s; "
         f"deleted {report.readings_deleted} readings older than {report.cutoff:%Y-%m-%d %H:%M} UTC "
         f"in {report.delete_batches} batches, {report.delete_seconds:.1f} s "
         f"(longest batch {report.longest_batch_ms:.0f} ms)"

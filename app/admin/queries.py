@@ -6,9 +6,9 @@ import threading
 from sqlalchemy import func, select
 
 from ..clock import utcnow
-from ..models import IngestRejection, Notification, Plant, UnclaimedDevice, User
+from ..models import Device, IngestRejection, Notification, Plant, User
 
-UNCLAIMED_SHOWN = 50
+DISCOVERED_SHOWN = 50
 
 
 def users_with_plant_counts(session):
@@ -29,10 +29,12 @@ def rejections(session):
     return session.scalars(select(IngestRejection).order_by(IngestRejection.count.desc())).all()
 
 
-def unclaimed_devices(session, limit=UNCLAIMED_SHOWN):
-    total = session.scalar(select(func.count()).select_from(UnclaimedDevice))
-    devices = session.scalars(select(UnclaimedDevice).order_by(UnclaimedDevice.last_seen_at.desc()).limit(limit)).all()
-    return devices, total
+def discovered_devices(session, limit=DISCOVERED_SHOWN):
+    """Devices seen on the sources' shared topics that nobody owns yet, most recently heard first."""
+    discovered = (Device.namespace == "", Device.owner_id.is_(None))
+    total = session.scalar(select(func.count()).select_from(Device).where(*discovered))
+    query = select(Device).where(*discovered).order_by(Device.last_seen_at.desc().nulls_last(), Device.id.desc())
+    return session.scalars(query.limit(limit)).all(), total
 
 
 def outbox(session, now=None):

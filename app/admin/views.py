@@ -26,14 +26,14 @@ def administrators_only():
 
 @bp.get("")
 def show_admin():
-    devices, unclaimed_total = queries.unclaimed_devices(db.session)
+    devices, discovered_total = queries.discovered_devices(db.session)
     return render(
         "admin/page.html",
         block="overview",
         users=queries.users_with_plant_counts(db.session),
         rejections=queries.rejections(db.session),
         devices=devices,
-        unclaimed_total=unclaimed_total,
+        discovered_total=discovered_total,
         outbox=queries.outbox(db.session),
         states=[(label, queries.describe_state(s)) for label, s in workers.background_services().status().items()],
         pid=os.getpid(),

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import utcnow
 from ..models import BrokerAccount, Device, Plant, PlantSensor, Reading, User
 from .errors import NotFoundError, ValidationError
 from .metrics import KEYS
@@ -192,6 +193,7 @@ def refresh_latest_state(session: DbSession, plant: Plant) -> None:
                 .limit(1)
             )
         setattr(plant, f"latest_{metric}", value)
+    plant.updated_at = utcnow()  # the plant list's fingerprint and cache see the new binding
     plant.last_reading_at = None
     if bindings:
         plant.last_reading_at = session.scalar(

@@ -18,8 +18,9 @@ from .. import throttle
 from ..clock import utcnow
 from ..crypto import DecryptionError
 from ..domain.metrics import KEYS
+from ..domain.readings import plant_readings
 from ..extensions import db
-from ..models import Advice, Alert, Plant, Reading, Task
+from ..models import Advice, Alert, Plant, Task
 from ..ownership import get_owned_or_404, owned
 from ..settings.providers import ProviderError, caller_for, chat
 from ..settings.secrets import KeyForAnotherOrigin, llm_provider
@@ -129,20 +130,21 @@ def prompt_for(plant, user, now):
 
 def readings_summary(plant_id, since, until):
     """Count, min, max, mean and the means of each half of the window, per metric, in one
-    aggregate query over the (plant_id, ts) index."""
+    aggregate query over the bound devices' (device_id, ts) index."""
     middle = since + (until - since) / 2
+    series = plant_readings(db.session, plant_id)
     columns = []
     for metric in KEYS:
-        value = getattr(Reading, metric)
+        value = series.c[metric]
         columns += [
             func.count(value).label(f"{metric}_count"),
             func.min(value).label(f"{metric}_min"),
             func.max(value).label(f"{metric}_max"),
             func.avg(value).label(f"{metric}_mean"),
-            func.avg(case((Reading.ts < middle, value))).label(f"{metric}_first"),
-            func.avg(case((Reading.ts >= middle, value))).label(f"{metric}_second"),
+            func.avg(case((series.c.ts < middle, value))).label(f"{metric}_first"),
+            func.avg(case((series.c.ts >= middle, value))).label(f"{metric}_second"),
         ]
-    query = select(*columns).where(Reading.plant_id == plant_id, Reading.ts >= since, Reading.ts <= until)
+    query = select(*columns).where(series.c.ts >= since, series.c.ts <= until)
     return db.session.execute(query).mappings().one()
 
 

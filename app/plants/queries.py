@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, exists, func, literal, select
+from sqlalchemy import bindparam, case, exists, func, literal, select
 
 from .. import database
 from ..clock import utcnow
+from ..domain.devices import plant_bindings, primary_device_key_of, visible_devices
 from ..domain.metrics import KEYS, THRESHOLD_KEYS
+from ..domain.readings import plant_readings
 from ..extensions import db
-from ..models import Alert, Plant, Reading, ReadingHourly, UnclaimedDevice
+from ..models import Alert, Device, Plant, PlantSensor, ReadingHourly
 from ..ownership import owned, owned_statement, owner_params
 from ..retention import hourly_series
 
@@ -34,7 +36,7 @@ def card_columns(dialect_name):
         Plant.name,
         Plant.species,
         Plant.location,
-        Plant.device_id,
+        primary_device_key_of(Plant.id).label("device_id"),
         Plant.stale_after_minutes,
         database.epoch_seconds(Plant.last_reading_at, dialect_name, exact=False).label("last_reading_ts"),
         *(getattr(Plant, f"latest_{metric}") for metric in KEYS),
@@ -120,10 +122,12 @@ def locations():
     return sorted(db.session.scalars(query))
 
 
-def unclaimed_devices(limit=20):
-    """Devices that sent readings no plant claims (instance-wide), newest first."""
-    claimed = exists().where(Plant.device_id == UnclaimedDevice.device_id)
-    query = select(UnclaimedDevice).where(~claimed).order_by(UnclaimedDevice.last_seen_at.desc()).limit(limit)
+def unused_devices(user, limit=20):
+    """The devices `user` may bind that no plant uses yet (administrators: with the discovered
+    ones), most recently heard first."""
+    used = exists().where(PlantSensor.device_id == Device.id)
+    query = visible_devices(db.session, user).where(~used).order_by(None)
+    query = query.order_by(Device.last_seen_at.desc().nulls_last(), Device.id.desc()).limit(limit)
     return db.session.scalars(query).all()
 
 
@@ -135,22 +139,18 @@ def open_alerts(plant):
 def bucketed_readings(plant_id, start, end, buckets):
     """Min/avg/max of every metric per time bucket between `start` and `end`.
 
-    One grouped query over the (plant_id, ts) index: at most `buckets` rows come
+    One grouped query over the (device_id, ts) index of the bound devices: at most `buckets` rows come
     back, whatever the number of readings in the window. Returns
     [(bucket_index, {metric: (min, avg, max)})].
     """
     width = (end - start).total_seconds() / buckets
-    bucket = bucket_index(Reading.ts, start, width)
+    series = plant_readings(db.session, plant_id)
+    bucket = bucket_index(series.c.ts, start, width)
     aggregates = []
     for metric in KEYS:
-        column = getattr(Reading, metric)
+        column = series.c[metric]
         aggregates += [func.min(column), func.avg(column), func.max(column)]
-    query = (
-        select(bucket, *aggregates)
-        .where(Reading.plant_id == plant_id, Reading.ts >= start, Reading.ts < end)
-        .group_by(bucket)
-        .order_by(bucket)
-    )
+    query = select(bucket, *aggregates).where(series.c.ts >= start, series.c.ts < end).group_by(bucket).order_by(bucket)
     series = []
     for row in db.session.execute(query):
         index = min(int(row[0]), buckets - 1)
@@ -169,16 +169,24 @@ def bucketed_rollups(plant_id: int, start: datetime, end: datetime, buckets: int
     the rollups outlive the raw readings, so a year's chart survives retention.
     """
     width = (end - start).total_seconds() / buckets
+    bindings = plant_bindings(db.session, plant_id)
+    devices = sorted(set(bindings.values())) or [-1]
     newest = db.session.scalar(
-        select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour < end)
-    )
+        select(func.min(ReadingHourly.hour)).where(
+            ReadingHourly.hour.in_(
+                select(func.max(ReadingHourly.hour))
+                .where(ReadingHourly.device_id.in_(devices), ReadingHourly.hour < end)
+                .group_by(ReadingHourly.device_id)
+            )
+        )
+    )  # the oldest of the bound devices' newest rollups: later hours come from the raw readings
     tail_start = start if newest is None else max(start, newest + timedelta(hours=1))
     sums: dict[int, list[list]] = {}  # bucket index -> [[low, high, total, count] per metric]
     if newest is not None and newest >= start:
-        rows = db.session.execute(rollup_buckets_query(plant_id, start, tail_start, start, width))
+        rows = db.session.execute(rollup_buckets_query(bindings, start, tail_start, start, width))
         add_bucket_sums(sums, rows, buckets)
     if tail_start < end:
-        add_bucket_sums(sums, db.session.execute(raw_buckets_query(plant_id, tail_start, end, start, width)), buckets)
+        add_bucket_sums(sums, db.session.execute(raw_buckets_query(bindings, tail_start, end, start, width)), buckets)
     series = []
     for index in sorted(sums):
         values = {}
@@ -193,41 +201,47 @@ def bucket_index(column, origin, width):
     return database.floor_int(offset / width, dialect()).label("bucket")
 
 
-def rollup_buckets_query(plant_id, since, until, origin, width):
-    """Per bucket and metric: min, max, sum of mean × count, and count of the rolled-up hours."""
+def rollup_buckets_query(bindings, since, until, origin, width):
+    """Per bucket and metric: min, max, sum of mean × count, and count of the rolled-up hours,
+    each metric from the rollups of the device bound for it."""
     stats_column = database.parsed_json(ReadingHourly.stats, dialect())
+    devices = sorted(set(bindings.values())) or [-1]
     rows = (
-        select(ReadingHourly.hour, stats_column.label("stats"))
-        .where(ReadingHourly.plant_id == plant_id, ReadingHourly.hour >= since, ReadingHourly.hour < until)
+        select(ReadingHourly.hour, ReadingHourly.device_id, stats_column.label("stats"))
+        .where(ReadingHourly.device_id.in_(devices), ReadingHourly.hour >= since, ReadingHourly.hour < until)
         .cte("hours")
         .prefix_with("MATERIALIZED")
     )
     stats = rows.c.stats
     bucket = bucket_index(rows.c.hour, origin, width)
+
+    def of_bound(metric, expression):
+        device_id = bindings.get(metric)
+        if device_id is None:
+            return literal(None)
+        return expression if len(devices) == 1 else case((rows.c.device_id == device_id, expression))
+
     aggregates = []
     for metric in KEYS:
-        count = stats[(metric, "count")].as_integer()
+        count = of_bound(metric, stats[(metric, "count")].as_integer())
         aggregates += [
-            func.min(stats[(metric, "min")].as_float()),
-            func.max(stats[(metric, "max")].as_float()),
-            func.sum(stats[(metric, "mean")].as_float() * count),
+            func.min(of_bound(metric, stats[(metric, "min")].as_float())),
+            func.max(of_bound(metric, stats[(metric, "max")].as_float())),
+            func.sum(of_bound(metric, stats[(metric, "mean")].as_float() * stats[(metric, "count")].as_integer())),
             func.sum(count),
         ]
     return select(bucket, *aggregates).group_by(bucket)
 
 
-def raw_buckets_query(plant_id, since, until, origin, width):
+def raw_buckets_query(bindings, since, until, origin, width):
     """The same columns as `rollup_buckets_query`, from raw readings."""
-    bucket = bucket_index(Reading.ts, origin, width)
+    series = plant_readings(db.session, 0, bindings)
+    bucket = bucket_index(series.c.ts, origin, width)
     aggregates = []
     for metric in KEYS:
-        column = getattr(Reading, metric)
+        column = series.c[metric]
         aggregates += [func.min(column), func.max(column), func.sum(column), func.count(column)]
-    return (
-        select(bucket, *aggregates)
-        .where(Reading.plant_id == plant_id, Reading.ts >= since, Reading.ts < until)
-        .group_by(bucket)
-    )
+    return select(bucket, *aggregates).where(series.c.ts >= since, series.c.ts < until).group_by(bucket)
 
 
 def add_bucket_sums(sums, rows, buckets):
@@ -248,12 +262,13 @@ def add_bucket_sums(sums, rows, buckets):
 def reading_rows(plant_id, start=None, end=None, batch=2000):
     """Readings oldest first, fetched `batch` rows at a time (a server-side cursor on
     PostgreSQL), so memory stays flat however many there are."""
-    query = select(Reading.ts, *(getattr(Reading, metric) for metric in KEYS)).where(Reading.plant_id == plant_id)
+    series = plant_readings(db.session, plant_id)
+    query = select(series.c.ts, *(series.c[metric] for metric in KEYS))
     if start is not None:
-        query = query.where(Reading.ts >= start)
+        query = query.where(series.c.ts >= start)
     if end is not None:
-        query = query.where(Reading.ts < end)
-    result = db.session.execute(query.order_by(Reading.ts).execution_options(yield_per=batch))
+        query = query.where(series.c.ts < end)
+    result = db.session.execute(query.order_by(series.c.ts).execution_options(yield_per=batch))
     try:
         yield from result
     finally:

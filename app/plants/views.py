@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..domain import care
 from ..domain import plants as plant_service
-from ..domain.devices import primary_device_key
+from ..domain.devices import KEY_MAX, primary_device_key
 from ..domain.errors import ValidationError
 from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
 from ..domain.presets import preset_thresholds
@@ -114,7 +114,7 @@ def save_plant(plant, form):
 
 def render_form(form, plant=None, status=200):
     page = "plants/edit.html" if plant else "plants/new.html"
-    unclaimed = [] if plant else queries.unclaimed_devices()
+    unclaimed = [] if plant else queries.unused_devices(current_user)
     return render(page, "plants/_form.html", status, form=form, plant=plant, unclaimed=unclaimed)
 
 
@@ -123,7 +123,7 @@ def render_form(form, plant=None, status=200):
 def new_plant():
     form = PlantForm()
     if request.method == "GET":
-        form.device_id.data = request.args.get("device_id", "").strip()[:64] or None
+        form.device_id.data = request.args.get("device_id", "").strip()[:KEY_MAX] or None
         return render_form(form)
     if "apply_preset" in request.form:
         form.apply_preset()
@@ -142,6 +142,7 @@ def edit_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     form = PlantForm(obj=plant)
     if request.method == "GET":
+        form.device_id.data = primary_device_key(plant)
         return render_form(form, plant)
     if "apply_preset" in request.form:
         form.apply_preset()
@@ -169,11 +170,11 @@ def show_preset_thresholds():
 def delete_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     if request.method == "GET":
-        return render("plants/delete.html", block="delete_form", plant=plant)
+        return render("plants/delete.html", block="delete_form", plant=plant, device_key=primary_device_key(plant))
     name = plant.name
     plant_service.delete_plant(db.session, plant)
     db.session.commit()
-    flash(f"Deleted {name} with its readings and alerts.", "success")
+    flash(f"Deleted {name} with its alerts.", "success")
     return see_other(url_for("plants.list_plants"))
 
 
@@ -210,6 +211,7 @@ def show_plant(plant_id):
     now = queries.utc_now()
     context = {
         "plant": plant,
+        "device_key": primary_device_key(plant),
         "state": plant_status(plant, now),
         "now": now,
         "range_key": range_key,

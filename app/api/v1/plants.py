@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from ...clock import utcnow
 from ...domain import plants as plant_service
+from ...domain.devices import primary_device_key_of
+from ...domain.readings import plant_readings
 from ...errors import ValidationError
 from ...extensions import db
 from ...models import Plant as PlantRow
-from ...models import Reading as ReadingRow
 from . import bp
 from .document import operation
 from .plant_list import PLANT_COLUMNS, plant_list_cache
@@ -44,7 +45,9 @@ def list_plants() -> Response:
 
 
 def _build_list(now: datetime) -> tuple[bytes, Sequence[Any]]:
-    columns = select(*(getattr(PlantRow, name) for name in PLANT_COLUMNS)).where(PlantRow.user_id == current_user.id)
+    columns = select(
+        *(getattr(PlantRow, name) for name in PLANT_COLUMNS), primary_device_key_of(PlantRow.id).label("device_id")
+    ).where(PlantRow.user_id == current_user.id)
     rows = db.session.execute(columns.order_by(PlantRow.name, PlantRow.id)).all()
     return current_app.json.dumps({"items": [Plant.json_of(row, now) for row in rows]}).encode(), rows
 
@@ -99,11 +102,9 @@ def list_readings(plant_id: int) -> dict:
     plant = owned_or_404(PlantRow, plant_id)
     args = query(ReadingQuery)
     since, until = args.window(utcnow())
-    readings = db.session.scalars(
-        select(ReadingRow)
-        .where(ReadingRow.plant_id == plant.id, ReadingRow.ts >= since, ReadingRow.ts <= until)
-        .order_by(ReadingRow.ts)
-        .limit(args.limit)
+    series = plant_readings(db.session, plant.id)
+    readings = db.session.execute(
+        select(series).where(series.c.ts >= since, series.c.ts <= until).order_by(series.c.ts).limit(args.limit)
     ).all()
     items = [Reading.json_of(r) for r in readings]
     return {"items": items, "count": len(items)}
@@ -112,8 +113,8 @@ def list_readings(plant_id: int) -> dict:
 def _replace(plant: PlantRow, fields: PlantInput) -> None:
     """Set every editable field of `plant` from `fields` through the plant service, and commit.
 
-    The service's rules (a device claimed by another plant, even by a simultaneous request;
-    a minimum above its maximum) are field errors named as the API names them.
+    The service's rules (a device key that is not the user's to bind; a minimum above its
+    maximum) are field errors named as the API names them.
     """
     values = {
         "name": fields.name.strip(),

@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ...database import MAX_ID
-from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
+from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX, primary_device_key
 from ...domain.metrics import METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
@@ -365,7 +365,7 @@ class Plant(Output):
             "name": row.name,
             "species": row.species,
             "location": row.location,
-            "device_id": row.device_id,
+            "device_id": row.device_id if hasattr(row, "device_id") else primary_device_key(row),
             "thresholds": {
                 m.key: {"min": getattr(row, f"{m.key}_min"), "max": getattr(row, f"{m.key}_max")} for m in RANGE_METRICS
             },
