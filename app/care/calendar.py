@@ -48,11 +48,8 @@ def build_feed(
     calendar.add("x-wr-calname", "PlantOps care")
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     tasks = feed_tasks(session, user, today)
-    names = dict(
-        session.execute(
-            select(Plant.id, Plant.name).where(Plant.id.in_({t.plant_id for t in tasks if t.plant_id}))
-        ).tuples()
-    )
+    plant_ids = {t.plant_id for t in tasks if t.plant_id}
+    names = dict(session.execute(select(Plant.id, Plant.name).where(Plant.id.in_(plant_ids))).tuples().all())
     for task in tasks:
         assert task.due_date is not None
         day = max(task.due_date, today)

@@ -24,6 +24,7 @@ from ..models import Alert, Plant, Task, User
 from ..ownership import get_owned_or_404
 from ..web import is_htmx, public_url, render, see_other
 from ..plants.care_log import care_log_context
+from ..settings import bp as settings_bp
 from . import bp, today
 from .calendar import build_feed
 
@@ -208,7 +209,8 @@ def calendar_action(action, token):
     return render("care/calendar_action.html", task=task, action=action, token=token, done=True, just_now=True)
 
 
-@bp.post("/settings/calendar")
+# The feed's settings live on the settings page: its blueprint (context, no-store) serves them.
+@settings_bp.post("/calendar")
 @login_required
 def new_calendar_feed():
     """The settings page with the new URL, shown this once (never put in a flash: the cookie)."""
@@ -216,12 +218,11 @@ def new_calendar_feed():
 
     feed, secret = feeds.create_feed(db.session, current_user, utcnow())
     db.session.commit()
-    response = page(calendar_url=public_url("care.calendar_feed", secret=secret), calendar_feed=feed)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    url = public_url("care.calendar_feed", secret=secret)
+    return page(calendar_url=url, calendar_feed=feed)
 
 
-@bp.post("/settings/calendar/revoke")
+@settings_bp.post("/calendar/revoke")
 @login_required
 def revoke_calendar_feed():
     feeds.revoke_feeds(db.session, current_user, utcnow())

@@ -29,7 +29,7 @@ RISE_MINUTES_RANGE = (5, 360)
 
 @dataclass(frozen=True)
 class Rise:
-    started_at: datetime  # the last low reading before the rise
+    started_at: datetime  # the last reading still near the low before the rise
     at: datetime  # the reading at which the rise reached `points`
     before: float
     after: float
@@ -67,7 +67,10 @@ def detect_rise(
             if low_index is None or vi < smooth[low_index][1]:
                 low_index = i
         if low_index is not None and vj - smooth[low_index][1] >= points:
-            return Rise(smooth[low_index][0], tj, smooth[low_index][1], vj)
+            low = smooth[low_index][1]
+            # the rise began at the last reading still near the low (noise is well under points / 4)
+            start = max(i for i in range(low_index, j) if smooth[i][1] <= low + points / 4)
+            return Rise(smooth[start][0], tj, low, vj)
     return None
 
 

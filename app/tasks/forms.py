@@ -6,7 +6,7 @@ and edit forms can take a per-task prefix without renaming the token field.
 """
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput, NumberInput
 
 from ..domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, REPEAT_FROM, TITLE_MAX
@@ -27,7 +27,8 @@ class TaskForm(FlaskForm):
     )
     repeat_from = SelectField(
         "Repeat from",
-        choices=[("", "Default (watering: when done)"), *REPEAT_FROM.items()],
+        choices=[SelectChoice("", "Default (watering: when done)")]
+        + [SelectChoice(key, label) for key, label in REPEAT_FROM.items()],
         validate_choice=False,
     )
 

@@ -13,16 +13,21 @@ from app.models import CareEvent, Task, User
 
 from .care_helpers import add_plant, utc
 
-NOW = utc(2026, 12, 1, 9, 0)
+NOW = utc(2026, 12, 10, 9, 0)
 
 
 @pytest.fixture
-def tasks(app, user_id, clock):
+def at_nine(clock):
     clock.move_to(NOW)
+    return clock
+
+
+@pytest.fixture
+def tasks(app, at_nine, user_id):
     plant_id = add_plant(app, user_id, name="Basil")
     with app.app_context():
-        water = Task(user_id=user_id, plant_id=plant_id, title="Water Basil", due_date=date(2026, 12, 1), care_kind="watered")
-        feed = Task(user_id=user_id, title="Feed", due_date=date(2026, 12, 5), recurrence_days=14)
+        water = Task(user_id=user_id, plant_id=plant_id, title="Water Basil", due_date=date(2026, 12, 10), care_kind="watered")
+        feed = Task(user_id=user_id, title="Feed", due_date=date(2026, 12, 14), recurrence_days=14)
         undated = Task(user_id=user_id, title="Someday")
         db.session.add_all([water, feed, undated])
         db.session.commit()
@@ -54,7 +59,7 @@ def test_the_feed_parses_and_a_done_link_completes_the_task(app, client, tasks):
     calendar = parse(client, new_feed(client))
     events = {e.name: e for e in calendar.events}
     assert set(events) == {"Water Basil", "Feed"}
-    assert events["Feed"].begin.date() == date(2026, 12, 5)
+    assert events["Feed"].begin.date() == date(2026, 12, 14)
     assert "Plant: Basil" in events["Water Basil"].description
     done = links_of(events["Water Basil"])["Done"]
 
@@ -73,7 +78,8 @@ def test_the_feed_parses_and_a_done_link_completes_the_task(app, client, tasks):
         assert db.session.query(Task).filter_by(title="Water Basil").count() == 1
 
 
-def test_links_are_single_purpose_expiring_and_die_with_the_feed(app, client, tasks, clock):
+def test_links_are_single_purpose_expiring_and_die_with_the_feed(app, client, tasks, at_nine):
+    clock = at_nine
     url = new_feed(client)
     events = {e.name: e for e in parse(client, url).events}
     skip = links_of(events["Feed"])["Skip"]
@@ -101,10 +107,10 @@ def test_skip_completes_a_repeating_task_without_logging_care(app, client, tasks
         task = db.session.get(Task, tasks["feed"])
         assert task.completed and task.completion_note == "Skipped from the calendar."
         assert db.session.query(CareEvent).count() == 0
-        assert db.session.get(Task, task.next_task_id).due_date == date(2026, 12, 19)
+        assert db.session.get(Task, task.next_task_id).due_date == date(2026, 12, 28)
 
 
-def test_api_makes_a_new_feed_url(app, client, user_id):
+def test_api_makes_a_new_feed_url(app, at_nine, client, user_id):
     from .api.conftest import ApiClient, make_token
 
     api = ApiClient(app.test_client(), make_token(app, user_id), user_id)
@@ -117,7 +123,7 @@ def test_api_makes_a_new_feed_url(app, client, user_id):
         assert db.session.get(User, user_id) is not None
 
 
-def test_a_feed_secret_is_stored_only_as_a_hash(app, client, user_id):
+def test_a_feed_secret_is_stored_only_as_a_hash(app, at_nine, client, user_id):
     url = new_feed(client)
     secret = url.rsplit("/", 1)[1].removesuffix(".ics")
     with app.app_context():

@@ -4,13 +4,15 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.alerts.evaluation import periodic
 from app.extensions import db
 from app.models import Alert, CareEvent, PlantLightDay, Task
 
 from .care_helpers import add_plant, series
 
-START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+START = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
 
 
 def soil_rows(values, start=START):
@@ -76,23 +78,23 @@ def run_periodic(app, now):
 def test_a_day_night_series_opens_no_light_alert_at_night_and_judges_the_day(app, readings, clock):
     from ..conftest import make_user
 
-    clock.move_to(datetime(2026, 12, 3, 0, 0, tzinfo=UTC))
+    clock.move_to(datetime(2026, 12, 12, 0, 0, tzinfo=UTC))
     plant_id = add_plant(app, make_user(app), light_min=4.0, light_max=20.0)
     # two bright days (about 10 mol/m2), every night 0 lux: the writer evaluates every batch
-    bright = day_night(datetime(2026, 12, 1, tzinfo=UTC), 2, 20_000)
+    bright = day_night(datetime(2026, 12, 10, tzinfo=UTC), 2, 20_000)
     for start in range(0, len(bright), 8):
         readings(plant_id, bright[start : start + 8])
     with app.app_context():
         assert db.session.query(Alert).count() == 0
     # the night after a dim day (peak 2,000 lux: about 1 mol/m2): nothing opens at night
-    dim = day_night(datetime(2026, 12, 3, tzinfo=UTC), 1, 2_000)
-    clock.move_to(datetime(2026, 12, 4, 2, 0, tzinfo=UTC))
+    dim = day_night(datetime(2026, 12, 12, tzinfo=UTC), 1, 2_000)
+    clock.move_to(datetime(2026, 12, 13, 2, 0, tzinfo=UTC))
     readings(plant_id, dim)
-    assert run_periodic(app, datetime(2026, 12, 4, 2, 0, tzinfo=UTC)) == 0
+    assert run_periodic(app, datetime(2026, 12, 13, 2, 0, tzinfo=UTC)) == 0
     with app.app_context():
         assert db.session.query(Alert).count() == 0
     # the next morning, yesterday's total is judged: light low, once
-    morning = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    morning = datetime(2026, 12, 13, 10, 0, tzinfo=UTC)
     clock.move_to(morning)
     assert run_periodic(app, morning) == 1
     assert run_periodic(app, morning + timedelta(hours=1)) == 0
@@ -100,20 +102,29 @@ def test_a_day_night_series_opens_no_light_alert_at_night_and_judges_the_day(app
         alert = db.session.query(Alert).one()
         assert (alert.problem, alert.metric) == ("light_low", "light")
         assert 0.5 < alert.value < 1.5
-        day = db.session.get(PlantLightDay, (plant_id, datetime(2026, 12, 3).date()))
+        day = db.session.get(PlantLightDay, (plant_id, datetime(2026, 12, 12).date()))
         assert day.complete and day.dli == alert.value
 
 
-def test_a_bright_day_resolves_the_light_alert_and_the_page_shows_yesterday(app, client, user_id, readings, clock):
-    clock.move_to(datetime(2026, 12, 3, 10, 0, tzinfo=UTC))
+@pytest.fixture
+def later(clock):
+    clock.move_to(datetime(2026, 12, 12, 10, 0, tzinfo=UTC))
+    return clock
+
+
+def test_a_bright_day_resolves_the_light_alert_and_the_page_shows_yesterday(app, later, auth, user_id, readings):
+    clock = later
     plant_id = add_plant(app, user_id, light_min=4.0)
-    readings(plant_id, day_night(datetime(2026, 12, 2, tzinfo=UTC), 1, 1_000))
-    run_periodic(app, datetime(2026, 12, 3, 10, 0, tzinfo=UTC))
-    readings(plant_id, day_night(datetime(2026, 12, 3, tzinfo=UTC), 1, 20_000))
-    clock.move_to(datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
-    run_periodic(app, datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    readings(plant_id, day_night(datetime(2026, 12, 11, tzinfo=UTC), 1, 1_000))
+    run_periodic(app, datetime(2026, 12, 12, 10, 0, tzinfo=UTC))
+    with app.app_context():
+        assert db.session.query(Alert).one().problem == "light_low"
+    clock.move_to(datetime(2026, 12, 13, 10, 0, tzinfo=UTC))
+    readings(plant_id, day_night(datetime(2026, 12, 12, tzinfo=UTC), 1, 20_000))
+    run_periodic(app, datetime(2026, 12, 13, 10, 0, tzinfo=UTC))
     with app.app_context():
         alert = db.session.query(Alert).one()
         assert alert.resolved_at is not None
-    html = client.get(f"/plants/{plant_id}").get_data(as_text=True)
+    auth.login()  # a day later
+    html = auth.client.get(f"/plants/{plant_id}").get_data(as_text=True)
     assert "Light yesterday:" in html and "mol/m²" in html

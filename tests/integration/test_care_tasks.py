@@ -76,9 +76,10 @@ def test_unticking_keeps_a_next_occurrence_that_was_edited(gardener):
 def test_the_alerts_water_task_is_due_now(gardener):
     gardener.timezone = "Pacific/Auckland"  # already 2 Dec there
     plant = plant_of(gardener)
-    open_alert(db.session, plant, "soil_moisture_low", "soil_moisture", 12.0, 30.0, NOW, lambda *a: None)
+    at_noon_utc = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 01:00 on 2 Dec in Auckland
+    open_alert(db.session, plant, "soil_moisture_low", "soil_moisture", 12.0, 30.0, at_noon_utc, lambda *a: None)
     task = db.session.query(Task).one()
-    assert task.due_date == date(2026, 12, 1 + 1)
+    assert task.due_date == date(2026, 12, 2)
     assert (task.care_kind, task.repeat_from) == ("watered", "done")
 
 

@@ -7,17 +7,17 @@ import pytest
 from app.extensions import db
 from app.models import Alert, CareEvent, Plant, Task
 
+from ..conftest import make_user
 from .care_helpers import add_plant
 
-NOW = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # already 2 Dec in Berlin
+NOW = datetime(2026, 12, 10, 23, 30, tzinfo=UTC)  # already 11 Dec in Berlin
 
 
 @pytest.fixture
-def berliner(app, auth, user_id, clock):
+def berliner(app, auth, clock):
     clock.move_to(NOW)
-    with app.app_context():
-        auth.user().timezone = "Europe/Berlin"
-        db.session.commit()
+    user_id = make_user(app, timezone="Europe/Berlin")
+    assert auth.login().status_code == 303
     return user_id
 
 
@@ -39,11 +39,11 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
         db.session.get(Plant, moist).last_reading_at = NOW
         db.session.add_all(
             [
-                Task(user_id=berliner, title="Repot the cactus", due_date=datetime(2026, 11, 28).date()),
-                Task(user_id=berliner, title="Feed the basil", due_date=datetime(2026, 12, 2).date(), plant_id=dry),
-                Task(user_id=berliner, title="Tomorrow's chore", due_date=datetime(2026, 12, 3).date()),
+                Task(user_id=berliner, title="Repot the cactus", due_date=datetime(2026, 12, 7).date()),
+                Task(user_id=berliner, title="Feed the basil", due_date=datetime(2026, 12, 11).date(), plant_id=dry),
+                Task(user_id=berliner, title="Tomorrow's chore", due_date=datetime(2026, 12, 12).date()),
                 Task(
-                    user_id=berliner, title="Water Monstera", due_date=datetime(2026, 12, 2).date(), plant_id=moist,
+                    user_id=berliner, title="Water Monstera", due_date=datetime(2026, 12, 11).date(), plant_id=moist,
                     care_kind="watered",
                 ),
                 Alert(user_id=berliner, plant_id=dry, problem="soil_moisture_low", metric="soil_moisture", value=12.0),
@@ -52,7 +52,7 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
         )
         db.session.commit()
     html = client.get("/today").get_data(as_text=True)
-    assert "Wed 2 Dec" in html  # the gardener's today, not UTC's
+    assert "Fri 11 Dec" in html  # the gardener's today, not UTC's
     assert "Repot the cactus" in html and "Overdue" in html
     assert "Feed the basil" in html
     assert "Tomorrow's chore" not in html
@@ -64,8 +64,8 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
 
 def test_done_and_snooze_work_as_plain_forms(app, client, berliner):
     with app.app_context():
-        done = Task(user_id=berliner, title="Mist the fern", due_date=datetime(2026, 12, 2).date())
-        later = Task(user_id=berliner, title="Dust the leaves", due_date=datetime(2026, 12, 2).date())
+        done = Task(user_id=berliner, title="Mist the fern", due_date=datetime(2026, 12, 11).date())
+        later = Task(user_id=berliner, title="Dust the leaves", due_date=datetime(2026, 12, 11).date())
         db.session.add_all([done, later])
         db.session.commit()
         done_id, later_id = done.id, later.id
@@ -76,13 +76,13 @@ def test_done_and_snooze_work_as_plain_forms(app, client, berliner):
     assert "Mist the fern" not in html.split("flash")[-1] or "Done: Mist the fern" in html
     with app.app_context():
         assert db.session.get(Task, done_id).completed
-        assert db.session.get(Task, later_id).due_date == datetime(2026, 12, 3).date()
+        assert db.session.get(Task, later_id).due_date == datetime(2026, 12, 12).date()
 
 
-def test_watered_from_today_logs_it_and_others_tasks_are_404(app, client, other_client, berliner):
+def test_watered_from_today_logs_it_and_others_tasks_are_404(app, berliner, client, other_client):
     plant_id = add_plant(app, berliner)
     with app.app_context():
-        task = Task(user_id=berliner, title="Feed", due_date=datetime(2026, 12, 2).date())
+        task = Task(user_id=berliner, title="Feed", due_date=datetime(2026, 12, 11).date())
         db.session.add(task)
         db.session.commit()
         task_id = task.id
