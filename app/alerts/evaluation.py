@@ -10,7 +10,6 @@ from ..domain import evaluate
 from ..domain.types import DbSession
 from .messages import enqueue
 
-
 # Work that follows each stored batch in the same transaction, registered by the areas
 # that need it (app.care: watering detected from the soil): hook(session, plant_ids, now).
 AFTER_BATCH = "plantops.after_batch"

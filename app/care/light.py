@@ -9,7 +9,7 @@ below the minimum opens "light_low" (above the maximum: "light_high"), and a
 complete day inside the range resolves it. So no light alert opens at night.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -34,7 +34,7 @@ def plant_day_light(session: DbSession, plant_id: int, day: date, zone) -> dayli
     return daylight.day_light(series, day, zone)
 
 
-def due_plants(session: DbSession, now: datetime) -> list[tuple[Plant, date, object]]:
+def due_plants(session: DbSession, now: datetime) -> list[tuple[Plant, date, tzinfo]]:
     """(plant, its yesterday, zone) for plants with a light sensor whose yesterday is not stored."""
     rows = session.execute(
         select(Plant, User.timezone)

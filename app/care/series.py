@@ -5,8 +5,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..domain.types import DbSession
 from ..domain.readings import plant_readings
+from ..domain.types import DbSession
 
 
 def metric_series(
@@ -15,9 +15,5 @@ def metric_series(
     """[(ts, value)] of one metric in [start, end), oldest first; rows without the metric skipped."""
     sq = plant_readings(session, plant_id)
     column = sq.c[metric]
-    query = (
-        select(sq.c.ts, column)
-        .where(sq.c.ts >= start, sq.c.ts < end, column.is_not(None))
-        .order_by(sq.c.ts)
-    )
+    query = select(sq.c.ts, column).where(sq.c.ts >= start, sq.c.ts < end, column.is_not(None)).order_by(sq.c.ts)
     return [(ts, value) for ts, value in session.execute(query)]

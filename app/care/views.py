@@ -22,9 +22,9 @@ from ..extensions import csrf, db
 from ..filters import user_zone
 from ..models import Alert, Plant, Task, User
 from ..ownership import get_owned_or_404
-from ..web import is_htmx, public_url, render, see_other
 from ..plants.care_log import care_log_context
 from ..settings import bp as settings_bp
+from ..web import is_htmx, public_url, render, see_other
 from . import bp, today
 from .calendar import build_feed
 
@@ -198,7 +198,9 @@ def calendar_action(action, token):
     try:
         checked = feeds.check_action(db.session, current_app.config["SECRET_KEY"], token, action, now)
     except feeds.LinkProblem as problem:
-        return render("care/calendar_action.html", status=410 if str(problem) == "expired" else 404, problem=str(problem))
+        return render(
+            "care/calendar_action.html", status=410 if str(problem) == "expired" else 404, problem=str(problem)
+        )
     task = checked.task
     if request.method == "GET" or task.completed:
         return render("care/calendar_action.html", task=task, action=action, token=token, done=task.completed)

@@ -121,7 +121,7 @@ def last_watered(session: DbSession, plant_ids: list[int]) -> dict[int, datetime
         .where(CareEvent.plant_id.in_(plant_ids), CareEvent.kind == "watered")
         .group_by(CareEvent.plant_id)
     )
-    return {plant_id: at for plant_id, at in rows}
+    return dict(rows.tuples().all())
 
 
 def care_kind_of_title(title: str) -> str | None:

@@ -80,7 +80,7 @@ def judging_hours(local_now: datetime) -> bool:
 
 
 def daily_problem(dli: float, low: float | None, high: float | None) -> str | None:
-    """"light_low" / "light_high" for a day's total against the plant's daily bounds."""
+    """ "light_low" / "light_high" for a day's total against the plant's daily bounds."""
     if low is not None and dli < low:
         return "light_low"
     if high is not None and dli > high:

@@ -218,9 +218,7 @@ def next_due(due: date | None, done_on: date, every: int, repeat_from: str) -> d
     return following
 
 
-def set_completed(
-    session: DbSession, task: Task, completed: bool, now: datetime, log_care: bool = True
-) -> Task | None:
+def set_completed(session: DbSession, task: Task, completed: bool, now: datetime, log_care: bool = True) -> Task | None:
     """Tick or untick `task`; returns the next occurrence when this call created one.
 
     Completing a repeating task creates its next occurrence (`next_due`), once: the

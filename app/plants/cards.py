@@ -34,7 +34,9 @@ def card_values(row):
     return values
 
 
-def render_card(template: Template, row: Any, stale: bool, age: str, script_root: str, watered: str | None = None) -> Card:
+def render_card(
+    template: Template, row: Any, stale: bool, age: str, script_root: str, watered: str | None = None
+) -> Card:
     """One card's markup from the card template; `script_root` is the part of its links
     that comes from the request rather than the row."""
     seen = row.last_reading_ts

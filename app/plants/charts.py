@@ -21,7 +21,15 @@ RANGES = {
     "90d": timedelta(days=90),
     "1y": timedelta(days=365),
 }
-RANGE_LABELS = {"1h": "hour", "6h": "6 hours", "24h": "24 hours", "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "12 months"}
+RANGE_LABELS = {
+    "1h": "hour",
+    "6h": "6 hours",
+    "24h": "24 hours",
+    "7d": "7 days",
+    "30d": "30 days",
+    "90d": "90 days",
+    "1y": "12 months",
+}
 # Ranges read from the hourly rollups (readings_hourly), which outlive the raw readings.
 ROLLUP_RANGES = frozenset(("90d", "1y"))
 DEFAULT_RANGE = "24h"

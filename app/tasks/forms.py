@@ -38,7 +38,10 @@ class TaskForm(FlaskForm):
 
     def raw(self):
         """What the user typed, keyed like the service's fields."""
-        return {name: self[name].data for name in ("title", "description", "due_date", "plant_id", "recurrence_days", "repeat_from")}
+        return {
+            name: self[name].data
+            for name in ("title", "description", "due_date", "plant_id", "recurrence_days", "repeat_from")
+        }
 
     def add_errors(self, detail):
         for error in detail:

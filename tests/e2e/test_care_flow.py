@@ -3,7 +3,7 @@ page, and a watering detected from the soil closing its task while the page refr
 
 import random
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -131,10 +131,14 @@ def test_a_detected_watering_closes_its_task_on_a_page_that_refreshes_itself(app
     now = utcnow()
     rng = random.Random(2)
     seed_readings(
-        app, fern, [{"ts": now - timedelta(minutes=5 * (30 - i)), "soil_moisture": 26 + rng.gauss(0, 0.3)} for i in range(24)]
+        app,
+        fern,
+        [{"ts": now - timedelta(minutes=5 * (30 - i)), "soil_moisture": 26 + rng.gauss(0, 0.3)} for i in range(24)],
     )
     with app.app_context():
-        db.session.add(Task(user_id=user_id, plant_id=fern, title="Water Fern", care_kind="watered", due_date=now.date()))
+        db.session.add(
+            Task(user_id=user_id, plant_id=fern, title="Water Fern", care_kind="watered", due_date=now.date())
+        )
         db.session.commit()
     sign_in(page, live_server)
     page.goto(f"{live_server}/plants/{fern}")
@@ -144,7 +148,9 @@ def test_a_detected_watering_closes_its_task_on_a_page_that_refreshes_itself(app
     note.focus()
     page.evaluate("window.scrollTo(0, 400)")
     seed_readings(
-        app, fern, [{"ts": now - timedelta(minutes=5 * (6 - i)), "soil_moisture": 64 + rng.gauss(0, 0.3)} for i in range(5)]
+        app,
+        fern,
+        [{"ts": now - timedelta(minutes=5 * (6 - i)), "soil_moisture": 64 + rng.gauss(0, 0.3)} for i in range(5)],
     )
     timeline = page.locator("#care-timeline")
     expect(timeline.get_by_text("detected")).to_be_visible(timeout=15_000)

@@ -26,7 +26,9 @@ def at_nine(clock):
 def tasks(app, at_nine, user_id):
     plant_id = add_plant(app, user_id, name="Basil")
     with app.app_context():
-        water = Task(user_id=user_id, plant_id=plant_id, title="Water Basil", due_date=date(2026, 12, 10), care_kind="watered")
+        water = Task(
+            user_id=user_id, plant_id=plant_id, title="Water Basil", due_date=date(2026, 12, 10), care_kind="watered"
+        )
         feed = Task(user_id=user_id, title="Feed", due_date=date(2026, 12, 14), recurrence_days=14)
         undated = Task(user_id=user_id, title="Someday")
         db.session.add_all([water, feed, undated])
@@ -65,11 +67,13 @@ def test_the_feed_parses_and_a_done_link_completes_the_task(app, client, tasks):
 
     anonymous = app.test_client()  # a phone's browser, not signed in
     page = anonymous.get(path_of(done))
-    assert page.status_code == 200 and "Mark as done" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Mark as done" in page.get_data(as_text=True)
     with app.app_context():
         assert not db.session.get(Task, tasks["water"]).completed  # GET changes nothing
     answer = anonymous.post(path_of(done))
-    assert answer.status_code == 200 and "This task is completed" in answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "This task is completed" in answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Task, tasks["water"]).completed
         assert db.session.query(CareEvent).filter_by(kind="watered").count() == 1
@@ -105,7 +109,8 @@ def test_skip_completes_a_repeating_task_without_logging_care(app, client, tasks
     app.test_client().post(path_of(links_of(events["Feed"])["Skip"]))
     with app.app_context():
         task = db.session.get(Task, tasks["feed"])
-        assert task.completed and task.completion_note == "Skipped from the calendar."
+        assert task.completed
+        assert task.completion_note == "Skipped from the calendar."
         assert db.session.query(CareEvent).count() == 0
         assert db.session.get(Task, task.next_task_id).due_date == date(2026, 12, 28)
 

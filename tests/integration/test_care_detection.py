@@ -41,7 +41,8 @@ def test_a_rise_in_soil_moisture_logs_a_detected_watering_and_closes_its_task(ap
         assert (event.kind, event.detected, event.by_user_id) == ("watered", True, None)
         assert event.at == START + 23 * timedelta(minutes=5)
         task = db.session.query(Task).one()
-        assert task.completed and "Detected" in task.completion_note
+        assert task.completed
+        assert "Detected" in task.completion_note
 
 
 def test_noise_and_a_slow_rise_log_nothing(app, readings, clock):
@@ -103,7 +104,8 @@ def test_a_day_night_series_opens_no_light_alert_at_night_and_judges_the_day(app
         assert (alert.problem, alert.metric) == ("light_low", "light")
         assert 0.5 < alert.value < 1.5
         day = db.session.get(PlantLightDay, (plant_id, datetime(2026, 12, 12).date()))
-        assert day.complete and day.dli == alert.value
+        assert day.complete
+        assert day.dli == alert.value
 
 
 @pytest.fixture
@@ -127,4 +129,5 @@ def test_a_bright_day_resolves_the_light_alert_and_the_page_shows_yesterday(app,
         assert alert.resolved_at is not None
     auth.login()  # a day later
     html = auth.client.get(f"/plants/{plant_id}").get_data(as_text=True)
-    assert "Light yesterday:" in html and "mol/m²" in html
+    assert "Light yesterday:" in html
+    assert "mol/m²" in html

@@ -68,7 +68,9 @@ def test_unticking_takes_back_the_untouched_next_occurrence_and_the_logged_care(
 def test_unticking_keeps_a_next_occurrence_that_was_edited(gardener):
     task = service.create_task(db.session, gardener, {"title": "Feed", "recurrence_days": 3}, now=NOW)
     following = service.set_completed(db.session, task, True, NOW)
-    service.update_task(db.session, following, {"description": "with the blue can"}, now=datetime(2026, 12, 2, tzinfo=UTC))
+    service.update_task(
+        db.session, following, {"description": "with the blue can"}, now=datetime(2026, 12, 2, tzinfo=UTC)
+    )
     service.set_completed(db.session, task, False, NOW)
     assert db.session.get(Task, following.id) is not None
 

@@ -45,7 +45,8 @@ def poll(htmx, plant_id, etag=None):
 def test_the_poll_answers_304_until_something_changes(app, at_noon, client, htmx, user_id, readings):
     plant_id = add_plant(app, user_id, soil_moisture_min=30.0)
     page = client.get(f"/plants/{plant_id}").get_data(as_text=True)
-    assert 'id="plant-poller"' in page and 'hx-trigger="every 5s"' in page
+    assert 'id="plant-poller"' in page
+    assert 'hx-trigger="every 5s"' in page
     first = poll(htmx, plant_id)
     etag = first.get_etag()[0]
     assert poll(htmx, plant_id, etag).status_code == 304
@@ -53,12 +54,14 @@ def test_the_poll_answers_304_until_something_changes(app, at_noon, client, htmx
     changed = poll(htmx, plant_id, etag)
     assert changed.status_code == 200
     html = changed.get_data(as_text=True)
-    assert "21.0 %" in html and 'hx-swap-oob="true"' in html
+    assert "21.0 %" in html
+    assert 'hx-swap-oob="true"' in html
     assert 'name="kind"' not in html  # the care form is never replaced: nothing typed is lost
     etag = changed.get_etag()[0]
     client.post(f"/plants/{plant_id}/care", data={"kind": "misted"})
     again = poll(htmx, plant_id, etag)
-    assert again.status_code == 200 and "Misted" in again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "Misted" in again.get_data(as_text=True)
 
 
 def test_a_poll_costs_the_same_queries_whatever_the_plant_holds(app, at_noon, client, htmx, user_id):

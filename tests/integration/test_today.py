@@ -43,7 +43,10 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
                 Task(user_id=berliner, title="Feed the basil", due_date=datetime(2026, 12, 11).date(), plant_id=dry),
                 Task(user_id=berliner, title="Tomorrow's chore", due_date=datetime(2026, 12, 12).date()),
                 Task(
-                    user_id=berliner, title="Water Monstera", due_date=datetime(2026, 12, 11).date(), plant_id=moist,
+                    user_id=berliner,
+                    title="Water Monstera",
+                    due_date=datetime(2026, 12, 11).date(),
+                    plant_id=moist,
                     care_kind="watered",
                 ),
                 Alert(user_id=berliner, plant_id=dry, problem="soil_moisture_low", metric="soil_moisture", value=12.0),
@@ -53,11 +56,15 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
         db.session.commit()
     html = client.get("/today").get_data(as_text=True)
     assert "Fri 11 Dec" in html  # the gardener's today, not UTC's
-    assert "Repot the cactus" in html and "Overdue" in html
+    assert "Repot the cactus" in html
+    assert "Overdue" in html
     assert "Feed the basil" in html
     assert "Tomorrow's chore" not in html
-    assert "Basil" in html and "Soil moisture low" in html and "Last watered 3 days ago" in html
-    assert "Not needed yet" in html and "Water Monstera" in html  # the soil is still moist
+    assert "Basil" in html
+    assert "Soil moisture low" in html
+    assert "Last watered 3 days ago" in html
+    assert "Not needed yet" in html
+    assert "Water Monstera" in html
     assert "<script" not in html.split("</head>")[1]  # nothing on the page needs a script
     assert 'name="viewport"' in html
 
@@ -70,7 +77,8 @@ def test_done_and_snooze_work_as_plain_forms(app, client, berliner):
         db.session.commit()
         done_id, later_id = done.id, later.id
     response = client.post(f"/today/tasks/{done_id}/done")
-    assert response.status_code == 303 and response.location.endswith("/today")
+    assert response.status_code == 303
+    assert response.location.endswith("/today")
     client.post(f"/today/tasks/{later_id}/snooze")
     html = client.get("/today").get_data(as_text=True)
     assert "Mist the fern" not in html.split("flash")[-1] or "Done: Mist the fern" in html

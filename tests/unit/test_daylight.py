@@ -25,7 +25,7 @@ def day_night_series(day, zone, peak_lux, every=timedelta(minutes=10), days=1):
 
 def test_a_constant_light_integrates_with_the_documented_factor():
     start = datetime(2026, 6, 1, tzinfo=UTC)
-    series = [(start + timedelta(minutes=10 * i), 10_000.0) for i in range(0, 6 * 12 * 24 + 1)]
+    series = [(start + timedelta(minutes=10 * i), 10_000.0) for i in range(6 * 12 * 24 + 1)]
     total, covered = daylight.integrate(series, start, start + timedelta(days=1))
     # 10,000 lux x 0.0185 = 185 umol/m2/s for 86,400 s = 15.98 mol/m2
     assert math.isclose(total, 10_000 * 0.0185 * 86_400 / 1e6, rel_tol=1e-9)
@@ -63,7 +63,8 @@ def test_daily_problem_and_judging_hours():
 
 def test_presets_hold_daily_values_in_the_registry():
     light = BY_KEY["light"]
-    assert light.daily and light.threshold_unit == "mol/m²/day"
+    assert light.daily
+    assert light.threshold_unit == "mol/m²/day"
     for name in PRESET_LABELS:
         low, high = preset_thresholds(name)["light_min"], preset_thresholds(name)["light_max"]
         assert 0 < low < high <= light.threshold_range[1]  # mol/m2/day, not lux

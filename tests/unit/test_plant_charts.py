@@ -1,8 +1,7 @@
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-
-from zoneinfo import ZoneInfo
 
 from app.plants.charts import (
     HEIGHT,
@@ -84,7 +83,8 @@ def test_axis_labels_stay_short(value, label):
 
 
 def test_short_ranges_exist():
-    assert RANGES["1h"] == timedelta(hours=1) and RANGES["6h"] == timedelta(hours=6)
+    assert RANGES["1h"] == timedelta(hours=1)
+    assert RANGES["6h"] == timedelta(hours=6)
     assert list(RANGE_LABELS)[:2] == ["1h", "6h"]
 
 
@@ -93,7 +93,8 @@ def test_an_axis_never_goes_below_what_the_metric_can_read():
     values["light"] = (0.0, 3.0, 8.0)
     chart = build_chart("light", [(0, values)], START, END, 300, limits=(0.0, 200_000.0))
     labels = [label for _, label in chart.y_ticks]
-    assert labels[0] == "0" and not any(label.startswith("-") for label in labels)
+    assert labels[0] == "0"
+    assert not any(label.startswith("-") for label in labels)
 
 
 def test_ticks_are_round_and_distinct():
@@ -108,9 +109,17 @@ def test_time_ticks_fall_on_round_local_times():
     berlin = ZoneInfo("Europe/Berlin")
     end = datetime(2026, 11, 1, 12, 7, tzinfo=UTC)
     ticks = time_ticks(end - timedelta(hours=1), end, berlin)
-    assert [t.astimezone(berlin).strftime(fmt) for t, fmt in ticks] == ["12:10", "12:20", "12:30", "12:40", "12:50", "13:00"]
+    assert [t.astimezone(berlin).strftime(fmt) for t, fmt in ticks] == [
+        "12:10",
+        "12:20",
+        "12:30",
+        "12:40",
+        "12:50",
+        "13:00",
+    ]
     week = time_ticks(end - timedelta(days=7), end, berlin)
-    assert all(t.astimezone(berlin).hour == 0 for t, _ in week) and len(week) <= 7
+    assert all(t.astimezone(berlin).hour == 0 for t, _ in week)
+    assert len(week) <= 7
 
 
 def test_samples_give_hover_values_and_table_rows():
@@ -118,4 +127,6 @@ def test_samples_give_hover_values_and_table_rows():
     chart = build_chart("soil_moisture", series, START, END, 300)
     assert 1 < len(chart.samples) <= 60
     x0, width, y, when, low, avg, high = chart.samples[0]
-    assert START <= when <= END and low <= avg <= high and width > 0
+    assert START <= when <= END
+    assert low <= avg <= high
+    assert width > 0

@@ -23,11 +23,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ...database import MAX_ID
+from ...domain.care import AMOUNT_MAX, KINDS, NOTE_MAX
 from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX, primary_device_key
 from ...domain.metrics import METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
-from ...domain.care import AMOUNT_MAX, KINDS, NOTE_MAX
 from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
 from ...models import Plant as PlantRow
 from ...models import Reading as ReadingRow
@@ -438,7 +438,10 @@ class AlertQuery(Query):
 
 # Care log ---------------------------------------------------------------------------
 
-CareKind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    CareKind: TypeAlias = str
+else:
+    CareKind = Literal[tuple(KINDS)]
 
 
 class CareEventInput(Input):

@@ -13,9 +13,13 @@ def test_api_lists_and_creates_events(app, api, other_api, clock):
     created = api.post(f"/api/v1/plants/{plant_id}/events", json={"kind": "watered", "amount": 250})
     assert created.status_code == 201, created.json
     body = created.json
-    assert body["kind"] == "watered" and body["amount"] == 250 and body["detected"] is False
+    assert body["kind"] == "watered"
+    assert body["amount"] == 250
+    assert body["detected"] is False
     assert body["at"].startswith("2026-12-10T12:00:00")
-    api.post(f"/api/v1/plants/{plant_id}/events", json={"kind": "note", "note": "Repot soon", "at": "2026-12-09T08:00:00Z"})
+    api.post(
+        f"/api/v1/plants/{plant_id}/events", json={"kind": "note", "note": "Repot soon", "at": "2026-12-09T08:00:00Z"}
+    )
     items = api.get(f"/api/v1/plants/{plant_id}/events").json["items"]
     assert [i["kind"] for i in items] == ["watered", "note"]
     assert set(items[0]) == {"id", "kind", "at", "note", "amount", "detected", "by"}

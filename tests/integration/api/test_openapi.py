@@ -78,4 +78,4 @@ def test_threshold_and_reading_fields_follow_the_metrics_registry(app):
 
 def test_document_is_valid_openapi(app):
     schema = schemathesis.openapi.from_dict(document(app))
-    assert len(list(schema.get_all_operations())) == 17
+    assert len(list(schema.get_all_operations())) == 20
