@@ -150,3 +150,11 @@ def seed_demo_history(session: DbSession, user: User, now: datetime, zone, seed:
         seeded += 1
     session.flush()
     return seeded
+
+
+def seed(session: DbSession, user: User) -> int:
+    """`seed_demo_history` now, in the user's timezone (what `flask simulate --demo` calls)."""
+    from ..clock import utcnow
+    from .light import zone_of
+
+    return seed_demo_history(session, user, utcnow(), zone_of(user.timezone))
