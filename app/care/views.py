@@ -18,6 +18,7 @@ from ..domain import care as service
 from ..domain import tasks as task_service
 from ..domain.alerts import acknowledge
 from ..domain.errors import ValidationError
+from ..domain.watering import RISE_MINUTES_RANGE, RISE_POINTS_RANGE
 from ..extensions import csrf, db
 from ..filters import user_zone
 from ..models import Alert, Plant, Task, User
@@ -123,6 +124,40 @@ def log_care(plant_id):
             return see_other(target)
         return see_other(url_for("plants.show_plant", plant_id=plant.id) + "#care-log")
     return render("care/logged.html", "care/_care_log.html", **care_log_context(plant, now, logged=label))
+
+
+@bp.post("/plants/<int:plant_id>/watering-detection")
+@login_required
+def save_watering_detection(plant_id):
+    """The plant's own rise (points within minutes) for watering detected from the soil;
+    empty fields take the defaults."""
+    plant = get_owned_or_404(Plant, plant_id)
+    errors = {}
+    values = {}
+    for name, (low, high), parse in (
+        ("watering_rise_points", RISE_POINTS_RANGE, float),
+        ("watering_rise_minutes", RISE_MINUTES_RANGE, int),
+    ):
+        raw = request.form.get(name, "").strip()
+        if not raw:
+            values[name] = None
+            continue
+        try:
+            number = parse(raw)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            errors[name] = f"Enter {low:g} to {high:g}, or leave it empty for the default."
+        else:
+            values[name] = number
+    if errors:
+        context = care_log_context(plant, utcnow(), errors=errors, values=request.form)
+        return render("care/logged.html", "care/_care_log.html", status=422, **context)
+    for name, value in values.items():
+        setattr(plant, name, value)
+    db.session.commit()
+    flash(f"Saved watering detection for {plant.name}.", "success")
+    return see_other(url_for("plants.show_plant", plant_id=plant.id) + "#care-log")
 
 
 @bp.get("/plants/<int:plant_id>/care.csv")

@@ -98,3 +98,19 @@ def test_chart_markers_show_care_in_the_window(app, at_noon, client, user_id, re
     html = client.get(f"/plants/{plant_id}").get_data(as_text=True)
     assert html.count('class="chart-marker care-watered"') >= 1
     assert 'class="chart-marker care-pruned"' not in html
+
+
+def test_watering_detection_is_settable_per_plant(app, at_noon, client, user_id):
+    plant_id = add_plant(app, user_id)
+    bad = client.post(f"/plants/{plant_id}/watering-detection", data={"watering_rise_points": "500"})
+    assert bad.status_code == 422
+    assert "Enter 2 to 60" in bad.get_data(as_text=True)
+    ok = client.post(
+        f"/plants/{plant_id}/watering-detection", data={"watering_rise_points": "12", "watering_rise_minutes": ""}
+    )
+    assert ok.status_code == 303
+    with app.app_context():
+        from app.models import Plant
+
+        plant = db.session.get(Plant, plant_id)
+        assert (plant.watering_rise_points, plant.watering_rise_minutes) == (12.0, None)
