@@ -19,6 +19,7 @@ requests do, and they then never write.
 import contextvars
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, JSON, Integer, Numeric, bindparam, cast, event, func
@@ -126,6 +127,26 @@ def is_postgresql(session: DbSession) -> bool:
 def has_single_writer(session: DbSession) -> bool:
     """SQLite has one write lock for the whole database; PostgreSQL locks rows."""
     return dialect_name(session) == SQLITE
+
+
+def sqlite_executemany(session: DbSession, statement: str, rows: list[tuple]) -> int:
+    """SQLite only: one statement for every row of `rows`, on the driver's cursor of the
+    session's connection (in its transaction), without SQLAlchemy's per-row parameter
+    processing; returns the rows changed. The ingest writer's hot statements, the SQLite
+    counterpart of its PostgreSQL unnest statements. Times go in as `sqlite_time` gives them."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(statement, rows)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def sqlite_time(moment: datetime | None) -> str | None:
+    """An aware datetime as SQLAlchemy's SQLite DateTime stores it (naive UTC text)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def insert(session: DbSession, table: Any) -> postgresql.Insert | sqlite.Insert:

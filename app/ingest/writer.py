@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from sqlalchemy import Float, Integer, String, bindparam, func, select, text, update
+from sqlalchemy import Integer, String, Text, bindparam, case, cast, func, select, text, update
 
 from .. import database
 from ..alerts.evaluation import evaluate_plants
@@ -67,22 +67,21 @@ class BatchOutcome:
     new_devices: list = field(default_factory=list)  # (namespace, key) first seen in this batch
 
 
-@dataclass
 class Heard:
     """What one batch brings about one device."""
 
-    source: str
-    messages: int = 0
-    readings: list = field(default_factory=list)
-    rejections: Counter = field(default_factory=Counter)  # the parser's, counted globally already
-    own: Counter = field(default_factory=Counter)  # the writer's (a mapped value out of range, uncalibrated)
-    details: dict = field(default_factory=dict)
-    topic: str | None = None
-    payload: bytes | None = None
-    linkquality: float | None = None
-    name: str | None = None
-    model: str | None = None
-    raw: dict = field(default_factory=dict)
+    __slots__ = ("source", "messages", "readings", "rejections", "own", "details", "topic", "payload",
+                 "linkquality", "name", "model", "raw")  # fmt: skip
+
+    def __init__(self, source):
+        self.source = source
+        self.messages = 0
+        self.readings = []
+        self.rejections = Counter()  # the parser's, counted globally already
+        self.own = Counter()  # the writer's (a mapped value out of range, uncalibrated)
+        self.details = {}
+        self.topic = self.payload = self.linkquality = self.name = self.model = None
+        self.raw = {}
 
 
 def store_batch(session, deliveries, now):
@@ -93,26 +92,36 @@ def store_batch(session, deliveries, now):
         result = delivery.result
         if result.ignored:
             continue
-        outcome.rejections.update(result.rejections)
-        keys = dict.fromkeys([result.key] if result.key is not None else [])
-        keys.update(dict.fromkeys(reading.key for reading in result.readings))
-        for key in keys:
-            entry = heard.get((delivery.namespace, key))
+        if result.rejections:
+            outcome.rejections.update(result.rejections)
+        namespace, key = delivery.namespace, result.key
+        entry = None
+        if key is not None:
+            entry = heard.get((namespace, key))
             if entry is None:
-                entry = heard[delivery.namespace, key] = Heard(delivery.source)
+                entry = heard[namespace, key] = Heard(delivery.source)
             entry.messages += 1
             entry.topic, entry.payload = delivery.topic, delivery.payload
+            if result.rejections:
+                entry.rejections.update(result.rejections)
+                entry.details.update(result.details)
+        counted = {key}
         for reading in result.readings:
-            entry = heard[delivery.namespace, reading.key]
+            if reading.key != key:  # a message naming several devices (a bridge's nested sensors)
+                entry = heard.get((namespace, reading.key))
+                if entry is None:
+                    entry = heard[namespace, reading.key] = Heard(delivery.source)
+                if reading.key not in counted:
+                    counted.add(reading.key)
+                    entry.messages += 1
+                    entry.topic, entry.payload = delivery.topic, delivery.payload
             entry.readings.append(reading)
-            entry.linkquality = reading.linkquality if reading.linkquality is not None else entry.linkquality
-            entry.name = entry.name or reading.name
-            entry.model = entry.model or reading.model
-            entry.raw.update(reading.raw)
-        if result.key is not None and result.rejections:
-            entry = heard[delivery.namespace, result.key]
-            entry.rejections.update(result.rejections)
-            entry.details.update(result.details)
+            if reading.linkquality is not None:
+                entry.linkquality = reading.linkquality
+            if reading.name or reading.model or reading.raw:
+                entry.name = entry.name or reading.name
+                entry.model = entry.model or reading.model
+                entry.raw.update(reading.raw)
     if not heard:
         if outcome.rejections:
             record_rejections(session, outcome.rejections, now)
@@ -158,43 +167,55 @@ def store_batch(session, deliveries, now):
     return outcome
 
 
+# The JSON columns come as text and are parsed only when a reading needs them: a native
+# reading needs none, and 500 devices' four documents would cost a batch more than its insert.
 DEVICE_STATE = (
-    Device.id, Device.namespace, Device.key, Device.owner_id, Device.name, Device.model, Device.last_reading_at,
-    Device.message_count, Device.metrics, Device.battery, Device.linkquality, Device.calibration, Device.field_map,
-    Device.last_raw, Device.last_rejection, Device.last_rejection_detail, Device.last_rejection_at,
+    Device.id, Device.key, Device.name, Device.model, Device.last_reading_at, Device.message_count,
+    Device.battery, Device.linkquality, cast(Device.metrics, Text), cast(Device.calibration, Text),
+    cast(Device.field_map, Text), cast(Device.last_raw, Text),
 )  # fmt: skip
+EMPTY_JSON = frozenset(("{}", "[]", "null", "", None))
 
 
-@dataclass
 class DeviceState:
     """A locked device row as the writer reads and changes it."""
 
-    id: int
-    namespace: str
-    key: str
-    owner_id: int | None
-    name: str
-    model: str
-    last_reading_at: object
-    message_count: int
-    metrics: list
-    battery: float | None
-    linkquality: float | None
-    calibration: dict
-    field_map: dict
-    last_raw: dict
-    last_rejection: str | None
-    last_rejection_detail: str | None
-    last_rejection_at: object
-    field_map_changed: bool = False
+    __slots__ = ("id", "key", "name", "model", "last_reading_at", "message_count", "battery", "linkquality",
+                 "metrics_text", "calibration_text", "field_map_text", "last_raw_text", "_calibration", "_field_map",
+                 "field_map_text_loaded")  # fmt: skip
+
+    def __init__(self, row):
+        (self.id, self.key, self.name, self.model, self.last_reading_at, self.message_count, self.battery,
+         self.linkquality, self.metrics_text, self.calibration_text, self.field_map_text,
+         self.last_raw_text) = row  # fmt: skip
+        self._calibration = self._field_map = None
+        self.field_map_text_loaded = self.field_map_text
+
+    @property
+    def calibration(self):
+        if self._calibration is None:
+            text = self.calibration_text
+            self._calibration = {} if text in EMPTY_JSON else json.loads(text)
+        return self._calibration
+
+    @property
+    def field_map(self):
+        if self._field_map is None:
+            text = self.field_map_text
+            self._field_map = {} if text in EMPTY_JSON else json.loads(text)
+        return self._field_map
+
+    def map_field(self, name, metric):
+        self._field_map = {**self.field_map, name: metric}
+        self.field_map_text = json.dumps(self._field_map)
 
 
 def select_devices(session, namespace, keys):
     """The devices of `namespace` with these keys, locked (PostgreSQL) in id order so two
     writers never deadlock and move a device's latest state in turn."""
-    keyed = database.equals_any(Device.key, f"keys_{len(namespace)}", sorted(keys), String, session)
+    keyed = database.equals_any(Device.key, "device_keys", sorted(keys), String, session)
     query = select(*DEVICE_STATE).where(Device.namespace == namespace, keyed).order_by(Device.id)
-    return [DeviceState(*row) for row in session.execute(query.with_for_update())]
+    return [DeviceState(row) for row in session.execute(query.with_for_update()).tuples()]
 
 
 def locked_devices(session, heard, now, outcome):
@@ -230,16 +251,17 @@ def locked_devices(session, heard, now, outcome):
 def device_values(device, reading, entry):
     """The reading's values as stored: mapped fields, calibrated raw values, the temperature
     offset. A mapped or calibrated value out of its range is dropped and counted."""
+    if not reading.fields and not reading.raw and device.calibration_text in EMPTY_JSON:
+        return reading.values  # a native reading: as parsed
     values = dict(reading.values)
     if reading.fields:
         for name, value in reading.fields.items():
             if name not in device.field_map:
-                device.field_map = {**device.field_map, name: suggest_metric(name)}
-                device.field_map_changed = True
+                device.map_field(name, suggest_metric(name))
             metric = device.field_map.get(name)
             if metric in RANGES and metric not in values:
                 add_checked(values, metric, value, entry)
-    calibration = device.calibration or {}
+    calibration = device.calibration if device.calibration_text not in EMPTY_JSON else {}
     for metric, raw in reading.raw.items():
         value = calibrated(metric, raw, calibration)
         if value is None:
@@ -283,6 +305,10 @@ PG_READING_ROWS = (
     + ") "
 )
 PG_INSERT_READINGS = text(PG_READING_ROWS + "ON CONFLICT (device_id, ts) DO NOTHING RETURNING id")
+SQLITE_INSERT_READINGS = (
+    f"INSERT INTO readings ({', '.join(READING_COLUMNS)}) VALUES ({', '.join('?' for _ in READING_COLUMNS)}) "
+    "ON CONFLICT (device_id, ts) DO NOTHING"
+)
 PG_MERGE_READINGS = text(
     PG_READING_ROWS
     + "ON CONFLICT (device_id, ts) DO UPDATE SET "
@@ -300,6 +326,9 @@ def insert_readings(session, rows, merge=False):
         # Stored as UTCDateTime stores it: naive UTC.
         columns["ts"] = [ts.astimezone(UTC).replace(tzinfo=None) for ts in columns["ts"]]
         return len(session.execute(PG_MERGE_READINGS if merge else PG_INSERT_READINGS, columns).all())
+    if not merge:
+        rows = [(row["device_id"], database.sqlite_time(row["ts"]), *(row[m] for m in METRICS)) for row in rows]
+        return database.sqlite_executemany(session, SQLITE_INSERT_READINGS, rows)
     table = Reading.__table__
     statement = database.insert(session, table)
     if merge:
@@ -313,71 +342,96 @@ def insert_readings(session, rows, merge=False):
 
 
 def update_devices(session, devices, heard, newest, now):
-    """Each device's diagnostics and state after this batch, one statement for all."""
-    rows = []
+    """Each device's state and diagnostics after this batch: one statement for what every
+    message changes, one more for the devices whose metrics, names, field map, raw values or
+    rejections changed."""
+    hot, rare = [], []
     for address, entry in heard.items():
         device = devices[address]
         latest = newest.get(device.id, {})
-        sent = set(device.metrics or []) | set(latest)
-        for reading in entry.readings:
-            sent.update(reading.values)
-        row = {
-            "d_id": device.id,
-            "d_last_seen_at": now,
-            "d_message_count": device.message_count + entry.messages,
-            "d_last_reading_at": max((ts for ts, _ in latest.values()), default=device.last_reading_at),
-            "d_metrics": [m for m in METRICS if m in sent],
-            "d_battery": latest["battery"][1] if "battery" in latest else device.battery,
-            "d_linkquality": entry.linkquality if entry.linkquality is not None else device.linkquality,
-            "d_name": device.name or (entry.name or "")[:100],
-            "d_model": device.model or (entry.model or "")[:100],
-            "d_field_map": device.field_map,
-            "d_last_raw": {**(device.last_raw or {}), **entry.raw} if entry.raw else device.last_raw,
-            "d_last_payload": shown_payload(entry.payload),
-            "d_last_topic": (entry.topic or "")[:300] or None,
-            "d_last_rejection": device.last_rejection,
-            "d_last_rejection_detail": device.last_rejection_detail,
-            "d_last_rejection_at": device.last_rejection_at,
-        }
-        rejections = entry.rejections + entry.own
-        if rejections:
-            reason = max(rejections, key=lambda r: (r in entry.details, rejections[r]))
-            row["d_last_rejection"] = reason
-            row["d_last_rejection_detail"] = (entry.details.get(reason) or "")[:200] or None
-            row["d_last_rejection_at"] = now
-        rows.append(row)
+        hot.append(
+            {
+                "d_id": device.id,
+                "d_last_seen_at": now,
+                "d_message_count": device.message_count + entry.messages,
+                "d_last_reading_at": max((ts for ts, _ in latest.values()), default=device.last_reading_at),
+                "d_battery": latest["battery"][1] if "battery" in latest else device.battery,
+                "d_linkquality": entry.linkquality if entry.linkquality is not None else device.linkquality,
+                "d_last_payload": shown_payload(entry.payload),
+                "d_last_topic": (entry.topic or "")[:300] or None,
+            }
+        )
+        changes = rare_changes(device, entry, latest, now)
+        if changes is not None:
+            rare.append(changes)
     if database.is_postgresql(session):
-        columns = {name: [row[name] for row in rows] for name in rows[0]}
-        for name in ("d_last_seen_at", "d_last_reading_at", "d_last_rejection_at"):
+        columns = {name: [row[name] for row in hot] for name in hot[0]}
+        for name in ("d_last_seen_at", "d_last_reading_at"):
             columns[name] = [None if t is None else t.astimezone(UTC).replace(tzinfo=None) for t in columns[name]]
-        for name in ("d_metrics", "d_field_map", "d_last_raw"):
-            columns[name] = [json.dumps(value) for value in columns[name]]
         session.execute(PG_UPDATE_DEVICES, columns)
     else:
-        session.execute(UPDATE_DEVICES, rows)
+        time = database.sqlite_time
+        rows = [
+            (time(r["d_last_seen_at"]), r["d_message_count"], time(r["d_last_reading_at"]), r["d_battery"],
+             r["d_linkquality"], r["d_last_payload"], r["d_last_topic"], r["d_id"])
+            for r in hot
+        ]  # fmt: skip
+        database.sqlite_executemany(session, SQLITE_UPDATE_DEVICES, rows)
+    if rare:
+        for columns in {tuple(sorted(row)) for row in rare}:
+            rows = [row for row in rare if tuple(sorted(row)) == columns]
+            session.execute(rare_update(columns), rows)
 
 
-DEVICE_COLUMNS = (
+def rare_changes(device, entry, latest, now):
+    """The columns besides the hot ones that this batch changes for `device`, or None."""
+    row = {}
+    sent = set(latest)
+    for reading in entry.readings:
+        sent.update(reading.values)
+    text = device.metrics_text or "[]"
+    if any(f'"{metric}"' not in text for metric in sent):
+        known = set(json.loads(text) or []) | sent
+        row["metrics"] = [m for m in METRICS if m in known]
+    if not device.name and entry.name:
+        row["name"] = entry.name[:100]
+    if not device.model and entry.model:
+        row["model"] = entry.model[:100]
+    if device._field_map is not None and device.field_map_text != device.field_map_text_loaded:
+        row["field_map"] = device.field_map
+    if entry.raw:
+        last_raw = {} if device.last_raw_text in EMPTY_JSON else json.loads(device.last_raw_text)
+        row["last_raw"] = {**last_raw, **entry.raw}
+    if entry.rejections or entry.own:
+        rejections = entry.rejections + entry.own
+        reason = max(rejections, key=lambda r: (r in entry.details, rejections[r]))
+        row["last_rejection"] = reason
+        row["last_rejection_detail"] = (entry.details.get(reason) or "")[:200] or None
+        row["last_rejection_at"] = now
+    if not row:
+        return None
+    return {"r_id": device.id, **{f"r_{name}": value for name, value in row.items()}}
+
+
+def rare_update(columns):
+    table = Device.__table__
+    names = [column.removeprefix("r_") for column in columns if column != "r_id"]
+    values = {name: bindparam(f"r_{name}", type_=table.c[name].type) for name in names}
+    return update(table).where(table.c.id == bindparam("r_id")).values(values)
+
+
+HOT_COLUMNS = (
     ("last_seen_at", "timestamp"), ("message_count", "bigint"), ("last_reading_at", "timestamp"),
-    ("metrics", "json"), ("battery", "double precision"), ("linkquality", "double precision"),
-    ("name", "varchar"), ("model", "varchar"), ("field_map", "json"), ("last_raw", "json"),
-    ("last_payload", "text"), ("last_topic", "varchar"), ("last_rejection", "varchar"),
-    ("last_rejection_detail", "varchar"), ("last_rejection_at", "timestamp"),
+    ("battery", "double precision"), ("linkquality", "double precision"), ("last_payload", "text"),
+    ("last_topic", "varchar"),
 )  # fmt: skip
-UPDATE_DEVICES = (
-    update(Device.__table__)
-    .where(Device.__table__.c.id == bindparam("d_id"))
-    .values({name: bindparam(f"d_{name}", type_=Device.__table__.c[name].type) for name, _ in DEVICE_COLUMNS})
-)
+SQLITE_UPDATE_DEVICES = f"UPDATE devices SET {', '.join(f'{name} = ?' for name, _ in HOT_COLUMNS)} WHERE id = ?"
 PG_UPDATE_DEVICES = text(
     "UPDATE devices SET "
-    + ", ".join(f"{name} = v.{name}" for name, _ in DEVICE_COLUMNS)
+    + ", ".join(f"{name} = v.{name}" for name, _ in HOT_COLUMNS)
     + " FROM unnest(CAST(:d_id AS integer[]), "
-    + ", ".join(f"CAST(:d_{name} AS {'text' if kind == 'json' else kind}[])" for name, kind in DEVICE_COLUMNS)
-    + f") AS u(id, {', '.join(name for name, _ in DEVICE_COLUMNS)}) "
-    + "CROSS JOIN LATERAL (SELECT "
-    + ", ".join(f"u.{name}{'::json' if kind == 'json' else ''} AS {name}" for name, kind in DEVICE_COLUMNS)
-    + ") AS v WHERE devices.id = u.id"
+    + ", ".join(f"CAST(:d_{name} AS {kind}[])" for name, kind in HOT_COLUMNS)
+    + f") AS v(id, {', '.join(name for name, _ in HOT_COLUMNS)}) WHERE devices.id = v.id"
 )
 
 
@@ -387,66 +441,72 @@ def shown_payload(payload):
     return bytes(payload[: LAST_PAYLOAD_CHARS * 4]).decode("utf-8", errors="replace")[:LAST_PAYLOAD_CHARS]
 
 
-def latest_state_statement():
-    """One UPDATE per plant of a batch (executemany): each metric bound to a device that sent
-    a newer value takes it (NULL keeps the previous value); last_reading_at is the oldest
-    newest reading among the plant's bound devices, so one silent sensor makes it stale."""
-    plants = Plant.__table__
-    values = {"last_reading_at": OLDEST_DEVICE_READING, "updated_at": plants.c.updated_at}
-    for metric in METRICS:
-        column = plants.c[f"latest_{metric}"]
-        values[column.name] = func.coalesce(bindparam(f"p_{metric}", type_=Float), column)
-    return update(plants).where(plants.c.id == bindparam("p_id")).values(values)
-
-
-OLDEST_DEVICE_READING = (
-    select(func.min(Device.last_reading_at))
-    .join(PlantSensor, PlantSensor.device_id == Device.id)
-    .where(PlantSensor.plant_id == Plant.__table__.c.id)
-    .correlate(Plant.__table__)
-    .scalar_subquery()
+# One UPDATE per plant of a batch (executemany): each metric bound to a device that sent a
+# newer value takes it (NULL keeps the previous value), and the plant's reading time.
+SQLITE_LATEST_STATE = (
+    "UPDATE plants SET last_reading_at = ?, "
+    + ", ".join(f"latest_{m} = COALESCE(?, latest_{m})" for m in METRICS)
+    + " WHERE id = ?"
 )
-LATEST_STATE = latest_state_statement()
 
 PG_LATEST_STATE = text(
-    "UPDATE plants SET last_reading_at = (SELECT min(d.last_reading_at) FROM plant_sensors s "
-    "JOIN devices d ON d.id = s.device_id WHERE s.plant_id = plants.id), "
+    "UPDATE plants SET last_reading_at = v.ts, "
     + ", ".join(f"latest_{m} = COALESCE(v.{m}, plants.latest_{m})" for m in METRICS)
-    + " FROM unnest(CAST(:p_id AS integer[]), "
+    + " FROM unnest(CAST(:p_id AS integer[]), CAST(:p_ts AS timestamp[]), "
     + ", ".join(f"CAST(:p_{m} AS double precision[])" for m in METRICS)
-    + f") AS v(id, {', '.join(METRICS)}) "
+    + f") AS v(id, ts, {', '.join(METRICS)}) "
     "WHERE plants.id = v.id"
 )
+# Which metrics a device is bound for, as one number per (plant, device): bit i = METRICS[i].
+METRIC_BITS = func.sum(case(*((PlantSensor.metric == m, 1 << i) for i, m in enumerate(METRICS)), else_=0))
 
 
 def advance_latest_states(session, newest):
     """Move the latest state of the plants bound to devices with newer readings; returns
     their ids. `newest`: device id -> {metric: (ts, value)} of readings newer than the
-    device's stored state. The plants are locked in id order (PostgreSQL) first."""
+    device's stored state (whose last_reading_at update_devices already moved).
+
+    Each bound metric takes its device's newest value; the plant's last_reading_at is the
+    oldest newest reading among its bound devices, so one silent sensor makes it stale.
+    On PostgreSQL the plants are locked in id order first, so two writers never deadlock
+    and move a plant's state in turn.
+    """
     if not newest:
         return []
     bound = database.equals_any(PlantSensor.device_id, "bound_devices", sorted(newest), Integer, session)
+    affected = select(PlantSensor.plant_id).where(bound)
+    if not database.has_single_writer(session):
+        session.execute(select(Plant.id).where(Plant.id.in_(affected)).order_by(Plant.id).with_for_update())
     query = (
-        select(PlantSensor.plant_id, PlantSensor.metric, PlantSensor.device_id)
-        .join(Plant, Plant.id == PlantSensor.plant_id)
-        .where(bound)
+        select(PlantSensor.plant_id, PlantSensor.device_id, Device.last_reading_at, METRIC_BITS)
+        .join(Device, Device.id == PlantSensor.device_id)
+        .where(PlantSensor.plant_id.in_(affected))
+        .group_by(PlantSensor.plant_id, PlantSensor.device_id, Device.last_reading_at)
         .order_by(PlantSensor.plant_id)
-        .with_for_update(of=Plant)
     )
     rows = {}
-    for plant_id, metric, device_id in session.execute(query):
-        row = rows.setdefault(plant_id, {"p_id": plant_id, **{f"p_{m}": None for m in METRICS}})
-        sent = newest[device_id].get(metric)
-        if sent is not None:
-            row[f"p_{metric}"] = sent[1]
+    for plant_id, device_id, last_reading_at, bits in session.execute(query).tuples():
+        row = rows.get(plant_id)
+        if row is None:
+            row = rows[plant_id] = {"p_id": plant_id, "p_ts": last_reading_at, **{f"p_{m}": None for m in METRICS}}
+        elif last_reading_at is not None and (row["p_ts"] is None or last_reading_at < row["p_ts"]):
+            row["p_ts"] = last_reading_at
+        sent = newest.get(device_id)
+        if sent:
+            for i, metric in enumerate(METRICS):
+                if bits >> i & 1 and metric in sent:
+                    row[f"p_{metric}"] = sent[metric][1]
     if not rows:
         return []
-    rows = [rows[plant_id] for plant_id in sorted(rows)]
+    rows = list(rows.values())
     if database.is_postgresql(session):
         columns = {name: [row[name] for row in rows] for name in rows[0]}
+        columns["p_ts"] = [None if t is None else t.astimezone(UTC).replace(tzinfo=None) for t in columns["p_ts"]]
         session.execute(PG_LATEST_STATE, columns)
     else:
-        session.execute(LATEST_STATE, rows)
+        time = database.sqlite_time
+        values = [(time(row["p_ts"]), *(row[f"p_{m}"] for m in METRICS), row["p_id"]) for row in rows]
+        database.sqlite_executemany(session, SQLITE_LATEST_STATE, values)
     return [row["p_id"] for row in rows]
 
 

@@ -8,7 +8,8 @@ from flask import Flask
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Alert, Notification, Plant, Task
+from app.models import Alert, Notification, Task
+from tests.fixtures.readings import new_plant
 
 from ..fixtures.readings import device_of, ingest
 
@@ -23,10 +24,7 @@ THRESHOLDS = {
 def add_plant(app: Flask, user_id: int, name: str = "Basil", device_id: str | None = None, **fields: Any) -> int:
     with app.app_context():
         device_id = device_id or f"dev-{name.lower().replace(' ', '-')}-{user_id}"
-        plant = Plant(user_id=user_id, name=name, device_id=device_id)
-        for key, value in {**THRESHOLDS, **fields}.items():
-            setattr(plant, key, value)
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, device_id=device_id, name=name, **{**THRESHOLDS, **fields})
         db.session.commit()
         return plant.id
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import Alert, ApiToken, Plant, Task, User
+from tests.fixtures.readings import new_plant
 
 from ..conftest import PASSWORD, make_user
 
@@ -120,9 +121,7 @@ OWNERS_TEXTS = ("Owner's fern", "Water the fern")
 def seed_objects(app, user_id):
     """One object of every kind, owned by `user_id`; returns the ids by URL parameter name."""
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Owner's fern", device_id=f"dev-{user_id}")
-        db.session.add(plant)
-        db.session.flush()
+        plant = new_plant(db.session, user_id, name="Owner's fern", device_id=f"dev-{user_id}")
         alert = Alert(user_id=user_id, plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture")
         db.session.add(alert)
         db.session.flush()

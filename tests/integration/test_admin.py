@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.extensions import db
-from app.models import IngestRejection, UnclaimedDevice, User
+from app.models import Device, IngestRejection, User
 from app.workers import background_services
 
 from ..conftest import PASSWORD, AuthActions, make_user
@@ -21,7 +21,7 @@ def test_first_account_is_an_administrator_and_sees_the_operator_view(client, us
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    for heading in ("Accounts", "Rejected readings", "Unclaimed devices", "Background workers"):
+    for heading in ("Accounts", "Rejected readings", "Discovered devices", "Background workers"):
         assert heading in page
     assert "gardener@example.com" in page
     assert 'href="/admin"' in client.get("/plants").get_data(as_text=True)
@@ -114,7 +114,8 @@ def test_operator_view_shows_rejections_unclaimed_devices_and_worker_state(app, 
             [
                 IngestRejection(reason="invalid_json", count=12, last_at=now),
                 IngestRejection(reason="out_of_range", count=3456, last_at=now),
-                UnclaimedDevice(device_id="esp32-garage", first_seen_at=now, last_seen_at=now, message_count=7),
+                Device(namespace="", key="esp32-garage", source="native", last_seen_at=now, message_count=7),
+                Device(namespace="", key="owned-dev", source="native", owner_id=user_id, message_count=1),
             ]
         )
         db.session.commit()
@@ -127,6 +128,8 @@ def test_operator_view_shows_rejections_unclaimed_devices_and_worker_state(app, 
     assert "3,456" in page
     assert page.index("out_of_range") < page.index("invalid_json")
     assert "esp32-garage" in page
+    assert "Discovered devices" in page
+    assert "owned-dev" not in page  # an owned device is not "discovered"
     assert "4321" in page
     assert "connected" in page
     assert "Not running in this process." in page

@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 from app import outbound
 from app.crypto import Secret
 from app.extensions import db
-from app.models import Advice, Alert, Plant, Reading, Task, User
+from app.models import Advice, Alert, Reading, Task, User
 from app.plants.advice import readings_summary
 from app.plants.advice_prompt import summarise
 from app.settings.providers import LLMProvider
 from tests.conftest import AuthActions, make_user
+from tests.fixtures.readings import device_ref, new_plant
 from tests.fixtures.services import Reply, free_port
 
 API_KEY = "sk-advice-test-key-7c1e"
@@ -36,8 +37,9 @@ def plant_id(app, user_id):
 def add_plant(app, user_id, readings=True):
     now = datetime.now(UTC)
     with app.app_context():
-        plant = Plant(
-            user_id=user_id,
+        plant = new_plant(
+            db.session,
+            user_id,
             name="Kitchen fern",
             species="Boston fern",
             location="north window",
@@ -45,20 +47,18 @@ def add_plant(app, user_id, readings=True):
             soil_moisture_min=30,
             soil_moisture_max=60,
         )
-        db.session.add(plant)
-        db.session.flush()
+        device = device_ref(db.session, f"fern-{user_id}")
         if readings:
             for i in range(48):  # every 30 min, drying out from 41 % to 22 %
                 db.session.add(
                     Reading(
-                        plant_id=plant.id,
-                        device_id=plant.device_id,
+                        device_id=device,
                         ts=now - timedelta(minutes=30 * (47 - i) + 1),
                         soil_moisture=41 - i * 19 / 47,
                         temperature=20.0,
                     )
                 )
-            db.session.add(Reading(plant_id=plant.id, device_id=plant.device_id, ts=now - timedelta(days=3), light=9))
+            db.session.add(Reading(device_id=device, ts=now - timedelta(days=3), light=9))
         db.session.add(
             Alert(user_id=user_id, plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture", value=22.0,
                   threshold=30.0)

@@ -9,6 +9,7 @@ import pytest
 from app.alerts.evaluation import evaluate_plants
 from app.alerts.stale import StaleCheck
 from app.domain.alerts import on_task_completed
+from app.domain.devices import primary_device
 from app.extensions import db
 from app.models import Alert, Plant, Reading, Task
 
@@ -355,11 +356,12 @@ def test_evaluation_sees_latest_state_moved_by_a_core_update(app, plant_id):
     now = datetime.now(UTC)
     with app.app_context():
         plant = db.session.get(Plant, plant_id)  # an object already in the session, as in a long batch
+        device = primary_device(db.session, plant)
+        device.last_reading_at = now - timedelta(seconds=10)
         for seconds in (20, 10):
             db.session.add(
                 Reading(
-                    plant_id=plant_id,
-                    device_id=plant.device_id,
+                    device_id=device.id,
                     ts=now - timedelta(seconds=seconds),
                     soil_moisture=20.0,
                 )

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from app.backup import BackupError, backup_sqlite, integrity_check
 from app.extensions import db
-from app.models import Plant, Reading
+from app.models import Reading
+from tests.fixtures.readings import device_ref, new_plant
 
 from ..conftest import make_user
 
@@ -25,11 +26,12 @@ def write_batches(app, plant_id, stop, written):
     """Insert BATCH readings per transaction until `stop` is set, like the ingest writer."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with app.app_context():
+        device = device_ref(db.session, "dev-1")
+        db.session.rollback()
         while not stop.is_set():
             n = written[0]
             db.session.add_all(
-                Reading(plant_id=plant_id, device_id="dev-1", ts=start + timedelta(seconds=n + i), light=float(n + i))
-                for i in range(BATCH)
+                Reading(device_id=device, ts=start + timedelta(seconds=n + i), light=float(n + i)) for i in range(BATCH)
             )
             db.session.commit()
             written[0] += BATCH
@@ -44,8 +46,7 @@ def test_backup_while_writing_restores_whole_transactions_and_passes_integrity_c
     sqlite_only(app)
     user_id = make_user(app)
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Fern", device_id="dev-1")
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, name="Fern", device_id="dev-1")
         db.session.commit()
         plant_id = plant.id
     stop, written = threading.Event(), [0]

@@ -9,21 +9,22 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Plant, Reading
+from tests.fixtures.readings import device_ref, new_plant
 
 
 def fern_with_readings(app, user_id, values):
     """A plant with readings `values` (oldest first, half an hour apart) and the newest as its latest state."""
     now = datetime.now(UTC)
     with app.app_context():
-        plant = Plant(
-            user_id=user_id, name="Fern", device_id="flora-1", conductivity_min=200.0, conductivity_max=1200.0
+        plant = new_plant(
+            db.session, user_id, name="Fern", device_id="flora-1", conductivity_min=200.0, conductivity_max=1200.0
         )
-        db.session.add(plant)
-        db.session.flush()
         for age, value in enumerate(reversed(values)):
             db.session.add(
                 Reading(
-                    plant_id=plant.id, device_id="flora-1", ts=now - timedelta(minutes=30 * age), conductivity=value
+                    device_id=device_ref(db.session, "flora-1"),
+                    ts=now - timedelta(minutes=30 * age),
+                    conductivity=value,
                 )
             )
         plant.last_reading_at, plant.latest_conductivity = now, values[-1]

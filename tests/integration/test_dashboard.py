@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Alert, Plant
 from app.plants import queries
 from app.plants.queries import CLOCK_BUCKET_SECONDS
+from tests.fixtures.readings import new_plant
 
 from ..fixtures.readings import ingest, seed_readings
 
@@ -25,8 +26,7 @@ DEVICES = itertools.count(1000)
 def add_plant(app, user_id, **fields):
     """A plant with its own sensor, so the writer stores its readings."""
     with app.app_context():
-        plant = Plant(user_id=user_id, **{"name": "Fern", "device_id": f"dev-{next(DEVICES)}", **fields})
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, **{"device_id": f"dev-{next(DEVICES)}", **fields})
         db.session.commit()
         return plant.id
 

@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from app.domain.devices import bind_device, device_for_key, primary_device_key
 from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.extensions import db
-from app.domain.devices import bind_device, device_for_key, primary_device_key
 from app.models import Device, DeviceRejection, Plant, Reading, User
-from tests.conftest import make_user
 from app.workers import background_services
+from tests.conftest import make_user
 
 from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until
 

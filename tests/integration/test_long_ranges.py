@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import Plant, Reading, ReadingHourly
+from app.models import Reading, ReadingHourly
 from app.plants.queries import bucketed_readings, bucketed_rollups
 from app.retention import RollupSchedule, hour_floor, run_retention
+from tests.fixtures.readings import device_ref, new_plant
 
 from ..fixtures.readings import seed_readings
 
@@ -23,8 +24,7 @@ SPAN = timedelta(days=400)  # thirteen months of readings, one every three hours
 
 def add_plant(app, user_id):
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Fern", device_id="dev-fern")
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, device_id="dev-fern")
         db.session.commit()
         return plant.id
 
@@ -172,7 +172,8 @@ def test_short_range_csv_stays_raw_readings(app, client, user_id):
 
 def newest_rollup(app, plant_id):
     with app.app_context():
-        return db.session.scalar(select(func.max(ReadingHourly.hour)).where(ReadingHourly.plant_id == plant_id))
+        device = device_ref(db.session, "dev-fern")
+        return db.session.scalar(select(func.max(ReadingHourly.hour)).where(ReadingHourly.device_id == device))
 
 
 def test_the_scheduled_rollup_keeps_the_rollups_within_the_last_hour(app, user_id):

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import insert
 
 from app.extensions import db
-from app.models import Alert, Plant, Reading, Task
+from app.models import Alert, Reading, Task
+from tests.fixtures.readings import device_ref, new_plant
 
 from ..fixtures.readings import seed_readings
 
@@ -19,8 +20,7 @@ def now():
 
 def add_plant(app, user_id, **fields):
     with app.app_context():
-        plant = Plant(user_id=user_id, **{"name": "Fern", "device_id": "dev-fern", **fields})
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, **{"device_id": "dev-fern", **fields})
         db.session.commit()
         return plant.id
 
@@ -115,13 +115,13 @@ def test_unknown_range_falls_back_to_24_hours(app, client, user_id):
 
 def bulk_readings(app, plant_id, count, end, step_seconds=1):
     with app.app_context():
+        device = device_ref(db.session, "dev-fern")
         for start in range(0, count, 50_000):
             db.session.connection().execute(
                 insert(Reading.__table__),
                 [
                     {
-                        "plant_id": plant_id,
-                        "device_id": "dev-fern",
+                        "device_id": device,
                         "ts": end - timedelta(seconds=i * step_seconds),
                         "soil_moisture": 41.5,
                         "temperature": 20.25,

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Alert, Plant, Reading, Task, UnclaimedDevice
+from app.models import Alert, Device, Plant, Reading, Task
 
-from ..fixtures.readings import seed_readings
+from ..fixtures.readings import new_plant, plant_device_key, seed_readings
 
 VALID = {
     "name": "Monstera",
@@ -29,8 +29,7 @@ VALID = {
 
 def create_plant(app, user_id, **fields):
     with app.app_context():
-        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, **fields)
         db.session.commit()
         return plant.id
 
@@ -56,9 +55,11 @@ def test_create_plant_stores_it_and_redirects_to_its_page(app, client, user_id):
     assert response.status_code == 303
     with app.app_context():
         plant = db.session.scalar(select(Plant))
-        assert (plant.user_id, plant.name, plant.device_id) == (user_id, "Monstera", "esp32-monstera")
+        assert (plant.user_id, plant.name) == (user_id, "Monstera")
         assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.temperature_min) == (30.0, 70.0, None)
         assert response.location.endswith(f"/plants/{plant.id}")
+        plant_id = plant.id
+    assert plant_device_key(app, plant_id) == "esp32-monstera"
     page = client.get(response.location)
     assert b"Monstera" in page.data
     assert b"Added Monstera." in page.data
@@ -87,7 +88,8 @@ def test_edit_plant_changes_fields(app, client, user_id):
 
     assert response.status_code == 303
     plant = get_plant(app, plant_id)
-    assert (plant.name, plant.device_id, plant.soil_moisture_max) == ("Big fern", "old-id", 70.0)
+    assert (plant.name, plant.soil_moisture_max) == ("Big fern", 70.0)
+    assert plant_device_key(app, plant_id) == "old-id"
 
 
 def test_edit_can_remove_device_and_thresholds(app, client, user_id):
@@ -95,18 +97,20 @@ def test_edit_can_remove_device_and_thresholds(app, client, user_id):
     blank = {**VALID, "device_id": "", "soil_moisture_min": "", "soil_moisture_max": ""}
     assert client.post(f"/plants/{plant_id}/edit", data=blank).status_code == 303
     plant = get_plant(app, plant_id)
-    assert (plant.device_id, plant.light_min, plant.soil_moisture_min) == (None, None, None)
+    assert (plant.light_min, plant.soil_moisture_min) == (None, None)
+    assert plant_device_key(app, plant_id) is None
 
 
-def test_delete_asks_first_and_says_readings_and_alerts_go_too(app, client, user_id):
-    plant_id = create_plant(app, user_id)
+def test_delete_asks_first_and_says_alerts_go_and_the_sensor_keeps_its_readings(app, client, user_id):
+    plant_id = create_plant(app, user_id, device_id="dev-1")
     page = client.get(f"/plants/{plant_id}/delete")
     assert page.status_code == 200
-    assert b"all its sensor readings and alerts" in page.data
+    assert b"together with <strong>its alerts</strong>" in page.data
+    assert b"The sensor <code>dev-1</code> and its readings stay" in page.data
     assert get_plant(app, plant_id) is not None
 
 
-def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, user_id):
+def test_delete_removes_plant_and_alerts_but_keeps_tasks_and_the_devices_readings(app, client, user_id):
     plant_id = create_plant(app, user_id, device_id="dev-del")
     seed_readings(app, plant_id, [{"ts": now() - timedelta(minutes=i), "soil_moisture": 40.0} for i in range(5)])
     with app.app_context():
@@ -120,10 +124,10 @@ def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, u
     assert response.location.endswith("/plants")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
-        assert db.session.scalar(select(func.count()).select_from(Reading)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Reading)) == 5  # the device's history
         assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
         assert db.session.scalar(select(Task.plant_id)) is None
-    assert b"with its readings and alerts" in client.get("/plants").data
+    assert b"Deleted Fern with its alerts." in client.get("/plants").data
 
 
 # ---- validation ------------------------------------------------------------------------
@@ -134,9 +138,10 @@ def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, u
     [
         ("name", "", b"This field is required."),
         ("name", "x" * 101, b"Field cannot be longer than 100 characters."),
-        ("device_id", "has space", b"Use 1 to 64 letters, digits"),
-        ("device_id", "a/b", b"Use 1 to 64 letters, digits"),
-        ("device_id", "d" * 65, b"Use 1 to 64 letters, digits"),
+        ("device_id", "has space", b"Use the sensor&#39;s id (1 to 64 letters, digits"),
+        ("device_id", "a/b", b"Use the sensor&#39;s id (1 to 64 letters, digits"),
+        ("device_id", "d" * 65, b"Use the sensor&#39;s id (1 to 64 letters, digits"),
+        ("device_id", "zigbee2mqtt:" + "d" * 190, b"Use the sensor&#39;s id (1 to 64 letters, digits"),
         ("soil_moisture_min", "wet", b"Not a valid float value."),
         ("soil_moisture_min", "nan", b"Enter a number."),
         ("soil_moisture_min", "-1", b"Use a value from 0 to 100 %."),
@@ -161,15 +166,32 @@ def test_invalid_plant_is_422_with_inline_error_keeping_input(app, htmx, user_id
         assert db.session.scalar(select(func.count()).select_from(Plant)) == 0
 
 
-def test_taken_device_id_is_inline_error_that_names_no_owner(app, client, other_client, user_id):
+def test_another_gardeners_device_key_is_an_inline_error_that_names_no_owner(app, client, other_client, user_id):
+    """other_client's gardener registered first: the administrator, whose typed keys live on the
+    shared topics, where this key is taken by someone else's device."""
     other_id = create_plant(app, user_id, name="Someone's secret plant", device_id="shared-dev")
     response = other_client.post("/plants/new", data={**VALID, "device_id": "shared-dev"})
 
     assert response.status_code == 422
-    assert b"already claimed by another plant" in response.data
+    assert b"No device of yours has this key." in response.data
     assert b"secret" not in response.data
     assert b"gardener@example.com" not in response.data
-    assert get_plant(app, other_id).device_id == "shared-dev"
+    assert plant_device_key(app, other_id) == "shared-dev"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
+
+
+def test_one_device_serves_two_plants(app, client, user_id):
+    first = client.post("/plants/new", data={**VALID, "device_id": "room-1"})
+    second = client.post("/plants/new", data={**VALID, "name": "Ivy", "device_id": "room-1"})
+    assert (first.status_code, second.status_code) == (303, 303)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Device)) == 1
+        plant_ids = db.session.scalars(select(Plant.id).order_by(Plant.id)).all()
+    seed_readings(app, plant_ids[0], [{"ts": now() - timedelta(minutes=1), "humidity": 47.0}])
+    for plant_id in plant_ids:
+        assert get_plant(app, plant_id).latest_humidity == 47.0
+        assert "47.0" in client.get(f"/plants/{plant_id}").get_data(as_text=True)
 
 
 def test_editing_keeps_own_device_id_without_taken_error(app, client, user_id):
@@ -226,26 +248,27 @@ def test_no_preset_keeps_typed_thresholds(htmx, user_id, preset):
     assert htmx.get(f"/plants/thresholds?preset={preset}").status_code == 204
 
 
-# ---- unclaimed devices -----------------------------------------------------------------------
+# ---- devices not used by a plant -----------------------------------------------------------
 
 
-def test_new_plant_form_lists_unclaimed_devices_and_claim_prefills(app, client, user_id):
+def test_new_plant_form_lists_the_users_unused_devices_and_use_prefills(app, client, other_client, user_id):
     with app.app_context():
-        db.session.add(UnclaimedDevice(device_id="esp-new", message_count=7))
-        db.session.add(UnclaimedDevice(device_id="esp-claimed", message_count=1))
+        db.session.add(Device(namespace="", key="esp-new", source="native", owner_id=user_id, message_count=7))
+        db.session.add(Device(namespace="", key="esp-stray", source="native", message_count=3))  # discovered
         db.session.commit()
-    create_plant(app, user_id, device_id="esp-claimed")
+    create_plant(app, user_id, device_id="esp-used")
 
     form = client.get("/plants/new")
     assert b"esp-new" in form.data
     assert b"7 messages" in form.data
-    assert b"esp-claimed</code>" not in form.data
+    assert b"esp-used</code>" not in form.data
+    assert b"esp-stray" not in form.data  # administrators only
+    assert b"esp-new" not in other_client.get("/plants/new").data
 
-    claim = client.get("/plants/new?device_id=esp-new")
-    assert b'value="esp-new"' in claim.data
+    use = client.get("/plants/new?device_id=esp-new")
+    assert b'value="esp-new"' in use.data
     assert client.post("/plants/new", data={**VALID, "device_id": "esp-new"}).status_code == 303
-    with app.app_context():
-        assert db.session.get(UnclaimedDevice, "esp-new") is None
+    assert b"esp-new</code>" not in client.get("/plants/new").data
 
 
 # ---- isolation -----------------------------------------------------------------------------------

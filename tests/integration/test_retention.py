@@ -5,9 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import retention
+from app.domain.devices import primary_device
 from app.extensions import db
-from app.models import Plant, Reading, ReadingHourly
+from app.models import Device, Plant, Reading, ReadingHourly
 from app.retention import HourlyPoint, hourly_series, merge_points, run_retention
+from tests.fixtures.readings import new_plant
 
 from ..conftest import make_user
 
@@ -17,18 +20,29 @@ NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)
 def add_plant(app, device_id="dev-1", email="gardener@example.com"):
     user_id = make_user(app, email=email)
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Basil", device_id=device_id)
-        db.session.add(plant)
+        plant = new_plant(db.session, user_id, name="Basil", device_id=device_id)
         db.session.commit()
         return plant.id
 
 
-def add_readings(app, plant_id, times, device_id="dev-1", **metrics):
+def dev(app, plant_id):
+    """The id of the plant's device (readings and rollups belong to it)."""
+    with app.app_context():
+        return primary_device(db.session, db.session.get(Plant, plant_id)).id
+
+
+def add_readings(app, plant_id, times, device_id=None, **metrics):
+    device = dev(app, plant_id)
     with app.app_context():
         db.session.add_all(
-            Reading(plant_id=plant_id, device_id=device_id, ts=ts, **{k: v(i) for k, v in metrics.items()})
-            for i, ts in enumerate(times)
+            Reading(device_id=device, ts=ts, **{k: v(i) for k, v in metrics.items()}) for i, ts in enumerate(times)
         )
+        db.session.commit()
+
+
+def add_device_readings(app, device, times):
+    with app.app_context():
+        db.session.add_all(Reading(device_id=device, ts=ts, light=1.0) for ts in times)
         db.session.commit()
 
 
@@ -45,7 +59,7 @@ def test_rollup_keeps_min_max_mean_and_count_per_metric_and_hour(app):
 
     with app.app_context():
         report = run_retention(db.session, 400, now=NOW, pause=0)
-        row = db.session.get(ReadingHourly, (plant_id, hour))
+        row = db.session.get(ReadingHourly, (dev(app, plant_id), hour))
 
     assert report.hours_rolled_up == 1
     assert row.count == 4
@@ -83,7 +97,7 @@ def test_a_second_run_only_recomputes_recent_hours_and_counts_late_readings(app)
 
     with app.app_context():
         second = run_retention(db.session, 400, now=NOW, pause=0)
-        row = db.session.get(ReadingHourly, (plant_id, late_hour))
+        row = db.session.get(ReadingHourly, (dev(app, plant_id), late_hour))
 
     assert first.hours_rolled_up == 100
     assert second.hours_rolled_up < first.hours_rolled_up
@@ -95,14 +109,38 @@ def test_retention_leaves_other_plants_readings_within_the_window_alone(app):
     mine = add_plant(app)
     theirs = add_plant(app, device_id="dev-2", email="other@example.com")
     add_readings(app, mine, [NOW - timedelta(days=500)], light=lambda i: 1.0)
-    add_readings(app, theirs, [NOW - timedelta(days=5)], device_id="dev-2", light=lambda i: 2.0)
+    add_readings(app, theirs, [NOW - timedelta(days=5)], light=lambda i: 2.0)
 
     with app.app_context():
         run_retention(db.session, 400, now=NOW, pause=0)
 
-    assert count(app, Reading, Reading.plant_id == mine) == 0
-    assert count(app, Reading, Reading.plant_id == theirs) == 1
-    assert count(app, ReadingHourly, ReadingHourly.plant_id == mine) == 1
+    assert count(app, Reading, Reading.device_id == dev(app, mine)) == 0
+    assert count(app, Reading, Reading.device_id == dev(app, theirs)) == 1
+    assert count(app, ReadingHourly, ReadingHourly.device_id == dev(app, mine)) == 1
+
+
+def test_a_device_nobody_owns_keeps_7_days_and_at_most_10000_readings(app, monkeypatch):
+    monkeypatch.setattr(retention, "UNOWNED_READINGS", 5)
+    owned = dev(app, add_plant(app))
+    with app.app_context():
+        stray = Device(namespace="", key="stray-1", source="native")
+        crowd = Device(namespace="", key="crowd-1", source="native")
+        db.session.add_all([stray, crowd])
+        db.session.commit()
+        stray, crowd = stray.id, crowd.id
+    week_and_more = [NOW - timedelta(days=8, hours=h) for h in range(3)]
+    add_device_readings(app, owned, week_and_more)
+    add_device_readings(app, stray, week_and_more + [NOW - timedelta(days=6)])
+    add_device_readings(app, crowd, [NOW - timedelta(hours=h) for h in range(1, 9)])
+
+    with app.app_context():
+        run_retention(db.session, 400, now=NOW, pause=0)
+
+    assert count(app, Reading, Reading.device_id == owned) == 3  # its owner's retention: 400 days
+    assert count(app, Reading, Reading.device_id == stray) == 1  # older than 7 days: gone
+    with app.app_context():
+        kept = db.session.scalars(select(Reading.ts).where(Reading.device_id == crowd).order_by(Reading.ts)).all()
+    assert kept == [NOW - timedelta(hours=h) for h in range(5, 0, -1)]  # the newest 5
 
 
 def test_hourly_series_joins_rollups_with_hours_not_rolled_up_yet(app):

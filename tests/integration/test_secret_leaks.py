@@ -9,8 +9,9 @@ import pytest
 
 from app.config import new_encryption_key
 from app.extensions import db
-from app.models import Plant, Reading, User
+from app.models import Reading, User
 from tests.conftest import AuthActions, make_user
+from tests.fixtures.readings import device_ref, new_plant
 from tests.fixtures.services import Reply, free_port
 
 API_KEY = "sk-CANARY-llmkey-5d1f0c7e9a"
@@ -56,10 +57,8 @@ def test_secrets_never_leak_into_pages_logs_or_output(leak_app, recording_server
     app = leak_app
     user_id = make_user(app)
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Fern", species="Fern", device_id="leak-1", soil_moisture_min=30)
-        db.session.add(plant)
-        db.session.flush()
-        db.session.add(Reading(plant_id=plant.id, device_id="leak-1", ts=datetime.now(UTC) - timedelta(hours=1),
+        plant = new_plant(db.session, user_id, name="Fern", species="Fern", device_id="leak-1", soil_moisture_min=30)
+        db.session.add(Reading(device_id=device_ref(db.session, "leak-1"), ts=datetime.now(UTC) - timedelta(hours=1),
                                soil_moisture=25))  # fmt: skip
         db.session.commit()
         plant_id = plant.id

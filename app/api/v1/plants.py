@@ -89,7 +89,7 @@ def patch_plant(plant_id: int) -> dict:
 @bp.delete("/plants/<int:plant_id>")
 @operation("deletePlant", TAG, (204, None, "Deleted."), by_id=True)
 def delete_plant(plant_id: int) -> tuple[str, int]:
-    """Delete a plant and its readings"""
+    """Delete a plant and its alerts (its sensors keep their readings)"""
     plant_service.delete_plant(db.session, owned_or_404(PlantRow, plant_id))
     db.session.commit()
     return "", 204

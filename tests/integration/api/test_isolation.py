@@ -8,6 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Alert, Reading
+from tests.fixtures.readings import device_ref
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def theirs(app, other_api):
     plant = other_api.post("/api/v1/plants", json={"name": "Their rose", "device_id": "rose-1"}).get_json()
     task = other_api.post("/api/v1/tasks", json={"title": "Their task", "plant_id": plant["id"]}).get_json()
     with app.app_context():
-        db.session.add(Reading(plant_id=plant["id"], device_id="rose-1", ts=datetime.now(UTC), soil_moisture=10.0))
+        db.session.add(Reading(device_id=device_ref(db.session, "rose-1"), ts=datetime.now(UTC), soil_moisture=10.0))
         db.session.add(Alert(user_id=other_api.user_id, plant_id=plant["id"], problem="soil_moisture_low"))
         db.session.commit()
     return {"plant_id": plant["id"], "task_id": task["id"]}

@@ -19,7 +19,8 @@ from app import create_app
 from app.api.v1.document import document
 from app.api.v1.schemas import RANGE_METRICS
 from app.extensions import db
-from app.models import Plant, Task
+from app.models import Task
+from tests.fixtures.readings import new_plant
 
 from ... import conftest
 from .conftest import make_token
@@ -59,9 +60,7 @@ def refused_only_for_semantics(ctx, response, case):
 def seeded(app, gardener):
     """One plant and one task, so operations on an id also reach real objects."""
     with app.app_context():
-        plant = Plant(user_id=gardener, name="Fern", device_id="fern-1")
-        db.session.add(plant)
-        db.session.flush()
+        plant = new_plant(db.session, gardener, name="Fern", device_id="fern-1")
         task = Task(user_id=gardener, title="Water", plant_id=plant.id, recurrence_days=3)
         db.session.add(task)
         db.session.commit()
