@@ -27,8 +27,9 @@ from .conftest import make_token
 
 MAX_EXAMPLES = 15
 SEED = 20261201
-# What the document cannot say: your own plant, a free device, min <= max.
-SEMANTIC_FIELDS = {"plant_id", "device_id"} | {f"thresholds.{m.key}" for m in RANGE_METRICS}
+# What the document cannot say: your own plant, a free device, min <= max, a care event's
+# time not in the future, and a note event's text.
+SEMANTIC_FIELDS = {"plant_id", "device_id", "at", "note"} | {f"thresholds.{m.key}" for m in RANGE_METRICS}
 
 
 def load(app):
