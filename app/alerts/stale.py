@@ -10,7 +10,7 @@ from ..clock import utcnow
 from ..database import read_only
 from ..domain.evaluate import stale_changes
 from ..extensions import db
-from .evaluation import check_stale, periodic
+from .evaluation import check_stale, periodic, periodic_pending
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ class StaleCheck:
         """Read first; take the write lock only when something changes."""
         now = utcnow()
         with self.app.app_context():
-            if periodic(db.session, now):  # daily light (app.care.light)
-                db.session.commit()
-            else:
-                db.session.rollback()
             with read_only():
                 changes = stale_changes(db.session, now)
+                pending = periodic_pending(db.session, now)  # daily light (app.care.light)
                 db.session.rollback()
+            if pending:
+                periodic(db.session, now)
+                db.session.commit()
             if not changes:
                 return
             opened, resolved = check_stale(db.session, now)

@@ -12,7 +12,7 @@ def init_app(app) -> None:
     """Watering detection after each stored batch, daily light in the periodic check."""
     from ..alerts.evaluation import AFTER_BATCH, PERIODIC
     from .detection import detect_waterings
-    from .light import judge_daily_light
+    from .light import judge_daily_light, light_pending
 
     app.extensions.setdefault(AFTER_BATCH, []).append(detect_waterings)
-    app.extensions.setdefault(PERIODIC, []).append(judge_daily_light)
+    app.extensions.setdefault(PERIODIC, []).append((light_pending, judge_daily_light))

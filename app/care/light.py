@@ -60,12 +60,20 @@ def due_plants(session: DbSession, now: datetime) -> list[tuple[Plant, date, tzi
     return due
 
 
+def due_now(session: DbSession, now: datetime) -> list[tuple[Plant, date, tzinfo]]:
+    return [(p, d, z) for p, d, z in due_plants(session, now) if daylight.judging_hours(now.astimezone(z))]
+
+
+def light_pending(session: DbSession, now: datetime) -> bool:
+    return bool(due_now(session, now))
+
+
 def judge_daily_light(session: DbSession, now: datetime, notify: Notify) -> int:
     """Store yesterday's light of the plants due and judge it: only in the plant's daytime
     (daylight.judging_hours), so each day is stored and judged together, once. Returns how
     many days were stored."""
     count = 0
-    due = [(p, d, z) for p, d, z in due_plants(session, now) if daylight.judging_hours(now.astimezone(z))]
+    due = due_now(session, now)
     if not due:
         return 0
     open_by_plant = open_alerts_by_plant(session, [plant.id for plant, _, _ in due])

@@ -131,3 +131,17 @@ def test_a_bright_day_resolves_the_light_alert_and_the_page_shows_yesterday(app,
     html = auth.client.get(f"/plants/{plant_id}").get_data(as_text=True)
     assert "Light yesterday:" in html
     assert "mol/m²" in html
+
+
+def test_the_periodic_check_thread_judges_daily_light(app, clock, readings):
+    from app.alerts.stale import StaleCheck
+
+    from ..conftest import make_user
+
+    clock.move_to(datetime(2026, 12, 13, 10, 0, tzinfo=UTC))
+    plant_id = add_plant(app, make_user(app), light_min=4.0)
+    readings(plant_id, day_night(datetime(2026, 12, 12, tzinfo=UTC), 1, 1_000))
+    StaleCheck(app).run_once()
+    StaleCheck(app).run_once()
+    with app.app_context():
+        assert {a.problem for a in db.session.query(Alert)} == {"light_low", "stale"}  # silent since midnight too
