@@ -45,7 +45,7 @@ from .load import (
 PASSWORD = "bench-password-123"
 STEP = timedelta(minutes=5)
 CHART_PLANT_READINGS = 30 * 24 * 12  # 30 days every 5 minutes
-COLUMNS = ("plant_id", "device_id", "ts", "soil_moisture", "temperature", "humidity", "light", "battery")
+COLUMNS = ("device_id", "ts", "soil_moisture", "temperature", "humidity", "light", "battery")
 
 
 def reading_values(i):
@@ -61,7 +61,8 @@ def make_bench_app(env, **config):
 def seed_plants(db, now, plants, small_plants):
     """Returns (big user's plant ids, small user's plant ids)."""
     from app.auth.users import create_user
-    from app.models import Plant
+    from app.domain.metrics import KEYS
+    from app.models import Device, Plant, PlantSensor
 
     ids = {}
     for email, count in (("big@bench.example", plants), ("small@bench.example", small_plants)):
@@ -71,7 +72,6 @@ def seed_plants(db, now, plants, small_plants):
                 user_id=user.id,
                 name=f"{email[:3]} plant {i:03d}",
                 location=("Kitchen", "Balcony", "Greenhouse", "Office")[i % 4],
-                device_id=f"{email[:3]}-dev-{i:04d}",
                 soil_moisture_min=30.0,
                 soil_moisture_max=70.0,
                 temperature_min=10.0,
@@ -83,29 +83,38 @@ def seed_plants(db, now, plants, small_plants):
             )
             for i in range(count)
         ]
-        db.session.add_all(rows)
+        devices = [
+            Device(namespace="", key=f"{email[:3]}-dev-{i:04d}", source="native", owner_id=user.id, metrics=[])
+            for i in range(count)
+        ]
+        db.session.add_all(rows + devices)
         db.session.flush()
-        ids[email] = [(p.id, p.device_id) for p in rows]
+        db.session.add_all(
+            PlantSensor(plant_id=p.id, metric=m, device_id=d.id)
+            for p, d in zip(rows, devices, strict=True)
+            for m in KEYS
+        )
+        ids[email] = [(p.id, d.id) for p, d in zip(rows, devices, strict=True)]
     db.session.commit()
     return ids["big@bench.example"], ids["small@bench.example"]
 
 
 def reading_rows(plants, total, now):
     """The chart plant's 30 days first, then the rest spread over every plant, 5 minutes apart."""
-    chart_id, chart_device = plants[0]
+    _, chart_device = plants[0]
     for i in range(CHART_PLANT_READINGS):
-        yield (chart_id, chart_device, now - STEP * i, *reading_values(i))
+        yield (chart_device, now - STEP * i, *reading_values(i))
     rest = max(0, total - CHART_PLANT_READINGS)
     others = plants[1:]
     per_plant, extra = divmod(rest, len(others))
-    for index, (plant_id, device_id) in enumerate(others):
+    for index, (_, device_id) in enumerate(others):
         for i in range(per_plant + (1 if index < extra else 0)):
-            yield (plant_id, device_id, now - STEP * i, *reading_values(i + index))
+            yield (device_id, now - STEP * i, *reading_values(i + index))
 
 
 def sqlite_rows(rows):
-    for plant_id, device_id, ts, *values in rows:
-        yield (plant_id, device_id, ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"), *values)
+    for device_id, ts, *values in rows:
+        yield (device_id, ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"), *values)
 
 
 def bulk_insert(db, rows):
@@ -115,7 +124,7 @@ def bulk_insert(db, rows):
         if db.engine.dialect.name == "postgresql":
             with cursor.copy(f"COPY readings ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row_values in rows:
-                    copy.write_row((*row_values[:2], row_values[2].replace(tzinfo=None), *row_values[3:]))
+                    copy.write_row((row_values[0], row_values[1].replace(tzinfo=None), *row_values[2:]))
             cursor.execute("ANALYZE")
         else:
             cursor.execute("BEGIN")

@@ -27,7 +27,7 @@ from .load import bench_env, scratch_database
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BASELINE_SECONDS = 3.0
-METRIC_COLUMNS = "plant_id, device_id, ts, soil_moisture, temperature, humidity, light, battery"
+METRIC_COLUMNS = "device_id, ts, soil_moisture, temperature, humidity, light, battery"
 
 
 def main():
@@ -75,10 +75,21 @@ def fill(engine, args):
         for n in range(1, args.plants + 1):
             conn.execute(
                 text(
-                    "INSERT INTO plants (user_id, name, species, location, notes, device_id, stale_after_minutes, "
-                    "created_at, updated_at) VALUES (1, :name, '', '', '', :device, 60, :now, :now)"
+                    "INSERT INTO plants (user_id, name, species, location, notes, stale_after_minutes, "
+                    "created_at, updated_at) VALUES (1, :name, '', '', '', 60, :now, :now)"
                 ),
-                {"name": f"plant {n}", "device": f"dev-{n}", "now": NOW.replace(tzinfo=None)},
+                {"name": f"plant {n}", "now": NOW.replace(tzinfo=None)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO devices (namespace, key, source, owner_id, name, model, first_seen_at, message_count, "
+                    "metrics, calibration, field_map, last_raw) "
+                    "VALUES ('', :key, 'native', 1, '', '', :now, 0, '[]', '{}', '{}', '{}')"
+                ),
+                {"key": f"dev-{n}", "now": NOW.replace(tzinfo=None)},
+            )
+            conn.execute(
+                text("INSERT INTO plant_sensors (plant_id, metric, device_id) VALUES (:n, 'light', :n)"), {"n": n}
             )
     per_plant = args.readings // args.plants
     step = timedelta(days=args.days) / per_plant
@@ -86,7 +97,7 @@ def fill(engine, args):
 
     def rows(plant):
         for i in range(per_plant):
-            yield (plant, f"dev-{plant}", start + step * i, 40 + i % 20, 18 + i % 7, 55.0, float(i % 1000), 90.0)
+            yield (plant, start + step * i, 40 + i % 20, 18 + i % 7, 55.0, float(i % 1000), 90.0)
 
     raw = engine.raw_connection()
     try:
@@ -99,8 +110,8 @@ def fill(engine, args):
             else:
                 cursor.execute("BEGIN")
                 cursor.executemany(
-                    f"INSERT INTO readings ({METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    ((p, d, ts.strftime("%Y-%m-%d %H:%M:%S.%f"), *rest) for p, d, ts, *rest in rows(plant)),
+                    f"INSERT INTO readings ({METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((d, ts.strftime("%Y-%m-%d %H:%M:%S.%f"), *rest) for d, ts, *rest in rows(plant)),
                 )
             raw.commit()
         if engine.dialect.name == "postgresql":
@@ -128,7 +139,7 @@ class Writer(threading.Thread):
             while not self.stop.is_set():
                 started = time.perf_counter()
                 ts += timedelta(seconds=1)
-                self.db.session.add(Reading(plant_id=1, device_id="dev-1", ts=ts, light=1.0))
+                self.db.session.add(Reading(device_id=1, ts=ts, light=1.0))
                 self.db.session.commit()
                 self.latencies.append((time.perf_counter() - started) * 1000)
                 self.stop.wait(0.02)
@@ -149,7 +160,7 @@ def run(app, db, label, retention_days, writer_first_ts):
     latencies = sorted(writer.latencies[len(baseline) :])
     p99 = percentile(latencies, 0.99)
     print(
-        f"{label}: rollup {report.hours_rolled_up:,} plant-hours in {report.rollup_seconds:.1f} s; "
+        f"{label}: rollup {report.hours_rolled_up:,} device-hours in {report.rollup_seconds:.1f} s; "
         f"deleted {report.readings_deleted:,} readings in {report.delete_batches:,} batches, "
         f"{report.delete_seconds:.1f} s (longest batch {report.longest_batch_ms:.0f} ms); "
         f"concurrent writer: {len(latencies)} commits, p99 {p99:.1f} ms, max {max(latencies, default=0):.1f} ms "
@@ -165,7 +176,7 @@ def chart(db, args):
     from app.retention import hourly_series, merge_points
 
     started = time.perf_counter()
-    points = hourly_series(1, NOW - timedelta(days=365), NOW)
+    points = hourly_series(1, NOW - timedelta(days=365), NOW, db.session)
     db.session.rollback()
     hourly_ms = (time.perf_counter() - started) * 1000
     days = merge_points(points, timedelta(days=1))

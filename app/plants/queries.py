@@ -36,7 +36,8 @@ def card_columns(dialect_name):
         Plant.name,
         Plant.species,
         Plant.location,
-        primary_device_key_of(Plant.id).label("device_id"),
+        # Shown only while a plant waits for its first reading: looked up for those alone.
+        case((Plant.last_reading_at.is_(None), primary_device_key_of(Plant.id))).label("device_id"),
         Plant.stale_after_minutes,
         database.epoch_seconds(Plant.last_reading_at, dialect_name, exact=False).label("last_reading_ts"),
         *(getattr(Plant, f"latest_{metric}") for metric in KEYS),

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.extensions import db
-from app.models import IngestRejection, UnclaimedDevice
+from app.models import Device, IngestRejection
 
 from ..conftest import PASSWORD, make_user
 
@@ -19,7 +19,7 @@ def test_administrator_disables_and_enables_a_user_without_reloading(app, live_s
         now = datetime.now(UTC)
         db.session.add(IngestRejection(reason="out_of_range", count=1234, last_at=now))
         db.session.add(
-            UnclaimedDevice(device_id="esp32-greenhouse-7", first_seen_at=now, last_seen_at=now, message_count=42)
+            Device(namespace="", key="esp32-greenhouse-7", source="native", last_seen_at=now, message_count=42)
         )
         db.session.commit()
     page.goto(live_server + "/auth/login")

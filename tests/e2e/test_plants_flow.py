@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Plant, UnclaimedDevice
+from app.models import Device, Plant
 
 from ..conftest import PASSWORD, make_user
 from ..fixtures.readings import seed_readings
@@ -44,14 +44,14 @@ def history(plant_id, now):
 
 
 def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page):
-    make_user(app)
+    user_id = make_user(app)
     sign_in(page, live_server)
 
     with app.app_context():
-        db.session.add(UnclaimedDevice(device_id="esp32-monstera", message_count=12))
+        db.session.add(Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, message_count=12))
         db.session.commit()
     page.get_by_role("link", name="Add a plant").click()
-    page.get_by_role("link", name="Claim").click()
+    page.get_by_role("link", name="Use").click()
     # The click returns once the navigation starts; htmx binds the preset select on load.
     page.wait_for_url(f"{live_server}/plants/new?device_id=esp32-monstera")
     assert page.get_by_label("Sensor device id").input_value() == "esp32-monstera"
