@@ -67,6 +67,16 @@ class BatchOutcome:
     new_devices: list = field(default_factory=list)  # (namespace, key) first seen in this batch
 
 
+NONE: Counter = Counter()  # no rejections: shared, never changed (a Counter per device costs a batch)
+
+
+def reject(entry, reason):
+    """Count one of the writer's own rejections on `entry`."""
+    if entry.own is NONE:
+        entry.own = Counter()
+    entry.own[reason] += 1
+
+
 class Heard:
     """What one batch brings about one device."""
 
@@ -77,8 +87,8 @@ class Heard:
         self.source = source
         self.messages = 0
         self.readings = []
-        self.rejections = Counter()  # the parser's, counted globally already
-        self.own = Counter()  # the writer's (a mapped value out of range, uncalibrated)
+        self.rejections = NONE  # the parser's, counted globally already
+        self.own = NONE  # the writer's (a mapped value out of range, uncalibrated)
         self.details = {}
         self.topic = self.payload = self.linkquality = self.name = self.model = None
         self.raw = {}
@@ -103,7 +113,7 @@ def store_batch(session, deliveries, now):
             entry.messages += 1
             entry.topic, entry.payload = delivery.topic, delivery.payload
             if result.rejections:
-                entry.rejections.update(result.rejections)
+                entry.rejections = entry.rejections + result.rejections
                 entry.details.update(result.details)
         counted = {key}
         for reading in result.readings:
@@ -158,7 +168,8 @@ def store_batch(session, deliveries, now):
     outcome.plant_ids = advance_latest_states(session, newest)
     device_rejections = {devices[a].id: e.rejections + e.own for a, e in heard.items() if e.rejections or e.own}
     for entry in heard.values():
-        outcome.rejections.update(entry.own)
+        if entry.own:
+            outcome.rejections.update(entry.own)
     if device_rejections:
         record_device_rejections(session, device_rejections, now)
     if outcome.rejections:
@@ -265,7 +276,7 @@ def device_values(device, reading, entry):
     for metric, raw in reading.raw.items():
         value = calibrated(metric, raw, calibration)
         if value is None:
-            entry.own["uncalibrated"] += 1
+            reject(entry, "uncalibrated")
             entry.details["uncalibrated"] = f"{metric.replace('_', ' ')} needs a calibration (raw {raw:g})"
         elif metric not in values:
             add_checked(values, metric, value, entry)
@@ -280,7 +291,7 @@ def add_checked(values, metric, value, entry):
     if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
         values[metric] = float(value)
     else:
-        entry.own["out_of_range"] += 1
+        reject(entry, "out_of_range")
         entry.details["out_of_range"] = detail(metric, "out_of_range", value)
 
 
@@ -368,6 +379,8 @@ def update_devices(session, devices, heard, newest, now):
         columns = {name: [row[name] for row in hot] for name in hot[0]}
         for name in ("d_last_seen_at", "d_last_reading_at"):
             columns[name] = [None if t is None else t.astimezone(UTC).replace(tzinfo=None) for t in columns[name]]
+        for name in ("d_last_payload", "d_last_topic"):
+            columns[name] = json.dumps(columns[name])
         session.execute(PG_UPDATE_DEVICES, columns)
     else:
         time = database.sqlite_time
@@ -426,13 +439,18 @@ HOT_COLUMNS = (
     ("last_topic", "varchar"),
 )  # fmt: skip
 SQLITE_UPDATE_DEVICES = f"UPDATE devices SET {', '.join(f'{name} = ?' for name, _ in HOT_COLUMNS)} WHERE id = ?"
+# Text goes in as one JSON array per column: psycopg escapes every element of a text[] one by one.
 PG_UPDATE_DEVICES = text(
     "UPDATE devices SET "
     + ", ".join(f"{name} = v.{name}" for name, _ in HOT_COLUMNS)
-    + " FROM unnest(CAST(:d_id AS integer[]), "
-    + ", ".join(f"CAST(:d_{name} AS {kind}[])" for name, kind in HOT_COLUMNS)
+    + " FROM ROWS FROM (unnest(CAST(:d_id AS integer[])), "
+    + ", ".join(
+        f"json_array_elements_text(CAST(:d_{name} AS json))" if kind in ("text", "varchar")
+        else f"unnest(CAST(:d_{name} AS {kind}[]))"
+        for name, kind in HOT_COLUMNS
+    )
     + f") AS v(id, {', '.join(name for name, _ in HOT_COLUMNS)}) WHERE devices.id = v.id"
-)
+)  # fmt: skip
 
 
 def shown_payload(payload):

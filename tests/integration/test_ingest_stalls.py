@@ -76,10 +76,10 @@ def test_a_message_the_callback_cannot_handle_is_acknowledged_and_counted(ingest
     claim(ingest_app, ["good-1"])
     real_delivery = consumer.Delivery
 
-    def failing_delivery(topic, *args):
+    def failing_delivery(topic, *args, **kwargs):
         if topic == "plantops/poison-1/telemetry":
             raise RuntimeError("a bug in the callback")
-        return real_delivery(topic, *args)
+        return real_delivery(topic, *args, **kwargs)
 
     monkeypatch.setattr(consumer, "Delivery", failing_delivery)
     state = background_services(ingest_app).consumer_state
@@ -105,7 +105,7 @@ def test_source_turns_a_parser_exception_into_an_unparseable_rejection():
 
     result = consumer.Source("native", broken, stores_retained=False).parse_message(message, "plantops", None)
 
-    assert result == ParseResult("sensor-1", rejections=Counter(unparseable=1))
+    assert result == ParseResult("sensor-1", [], Counter(unparseable=1))
 
 
 class FakeClock:
