@@ -86,6 +86,10 @@ def create_app(test_config=None):
 
     @app.get("/")
     def index():
+        from flask_login import current_user
+
+        if current_user.is_authenticated:
+            return redirect(url_for("care.show_today"))
         return redirect(url_for("plants.list_plants"))
 
     return app
@@ -102,6 +106,7 @@ def trust_proxies(app, hops):
 
 
 def register_blueprints(app):
+    from . import care
     from .admin import bp as admin_bp
     from .alerts import bp as alerts_bp
     from .api import bp as api_bp
@@ -111,8 +116,9 @@ def register_blueprints(app):
     from .settings import bp as settings_bp
     from .tasks import bp as tasks_bp
 
-    for bp in (auth_bp, plants_bp, devices_bp, tasks_bp, alerts_bp, settings_bp, api_bp, admin_bp):
+    for bp in (auth_bp, plants_bp, devices_bp, tasks_bp, alerts_bp, settings_bp, api_bp, admin_bp, care.bp):
         app.register_blueprint(bp)
+    care.init_app(app)
 
 
 def run_or_exit(factory=create_app):

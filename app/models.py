@@ -160,6 +160,10 @@ class Plant(db.Model):
     latest_light: Mapped[float | None] = mapped_column(Float)
     latest_conductivity: Mapped[float | None] = mapped_column(Float)
     latest_battery: Mapped[float | None] = mapped_column(Float)
+    # Watering detected from the soil (app.domain.watering): a rise of this many points within
+    # this many minutes; None takes the defaults there.
+    watering_rise_points: Mapped[float | None] = mapped_column(Float)
+    watering_rise_minutes: Mapped[int | None] = mapped_column(Integer)
 
     user: Mapped[User] = relationship(back_populates="plants")
     sensors: Mapped[list["PlantSensor"]] = relationship(
@@ -382,6 +386,12 @@ class Task(db.Model):
     completion_note: Mapped[str | None] = mapped_column(String(500))
     # The task a completed recurring task spawned; set once, so re-ticking spawns nothing.
     next_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    # "due": the next occurrence is due `recurrence_days` after this one's due date; "done":
+    # after the day it was done (app.domain.tasks.next_due). Watering defaults to "done".
+    repeat_from: Mapped[str] = mapped_column(String(8), default="due", server_default="due")
+    # The care this task stands for ("watered", ...: app.domain.care.KINDS): ticking it logs
+    # that care, and a detected watering completes the open "watered" tasks of the plant.
+    care_kind: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -432,3 +442,50 @@ class PlantMute(db.Model):
 
     plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True)
     until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CareEvent(db.Model):
+    """Care given to a plant: watered, fertilized, repotted, pruned, misted, or a note."""
+
+    __tablename__ = "care_events"
+    __table_args__ = (Index("ix_care_events_plant_at", "plant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # app.domain.care.KINDS
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    amount: Mapped[float | None] = mapped_column(Float)  # millilitres (water, mist) or grams
+    detected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Who did it: None for a watering detected from the soil.
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    by_user: Mapped[User | None] = relationship(foreign_keys=[by_user_id])
+
+
+class PlantLightDay(db.Model):
+    """A plant's daily light integral for one local day, written once the day is judged."""
+
+    __tablename__ = "plant_light_days"
+
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dli: Mapped[float] = mapped_column(Float)  # mol/m²/day
+    complete: Mapped[bool] = mapped_column(Boolean)  # enough of the day covered to judge it
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeed(db.Model):
+    """A user's secret iCal feed URL; only the SHA-256 of its secret is stored. Revoked feeds
+    stay (revoked_at set), so their done/skip links stop working too."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

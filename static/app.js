@@ -1,4 +1,4 @@
-// PlantOps' only script besides htmx: error area, dismiss buttons, copy buttons.
+// PlantOps' only script besides htmx: error area, dismiss buttons, copy buttons, chart read-outs.
 (function () {
   "use strict";
 
@@ -22,9 +22,22 @@
     if (area) area.textContent = "";
   });
 
+  // Charts: the value and time of the part of a chart hovered or tapped, read out below it.
+  function readout(target) {
+    var point = target.closest && target.closest(".chart-point");
+    if (!point) return;
+    var figure = point.closest("figure");
+    var line = figure && figure.querySelector(".chart-readout");
+    if (line) line.textContent = point.getAttribute("data-readout");
+  }
+  document.addEventListener("pointerover", function (event) {
+    if (event.target instanceof Element) readout(event.target);
+  });
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
+    readout(target);
     if (target.matches("[data-dismiss]")) {
       target.closest(".flash").remove();
     }
@@ -36,6 +49,24 @@
           copy.textContent = "Copied";
         });
       }
+    }
+  });
+})();
+
+// The plant page's live regions are swapped out of band: keep the focused control focused.
+(function () {
+  "use strict";
+  var focusedId = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.target && event.target.id === "plant-poller") {
+      focusedId = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusedId) return;
+    var again = document.getElementById(focusedId);
+    if (again && document.activeElement !== again && (document.activeElement === document.body || !document.activeElement)) {
+      again.focus({ preventScroll: true });
     }
   });
 })();

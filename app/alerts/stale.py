@@ -10,7 +10,7 @@ from ..clock import utcnow
 from ..database import read_only
 from ..domain.evaluate import stale_changes
 from ..extensions import db
-from .evaluation import check_stale
+from .evaluation import check_stale, periodic, periodic_pending
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,11 @@ class StaleCheck:
         with self.app.app_context():
             with read_only():
                 changes = stale_changes(db.session, now)
+                pending = periodic_pending(db.session, now)  # daily light (app.care.light)
                 db.session.rollback()
+            if pending:
+                periodic(db.session, now)
+                db.session.commit()
             if not changes:
                 return
             opened, resolved = check_stale(db.session, now)

@@ -99,7 +99,7 @@ def unauthorized():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("plants.list_plants"))
+        return redirect(url_for("care.show_today"))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data
@@ -108,7 +108,7 @@ def login():
         if user is not None:
             throttling.record_sign_in(email)
             start_session(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next")) or url_for("plants.list_plants"), code=303)
+            return redirect(safe_next(request.args.get("next")) or url_for("care.show_today"), code=303)
         form.password.errors.append(LOGIN_FAILED)
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status

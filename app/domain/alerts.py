@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..models import Alert, Plant, Task
+from ..models import Alert, Plant, Task, User
 from .describe import format_value
 from .types import DbSession
 
@@ -63,12 +63,16 @@ def open_alert(
     except IntegrityError:
         return None
     if problem == WATER_PROBLEM:
-        add_water_task(session, plant, alert)
+        add_water_task(session, plant, alert, now)
     notify(session, alert, "opened", value, now)
     return alert
 
 
-def add_water_task(session: DbSession, plant: Plant, alert: Alert) -> None:
+def add_water_task(session: DbSession, plant: Plant, alert: Alert, now: datetime) -> None:
+    """The dry plant's "Water" task, due now (today where the gardener lives), so it sorts with
+    the overdue ones; a watering task, so a logged or detected watering completes it too."""
+    from .tasks import user_today  # the tasks service imports this module
+
     already = session.scalar(select(Task.id).where(Task.alert_id == alert.id, Task.completed.is_(False)))
     if already is not None:
         return
@@ -79,6 +83,9 @@ def add_water_task(session: DbSession, plant: Plant, alert: Alert) -> None:
             alert_id=alert.id,
             source="alert",
             title=f"Water {plant.name}"[:200],
+            due_date=user_today(session.get_one(User, plant.user_id), now),
+            care_kind="watered",
+            repeat_from="done",
             description=(
                 f"Soil moisture is {format_value(alert.metric, alert.value)}, below the minimum of "
                 f"{format_value(alert.metric, alert.threshold)}. "

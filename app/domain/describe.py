@@ -21,4 +21,7 @@ def format_value(metric: str | None, value: float | None) -> str:
     if metric is None:
         return f"{number} min"
     known = BY_KEY.get(metric)  # an alert outlives a metric taken out of the registry
-    return known.format(value) if known else number
+    if known is None:
+        return number
+    # A daily metric's alerts carry the day's total (light: mol/m²/day), never a reading.
+    return known.format_threshold(value) if known.daily else known.format(value)

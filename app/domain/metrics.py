@@ -32,6 +32,27 @@ class Metric:
     presets: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # PRESET_LABELS key -> (min, max)
     charted: bool = True  # drawn on the plant page
     words: str = ""  # how the advice prompt names it, when not the label in lower case
+    # Judged once per local day rather than per reading (light: the daily light integral). Then
+    # the thresholds and presets are daily values in `daily_unit` within `daily_range`.
+    daily_unit: str = ""
+    daily_range: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def daily(self) -> bool:
+        return bool(self.daily_unit)
+
+    @property
+    def threshold_unit(self) -> str:
+        """The unit of the gardener's min..max: the daily unit for a metric judged per day."""
+        return self.daily_unit or self.unit
+
+    @property
+    def threshold_range(self) -> tuple[float, float]:
+        return self.daily_range if self.daily else self.range
+
+    def format_threshold(self, value: float) -> str:
+        """A threshold as shown: 4.2 mol/m²/day for light, else as `format`."""
+        return f"{value:,.1f} {self.daily_unit}" if self.daily else self.format(value)
 
     @property
     def range(self) -> tuple[float, float]:
@@ -62,10 +83,12 @@ METRICS: tuple[Metric, ...] = (
         presets={"succulent": (10, 50), "tropical": (50, 90), "herbs": (40, 70), "fern": (60, 95),
                  "vegetables": (40, 80)},
     ),
+    # Light thresholds are daily light integrals (app.domain.daylight): 0 lux at night is no problem.
     Metric(
         "light", "Light", "lux", 0.0, 200_000.0, 0, True, 500.0,
-        presets={"succulent": (5_000, 100_000), "tropical": (1_000, 20_000), "herbs": (5_000, 50_000),
-                 "fern": (500, 10_000), "vegetables": (10_000, 120_000)},
+        presets={"succulent": (10, 50), "tropical": (4, 20), "herbs": (12, 40), "fern": (2, 10),
+                 "vegetables": (15, 60)},
+        daily_unit="mol/m²/day", daily_range=(0.0, 80.0),
     ),
     Metric(
         "conductivity", "Conductivity", "µS/cm", 0.0, 10_000.0, 0, True, 50.0, words="soil fertility (conductivity)",
@@ -79,6 +102,9 @@ BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 THRESHOLD_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.threshold)
 THRESHOLD_KEYS: tuple[str, ...] = tuple(m.key for m in THRESHOLD_METRICS)
+# Thresholds judged on each reading (alert rules, card status); the daily ones are judged per day.
+READING_THRESHOLD_KEYS: tuple[str, ...] = tuple(m.key for m in THRESHOLD_METRICS if not m.daily)
+DAILY_METRICS: tuple[Metric, ...] = tuple(m for m in THRESHOLD_METRICS if m.daily)
 CHARTED: tuple[Metric, ...] = tuple(m for m in METRICS if m.charted)
 
 

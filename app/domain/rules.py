@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .metrics import THRESHOLD_KEYS
+from .metrics import DAILY_METRICS, READING_THRESHOLD_KEYS
 from .status import BATTERY_LOW_PERCENT
 
 STALE = "stale"
+# Problems of metrics judged per day (light): opened and resolved by the daily check only.
+DAILY_PROBLEMS = frozenset(f"{m.key}_{side}" for m in DAILY_METRICS for side in ("low", "high"))
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def hysteresis_margin(low: float | None, high: float | None, fraction: float) ->
 def plant_rules(plant: Any, hysteresis_fraction: float) -> list[Rule]:
     """The threshold rules of `plant` (anything with `<metric>_min`/`_max`), plus low battery."""
     rules: list[Rule] = []
-    for metric in THRESHOLD_KEYS:
+    for metric in READING_THRESHOLD_KEYS:  # light is judged per day (app.domain.daylight)
         low, high = getattr(plant, f"{metric}_min"), getattr(plant, f"{metric}_max")
         if low is not None:
             rules.append(Rule(f"{metric}_low", metric, low, True, hysteresis_margin(low, high, hysteresis_fraction)))
@@ -87,7 +89,7 @@ def problems_to_resolve(plant: Any, rules: Iterable[Rule], open_problems: Iterab
     by_problem = {rule.problem: rule for rule in rules}
     resolved = []
     for problem in open_problems:
-        if problem == STALE:
+        if problem == STALE or problem in DAILY_PROBLEMS:
             continue
         rule = by_problem.get(problem)
         if rule is None or rule.recovered(latest_value(plant, rule)):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .metrics import THRESHOLD_KEYS
+from .metrics import READING_THRESHOLD_KEYS
 
 BATTERY_LOW_PERCENT = 15
 
@@ -61,7 +61,7 @@ def age_is_stale(age_seconds: float | None, stale_after_minutes: float) -> bool:
 def status_with_reading(plant: Any, stale: bool) -> Status:
     """`plant_status` of a plant that has a reading: the clock matters only through `stale`."""
     problems = []
-    for metric in THRESHOLD_KEYS:
+    for metric in READING_THRESHOLD_KEYS:  # a daily metric's problem is its open alert
         value = getattr(plant, f"latest_{metric}")
         if value is None:
             continue

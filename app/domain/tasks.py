@@ -15,15 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from ..database import MAX_ID
-from ..models import Plant, Task, User, utcnow
+from ..models import CareEvent, Plant, Task, User, utcnow
 from .alerts import on_task_completed
+from .care import care_kind_of_title, task_event
 from .errors import ValidationError
 from .types import DbSession
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
 RECURRENCE_MIN, RECURRENCE_MAX = 1, 365
-FIELDS = ("title", "description", "due_date", "plant_id", "recurrence_days")
+FIELDS = ("title", "description", "due_date", "plant_id", "recurrence_days", "repeat_from")
+REPEAT_FROM = {"due": "From the due date", "done": "From when it was done"}
 
 MESSAGES = {
     "title_missing": "Enter a title.",
@@ -34,6 +36,7 @@ MESSAGES = {
     "plant_id": "Choose one of your plants.",
     "recurrence_type": "Enter a whole number of days.",
     "recurrence_range": f"Repeat every {RECURRENCE_MIN} to {RECURRENCE_MAX} days.",
+    "repeat_from": "Choose “due” (from the due date) or “done” (from when it was done).",
 }
 
 
@@ -122,12 +125,22 @@ def clean_recurrence_days(value: Any, user: User, session: DbSession) -> int | N
     return days
 
 
+def clean_repeat_from(value: Any, user: User, session: DbSession) -> str | None:
+    """None: the default for the task's kind (watering: "done", anything else: "due")."""
+    if is_blank(value):
+        return None
+    if value not in REPEAT_FROM:
+        raise Invalid(MESSAGES["repeat_from"])
+    return str(value)
+
+
 CLEANERS = {
     "title": clean_title,
     "description": clean_description,
     "due_date": clean_due_date,
     "plant_id": clean_plant_id,
     "recurrence_days": clean_recurrence_days,
+    "repeat_from": clean_repeat_from,
 }
 
 
@@ -160,7 +173,11 @@ def create_task(
 ) -> Task:
     fields = validate_fields(session, data, user)
     now = now or utcnow()
-    task = Task(user_id=user.id, source=source, alert_id=alert_id, created_at=now, updated_at=now, **fields)
+    care_kind = care_kind_of_title(fields["title"])
+    fields["repeat_from"] = fields.get("repeat_from") or default_repeat_from(care_kind)
+    task = Task(
+        user_id=user.id, source=source, alert_id=alert_id, care_kind=care_kind, created_at=now, updated_at=now, **fields
+    )
     session.add(task)
     session.flush()
     return task
@@ -169,6 +186,10 @@ def create_task(
 def update_task(session: DbSession, task: Task, data: Mapping[str, Any], now: datetime | None = None) -> Task:
     """Apply the fields present in `data` (a partial update; send all fields to replace)."""
     fields = validate_fields(session, data, owner(session, task), partial=True)
+    if "title" in fields:
+        task.care_kind = care_kind_of_title(fields["title"]) if task.source != "alert" else task.care_kind
+    if "repeat_from" in fields:
+        fields["repeat_from"] = fields["repeat_from"] or default_repeat_from(task.care_kind)
     for name, value in fields.items():
         setattr(task, name, value)
     task.updated_at = now or utcnow()
@@ -176,33 +197,73 @@ def update_task(session: DbSession, task: Task, data: Mapping[str, Any], now: da
     return task
 
 
-def set_completed(session: DbSession, task: Task, completed: bool, now: datetime) -> Task | None:
+def default_repeat_from(care_kind: str | None) -> str:
+    return "done" if care_kind == "watered" else "due"
+
+
+def next_due(due: date | None, done_on: date, every: int, repeat_from: str) -> date:
+    """The next occurrence's due date.
+
+    "done": `every` days after the day it was done, early or late. "due": `every` days
+    after its own due date, so ticking early never brings the next one before the
+    date this one was due; ticked late by more than a period, the next is the first
+    date of the schedule after the day it was done. Without a due date: from when done.
+    """
+    if repeat_from == "done" or due is None:
+        return done_on + timedelta(days=every)
+    following = due + timedelta(days=every)
+    if following <= done_on:
+        periods = (done_on - following).days // every + 1
+        following += timedelta(days=every * periods)
+    return following
+
+
+def set_completed(session: DbSession, task: Task, completed: bool, now: datetime, log_care: bool = True) -> Task | None:
     """Tick or untick `task`; returns the next occurrence when this call created one.
 
-    Completing a repeating task creates its next occurrence, due `recurrence_days`
-    after the completion date, once: the link in `next_task_id` stays when the task
-    is unticked, so ticking it again creates nothing new. The row is locked first
-    (FOR UPDATE on PostgreSQL; SQLite write transactions are already exclusive), so
-    two simultaneous ticks cannot both create one.
+    Completing a repeating task creates its next occurrence (`next_due`), once: the
+    link in `next_task_id` stays while that occurrence exists, so ticking again
+    creates nothing new. Unticking takes back what the tick did when nobody has
+    touched it since: the next occurrence (still pending and never edited) is deleted,
+    so two copies are never pending, and the care the tick logged is removed. The row is
+    locked first (FOR UPDATE on PostgreSQL; SQLite write transactions are already
+    exclusive), so two simultaneous ticks cannot both create one.
     """
     session.refresh(task, with_for_update=True)
     created = None
     if completed and not task.completed:
         task.completed, task.completed_at = True, now
         on_task_completed(session, task, now)
+        if log_care:
+            task_event(session, task, now)
         if task.recurrence_days and task.next_task_id is None:
             created = next_occurrence(session, task, now)
-    elif not completed:
+    elif not completed and task.completed:
         task.completed, task.completed_at = False, None
+        take_back(session, task)
     task.updated_at = now
     session.flush()
     return created
 
 
+def take_back(session: DbSession, task: Task) -> None:
+    """Undo an untouched tick: its next occurrence and the care event it logged."""
+    if task.next_task_id is not None:
+        following = session.get(Task, task.next_task_id)
+        if following is None:
+            task.next_task_id = None
+        elif not following.completed and following.updated_at == following.created_at:
+            task.next_task_id = None
+            session.delete(following)
+    for event in session.scalars(select(CareEvent).where(CareEvent.task_id == task.id, CareEvent.detected.is_(False))):
+        session.delete(event)
+
+
 def next_occurrence(session: DbSession, task: Task, now: datetime) -> Task:
     if task.recurrence_days is None:
         raise TypeError("a task that does not repeat has no next occurrence")
-    due = user_today(owner(session, task), now) + timedelta(days=task.recurrence_days)
+    done_on = user_today(owner(session, task), now)
+    due = next_due(task.due_date, done_on, task.recurrence_days, task.repeat_from)
     following = Task(
         user_id=task.user_id,
         plant_id=task.plant_id,
@@ -212,6 +273,8 @@ def next_occurrence(session: DbSession, task: Task, now: datetime) -> Task:
         description=task.description,
         due_date=due,
         recurrence_days=task.recurrence_days,
+        repeat_from=task.repeat_from,
+        care_kind=task.care_kind,
         created_at=now,
         updated_at=now,
     )
@@ -219,6 +282,32 @@ def next_occurrence(session: DbSession, task: Task, now: datetime) -> Task:
     session.flush()
     task.next_task_id = following.id
     return following
+
+
+def complete_care_tasks(session: DbSession, plant: Plant, kind: str, event: CareEvent, now: datetime) -> list[Task]:
+    """Care just given (a logged or detected watering) completes the plant's open tasks of that
+    kind that are due by today (or undated); later ones stay."""
+    today = user_today(session.get_one(User, plant.user_id), now)
+    tasks = session.scalars(
+        select(Task)
+        .where(Task.plant_id == plant.id, Task.care_kind == kind, Task.completed.is_(False))
+        .where((Task.due_date.is_(None)) | (Task.due_date <= today))
+        .order_by(Task.id)
+    ).all()
+    for task in tasks:
+        set_completed(session, task, True, now, log_care=False)
+        task.completion_note = ("Detected from the soil: " if event.detected else "Logged: ") + (
+            f"watered {event.at:%Y-%m-%d %H:%M} UTC" if kind == "watered" else kind
+        )
+    return list(tasks)
+
+
+def snooze_task(session: DbSession, task: Task, now: datetime, days: int = 1) -> Task:
+    """Not today: the task is due `days` after today (the user's today)."""
+    task.due_date = user_today(owner(session, task), now) + timedelta(days=days)
+    task.updated_at = now
+    session.flush()
+    return task
 
 
 def delete_task(session: DbSession, task: Task) -> None:

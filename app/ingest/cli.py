@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..auth.users import create_user, hash_password
+from ..care.demo import seed
 from ..domain.devices import bind_device
 from ..extensions import db
 from ..models import Device, Plant, PlantSensor, User
@@ -140,5 +141,6 @@ def ensure_demo_garden(devices):
         db.session.add(plant)
         db.session.flush()
         bind_device(db.session, plant, device)
+    seed(db.session, user)  # seven days of believable history (app.care.demo)
     db.session.commit()
     click.echo(f"demo login: {DEMO_EMAIL} / {password}")

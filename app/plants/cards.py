@@ -33,7 +33,9 @@ def card_values(row):
     return values
 
 
-def render_card(template: Template, row: Any, stale: bool, age: str, script_root: str) -> Card:
+def render_card(
+    template: Template, row: Any, stale: bool, age: str, script_root: str, watered: str | None = None
+) -> Card:
     """One card's markup from the card template; `script_root` is the part of its links
     that comes from the request rather than the row."""
     seen = row.last_reading_ts
@@ -43,6 +45,7 @@ def render_card(template: Template, row: Any, stale: bool, age: str, script_root
         seen_at=None if seen is None else datetime.fromtimestamp(round(seen, 3), UTC),
         status=status,
         age=age,
+        watered=watered,
         values=card_values(row),
         show_url=url_for("plants.show_plant", plant_id=row.id),
         edit_url=url_for("plants.edit_plant", plant_id=row.id),
@@ -65,24 +68,28 @@ class CardCache:
         self._render = lru_cache(maxsize=maxsize)(render_card)
         self._template: Template | None = None
 
-    def card(self, row: Any, stale: bool, age: str) -> Card:
+    def card(self, row: Any, stale: bool, age: str, watered: str | None = None) -> Card:
         template = current_app.jinja_env.get_template("plants/_card.html")  # checks the file only when reloading
         if template is not self._template:
             self._render.cache_clear()
             self._template = template
-        return self._render(template, row, stale, age, request.script_root)
+        return self._render(template, row, stale, age, request.script_root, watered)
 
 
 CARDS = CardCache()
 
 
-def dashboard_cards(rows, now, status=None):
-    """The cards' markup as one piece, worst first, then by name; only `status` ones if given."""
+def dashboard_cards(rows, now, status=None, watered=None):
+    """The cards' markup as one piece, worst first, then by name; only `status` ones if given.
+    `watered`: {plant id: its last watering} for "Last watered 2 days ago"."""
     now_seconds = now.timestamp()
+    watered = watered or {}
     cards = []
     for row in rows:
         age = None if row.last_reading_ts is None else now_seconds - row.last_reading_ts
-        one = CARDS.card(row, age_is_stale(age, row.stale_after_minutes), age_text(age))
+        last = watered.get(row.id)
+        watered_text = None if last is None else age_text(now_seconds - last.timestamp())
+        one = CARDS.card(row, age_is_stale(age, row.stale_after_minutes), age_text(age), watered_text)
         if status is None or one.status.status == status:
             cards.append(one)
     cards.sort(key=attrgetter("sort_key"))

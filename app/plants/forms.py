@@ -35,13 +35,14 @@ class PlainFloatField(FloatField):
 
 
 def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
-    low, high = metric.range
+    low, high = metric.threshold_range
+    unit = metric.threshold_unit
     return PlainFloatField(
-        f"{metric.label} {bound} ({metric.unit})",
+        f"{metric.label} {bound} ({unit})",
         validators=[
             Optional(),
             finite,
-            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {metric.unit}.".replace("%", "%%")),
+            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {unit}.".replace("%", "%%")),
         ],
     )
 

@@ -7,7 +7,7 @@ from flask import Response, after_this_request, flash, request, stream_with_cont
 from flask_login import current_user, login_required
 
 from ..devices import queries as device_queries
-from ..domain import device_settings
+from ..domain import care, device_settings
 from ..domain import devices as device_service
 from ..domain import plants as plant_service
 from ..domain.errors import NotFoundError, ValidationError
@@ -15,13 +15,15 @@ from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
 from ..domain.presets import preset_thresholds
 from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
+from ..filters import user_zone
 from ..models import Plant
 from ..ownership import get_owned_or_404
 from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, not_modified, render, see_other
 from . import bp, queries
 from .cards import STATUS_LABELS, dashboard_cards
-from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_LABELS, RANGES, ROLLUP_RANGES, build_chart
+from .care_log import care_log_context, chart_markers
+from .charts import BOX, DEFAULT_RANGE, MAX_POINTS, RANGE_BUCKETS, RANGE_LABELS, RANGES, ROLLUP_RANGES, build_chart
 from .forms import NO_SENSOR, NOT_YOURS, SAME, PlantForm
 
 CSV_RANGES = {**RANGES, "all": None}
@@ -55,7 +57,9 @@ def list_plants():
     etag = queries.dashboard_etag(fingerprint, filters, now)
     if is_htmx() and (unchanged := not_modified(etag)):
         return unchanged
-    cards = dashboard_cards(queries.card_rows(filters.get("location")), now, filters.get("status"))
+    rows = queries.card_rows(filters.get("location"))
+    watered = care.last_watered(db.session, [row.id for row in rows])
+    cards = dashboard_cards(rows, now, filters.get("status"), watered)
     context = {
         "cards": cards,
         "filters": filters,
@@ -255,17 +259,22 @@ def delete_plant(plant_id):
 
 def plant_charts(plant, range_key, now):
     start = now - RANGES[range_key]
+    buckets = RANGE_BUCKETS.get(range_key, MAX_POINTS)
     read = queries.bucketed_rollups if range_key in ROLLUP_RANGES else queries.bucketed_readings
-    bucketed = read(plant.id, start, now, MAX_POINTS)
+    bucketed = read(plant.id, start, now, buckets)
+    zone = user_zone()
     return [
         build_chart(
             metric.key,
             bucketed,
             start,
             now,
-            MAX_POINTS,
-            getattr(plant, f"{metric.key}_min", None),
-            getattr(plant, f"{metric.key}_max", None),
+            buckets,
+            # a daily metric's thresholds are day totals, not levels the chart could band
+            None if metric.daily else getattr(plant, f"{metric.key}_min", None),
+            None if metric.daily else getattr(plant, f"{metric.key}_max", None),
+            limits=metric.range,
+            zone=zone,
         )
         for metric in CHARTED
     ]
@@ -299,12 +308,52 @@ def show_plant(plant_id):
         "range_labels": RANGE_LABELS,
         "rollup_ranges": ROLLUP_RANGES,
         "charts": plant_charts(plant, range_key, now),
+        "chart_markers": chart_markers(plant.id, now - RANGES[range_key], now),
     }
     if not is_htmx():
         context["sensors"] = plant_sensors(plant, now)
-        context["alerts"] = queries.open_alerts(plant)
-        context.update(plant_tasks_context(plant))
+        context.update(live_context(plant, now))
     return render("plants/show.html", block="charts", **context)
+
+
+def live_context(plant, now):
+    """What the plant page's live regions show (latest values, problems, alerts, tasks, care log):
+    the same queries whatever the number of tasks, alerts or events."""
+    state = plant_status(plant, now)
+    alerts = queries.open_alerts(plant)
+    return {
+        "state": state,
+        "alerts": alerts,
+        # the latest state's problems, and those only an open alert knows (daily light)
+        "problems": [*state.problems, *(a.problem for a in alerts if a.problem not in state.problems)],
+        "device_key": device_service.primary_device_key(plant),
+        "live_etag": live_etag(plant),
+        **plant_tasks_context(plant),
+        **care_log_context(plant, now),
+        "now": now,
+    }
+
+
+def live_etag(plant):
+    from .live import plant_fingerprint
+
+    return plant_fingerprint(db.session, plant, queries.utc_now())
+
+
+@bp.get("/<int:plant_id>/live")
+@login_required
+def plant_live(plant_id):
+    """The plant page's poll (every 5 s): 304 while nothing it shows changed (two queries), else
+    its live regions as out-of-band swaps; the care form and the charts are never replaced, so
+    nothing typed, focused or scrolled is lost."""
+    plant = get_owned_or_404(Plant, plant_id)
+    etag = live_etag(plant)
+    if unchanged := not_modified(etag):
+        return unchanged
+    now = queries.utc_now()
+    response = render("plants/_live.html", "plants/_live.html", **live_context(plant, now))
+    response.set_etag(etag)
+    return response
 
 
 def csv_lines(header: tuple[str, ...], rows: Generator[tuple, None, None], batch: int = 1000) -> Iterator[str]:

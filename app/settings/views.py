@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from .. import throttle
 from ..crypto import DecryptionError
+from ..domain.calendar import active_feed
 from ..extensions import db
 from ..web import render, see_other
 from . import bp
@@ -55,6 +56,7 @@ def page(status=200, fragment="settings/page.html", **context):
     context.setdefault("discord_form", DiscordForm(formdata=None))
     context.setdefault("llm_form", LLMForm(formdata=None, base_url=user.llm_base_url, model=user.llm_model))
     context.setdefault("timezone_form", TimezoneForm(formdata=None, timezone=user.timezone))
+    context.setdefault("calendar_feed", active_feed(db.session, user))
     return render(
         "settings/page.html",
         fragment,

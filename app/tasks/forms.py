@@ -6,10 +6,10 @@ and edit forms can take a per-task prefix without renaming the token field.
 """
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput, NumberInput
 
-from ..domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
+from ..domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, REPEAT_FROM, TITLE_MAX
 
 
 class TaskForm(FlaskForm):
@@ -25,6 +25,12 @@ class TaskForm(FlaskForm):
         widget=NumberInput(min=RECURRENCE_MIN, max=RECURRENCE_MAX),
         render_kw={"inputmode": "numeric", "placeholder": "no repeat"},
     )
+    repeat_from = SelectField(
+        "Repeat from",
+        choices=[SelectChoice("", "Default (watering: when done)")]
+        + [SelectChoice(key, label) for key, label in REPEAT_FROM.items()],
+        validate_choice=False,
+    )
 
     def set_plants(self, plants):
         self.plant_id.choices = [("", "No plant")] + [(str(plant.id), plant.name) for plant in plants]
@@ -32,7 +38,10 @@ class TaskForm(FlaskForm):
 
     def raw(self):
         """What the user typed, keyed like the service's fields."""
-        return {name: self[name].data for name in ("title", "description", "due_date", "plant_id", "recurrence_days")}
+        return {
+            name: self[name].data
+            for name in ("title", "description", "due_date", "plant_id", "recurrence_days", "repeat_from")
+        }
 
     def add_errors(self, detail):
         for error in detail:
@@ -47,6 +56,7 @@ def form_for_task(task, plants, formdata=None):
         "due_date": task.due_date.isoformat() if task.due_date else "",
         "plant_id": str(task.plant_id or ""),
         "recurrence_days": str(task.recurrence_days or ""),
+        "repeat_from": task.repeat_from,
     }
     form = TaskForm(formdata=formdata, prefix=f"task-{task.id}", data=values)
     return form.set_plants(plants)

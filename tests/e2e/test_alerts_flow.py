@@ -18,7 +18,8 @@ def sign_in(page, base_url):
     page.get_by_label("Email").fill("gardener@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/plants")
+    page.wait_for_url("**/today")
+    page.goto(base_url + "/plants")
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])

@@ -39,7 +39,7 @@ def test_register_sign_out_sign_in_without_console_errors_or_csp_violations(live
     page.shot("login-error")
 
     fill_and_submit(page, EMAIL, PASSWORD, "Sign in")
-    page.wait_for_url(re.compile(r"/plants$"))
+    page.wait_for_url(re.compile(r"/today$"))
     assert page.get_by_role("button", name="Sign out").is_visible()
     assert unexpected(page.console_errors) == []
     assert not any("Content Security Policy" in e for e in page.console_errors)

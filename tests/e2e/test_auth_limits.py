@@ -45,7 +45,7 @@ def test_a_refused_htmx_request_shows_its_message_in_the_error_area(app, live_se
     make_user(app)
     page.goto(live_server + "/auth/login")
     sign_in(page, PASSWORD)
-    page.wait_for_url(re.compile(r"/plants$"))
+    page.wait_for_url(re.compile(r"/today$"))
 
     page.evaluate(
         """() => {

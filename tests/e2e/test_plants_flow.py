@@ -21,7 +21,8 @@ def sign_in(page, base):
     page.get_by_label("Email").fill("gardener@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/plants")
+    page.wait_for_url(base + "/today")
+    page.goto(base + "/plants")
 
 
 def history(plant_id, now):

@@ -18,7 +18,8 @@ def sign_in(page, live_server):
     page.get_by_label("Email").fill("gardener@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/plants$"))
+    page.wait_for_url(re.compile(r".*/today$"))
+    page.goto(live_server + "/plants")
 
 
 def test_secrets_are_saved_tested_and_never_shown(app, live_server, page, recording_server):

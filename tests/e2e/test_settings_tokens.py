@@ -13,7 +13,8 @@ def sign_in(page, live_server):
     page.get_by_label("Email").fill("gardener@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/plants$"))
+    page.wait_for_url(re.compile(r".*/today$"))
+    page.goto(live_server + "/plants")
 
 
 def test_create_copy_and_revoke_a_token_with_htmx(app, live_server, page, tmp_path):

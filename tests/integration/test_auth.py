@@ -133,11 +133,11 @@ def test_registrations_per_address_are_limited(make_app):
 # --- sign-in ---------------------------------------------------------------------------------------
 
 
-def test_login_signs_in_and_goes_to_the_plants(app, client, auth):
+def test_login_signs_in_and_goes_to_today(app, client, auth):
     make_user(app)
     response = auth.login(email=" GARDENER@example.com")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/plants"
+    assert response.headers["Location"] == "/today"
     assert signed_in(client)
 
 
@@ -228,11 +228,11 @@ def test_login_ignores_a_next_that_leaves_the_site(app, client, target):
         "/auth/login", query_string={"next": target}, data={"email": "gardener@example.com", "password": PASSWORD}
     )
     assert response.status_code == 303
-    assert response.headers["Location"] == "/plants"
+    assert response.headers["Location"] == "/today"
 
 
-def test_signed_in_user_visiting_login_goes_to_the_plants(client, user_id):
-    assert client.get("/auth/login").headers["Location"] == "/plants"
+def test_signed_in_user_visiting_login_goes_to_today(client, user_id):
+    assert client.get("/auth/login").headers["Location"] == "/today"
 
 
 # --- sessions ----------------------------------------------------------------------------------------

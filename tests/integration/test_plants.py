@@ -160,7 +160,7 @@ def test_delete_removes_plant_and_alerts_but_keeps_tasks_and_the_devices_reading
         ("soil_moisture_min", "nan", b"Enter a number."),
         ("soil_moisture_min", "-1", b"Use a value from 0 to 100 %."),
         ("temperature_max", "90", b"Use a value from -40 to 85"),
-        ("light_max", "250000", b"Use a value from 0 to 200000 lux."),
+        ("light_max", "250", "Use a value from 0 to 80 mol/m²/day.".encode()),
         ("soil_moisture_max", "20", b"The maximum must be at least the minimum (30)."),
         ("stale_after_minutes", "", b"Enter a number of minutes."),
         ("stale_after_minutes", "0", b"Use 1 to 10080 minutes"),
@@ -232,7 +232,7 @@ def test_preset_fills_blank_thresholds_on_save_without_javascript(app, client, u
     assert response.status_code == 303, response.data
     with app.app_context():
         plant = db.session.scalar(select(Plant))
-        assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.light_min) == (10.0, 40.0, 5000.0)
+        assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.light_min) == (10.0, 40.0, 10.0)
 
 
 def test_preset_does_not_override_typed_thresholds(app, client, user_id):

@@ -54,7 +54,7 @@ def test_signing_out_at_the_desk_leaves_the_phone_signed_in_over_http(app, live_
     desk, phone = requests.Session(), requests.Session()
     desk.headers["User-Agent"], phone.headers["User-Agent"] = DESK, PHONE
     for client in (desk, phone):
-        assert client.post(f"{live_server}/auth/login", data=LOGIN, timeout=10).url.endswith("/plants")
+        assert client.post(f"{live_server}/auth/login", data=LOGIN, timeout=10).url.endswith("/today")
 
     signed_out = desk.post(f"{live_server}/auth/logout", timeout=10)
 

@@ -59,6 +59,7 @@ def test_valid_json_values_are_cleaned(gardener):
         "due_date": date(2026, 12, 1),
         "plant_id": plant.id,
         "recurrence_days": 7,
+        "repeat_from": None,  # the kind's default (watering: when done), chosen by create_task
     }
 
 
@@ -120,12 +121,15 @@ def test_next_occurrence_is_due_after_the_completion_day_in_the_users_timezone(g
     assert (task.completed, task.completed_at, task.updated_at) == (True, NOW, NOW)
 
 
-def test_unticking_and_ticking_again_creates_no_second_occurrence(gardener):
+def test_unticking_and_ticking_again_never_leaves_two_occurrences(gardener):
+    """Unticking takes back the untouched next occurrence; ticking again makes it anew."""
     task = service.create_task(db.session, gardener, {"title": "Water", "recurrence_days": 2}, now=NOW)
     assert service.set_completed(db.session, task, True, NOW) is not None
     assert service.set_completed(db.session, task, False, NOW) is None
     assert (task.completed, task.completed_at) == (False, None)
-    assert service.set_completed(db.session, task, True, NOW) is None
+    assert db.session.scalar(db.select(db.func.count()).select_from(Task)) == 1
+    assert service.set_completed(db.session, task, True, NOW) is not None
+    assert service.set_completed(db.session, task, True, NOW) is None  # ticked twice: one next
     assert db.session.scalar(db.select(db.func.count()).select_from(Task)) == 2
 
 

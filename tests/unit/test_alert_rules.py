@@ -161,7 +161,7 @@ def test_problem_labels(problem, label):
     [
         ("soil_moisture", 22.0, "22.0 %"),
         ("temperature", 31.25, "31.2 °C"),
-        ("light", 1200, "1,200 lux"),
+        ("light", 4.25, "4.2 mol/m²/day"),  # a light alert carries the day's total
         (None, 75.5, "75.5 min"),
         ("battery", None, "-"),
     ],

@@ -52,7 +52,6 @@ def test_everything_in_range_is_ok():
         ({"latest_soil_moisture": 70.1}, ("soil_moisture_high",)),
         ({"latest_temperature": 35.0}, ("temperature_high",)),
         ({"latest_humidity": 10.0}, ("humidity_low",)),
-        ({"latest_light": 50.0}, ("light_low",)),
         ({"latest_battery": 14.9}, ("battery_low",)),
         ({"latest_soil_moisture": 5.0, "latest_temperature": 40.0}, ("soil_moisture_low", "temperature_high")),
     ],
@@ -92,3 +91,8 @@ def test_stale_with_bad_last_values_is_alert_and_lists_both():
 def test_rank_orders_worst_first():
     statuses = [plant_status(p, NOW) for p in (plant(), plant(last_reading_at=None), plant(latest_battery=1.0))]
     assert [s.status for s in sorted(statuses, key=lambda s: s.rank)] == ["alert", "no_data", "ok"]
+
+
+def test_light_is_never_judged_on_one_reading():
+    """Light is a daily total (app.domain.daylight): 0 lux at night is no problem."""
+    assert plant_status(plant(latest_light=0.0), NOW).status == "ok"

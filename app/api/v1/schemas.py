@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from ...database import MAX_ID
 from ...domain import device_settings
+from ...domain.care import AMOUNT_MAX, KINDS, NOTE_MAX
 from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
 from ...domain.metrics import KEYS, METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
@@ -209,7 +210,16 @@ class TaskInput(Input):
         le=RECURRENCE_MAX,
         description="Completing the task creates the next one this many days later.",
     )
-    completed: bool = Field(False, description="Completing a repeating task creates its next occurrence.")
+    repeat_from: Literal["due", "done"] | None = Field(
+        None,
+        description="The next occurrence is due `recurrence_days` after this one's due date (`due`: ticking "
+        "early keeps the schedule) or after the day it was done (`done`). null: `done` for watering, else `due`.",
+    )
+    completed: bool = Field(
+        False,
+        description="Completing a repeating task creates its next occurrence; uncompleting it deletes that "
+        "occurrence again while it is untouched.",
+    )
 
 
 class Task(Output):
@@ -221,6 +231,8 @@ class Task(Output):
     due_date: date | None
     plant_id: int | None
     recurrence_days: int | None
+    repeat_from: Literal["due", "done"]
+    care_kind: str | None = Field(description="The care this task stands for (`watered`, ...), from its title.")
     created_at: Time
     updated_at: Time
 
@@ -247,13 +259,15 @@ class RangeInput(Input):
 
 
 def _range_model(metric) -> type[RangeInput]:
-    low, high = _bound(metric.low), _bound(metric.high)
+    low, high = (_bound(v) for v in metric.threshold_range)
     bound = Annotated[Annotated[float, Field(ge=low, le=high)] | None, BeforeValidator(_number_or_null)]
     fields: dict[str, Any] = {"min": (bound, None), "max": (bound, None)}
     return create_model(
         "".join(part.title() for part in metric.key.split("_")) + "Range",
         __base__=RangeInput,
-        __doc__=f"{metric.label} in {metric.unit}: null means no bound; between {low} and {high}, min <= max.",
+        __doc__=f"{metric.label} in {metric.threshold_unit}"
+        + (" (a daily total, judged once per local day)" if metric.daily else "")
+        + f": null means no bound; between {low} and {high}, min <= max.",
         **fields,
     )
 
@@ -639,6 +653,47 @@ class ChannelList(BaseModel):
 
 
 # Partial updates --------------------------------------------------------------------
+
+
+# Care log ---------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    CareKind: TypeAlias = str
+else:
+    CareKind = Literal[tuple(KINDS)]
+
+
+class CareEventInput(Input):
+    """Care given to a plant. `at` defaults to now and may not be in the future."""
+
+    kind: CareKind = Field(description="What was done: " + ", ".join(f"`{k}`" for k in KINDS) + ".")
+    at: Moment = Field(None, description="When; ISO 8601 (UTC when no offset is given) or Unix seconds; null: now.")
+    note: str = Field("", max_length=NOTE_MAX, pattern=TEXT_PATTERN, description="Required for `note`.")
+    amount: Annotated[float, Field(ge=0, le=AMOUNT_MAX)] | None = Field(
+        None, description="Millilitres of water (or grams of fertilizer); null: not given."
+    )
+
+
+class CareEvent(Output):
+    id: int
+    kind: str
+    at: Time
+    note: str
+    amount: float | None
+    detected: bool = Field(description="true: a watering detected from a rise in soil moisture.")
+    by: str | None = Field(None, description="Who logged it (their email); null when detected.")
+
+
+class CareEventList(BaseModel):
+    items: list[CareEvent]
+
+
+class CareEventQuery(Query):
+    limit: int = Field(100, ge=1, le=1000, description="The newest this many events.")
+
+
+class CalendarFeed(BaseModel):
+    url: str = Field(description="The new secret iCal feed URL; the previous one stops working.")
 
 
 def patch_of(model: type[Input]) -> type[Input]:

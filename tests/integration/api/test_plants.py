@@ -433,11 +433,11 @@ class TestPatch:
 
     def test_one_bound_changes_and_the_others_stay(self, api):
         plant = api.post("/api/v1/plants", json=FERN).get_json()
-        patch = {"thresholds": {"soil_moisture": {"max": 80}, "temperature": {"min": None}, "light": {"min": 100}}}
+        patch = {"thresholds": {"soil_moisture": {"max": 80}, "temperature": {"min": None}, "light": {"min": 4}}}
         thresholds = api.patch(f"/api/v1/plants/{plant['id']}", json=patch).get_json()["thresholds"]
         assert thresholds["soil_moisture"] == {"min": 30, "max": 80}
         assert thresholds["temperature"] == {"min": None, "max": None}
-        assert thresholds["light"] == {"min": 100, "max": None}
+        assert thresholds["light"] == {"min": 4, "max": None}  # mol/m²/day
         assert thresholds["humidity"] == {"min": None, "max": None}
 
     def test_null_unlinks_the_sensor_or_clears_every_threshold(self, api):

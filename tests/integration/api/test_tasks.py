@@ -8,6 +8,8 @@ from app.models import Plant, Task
 
 TASK_KEYS = {
     "id",
+    "repeat_from",
+    "care_kind",
     "title",
     "description",
     "completed",
