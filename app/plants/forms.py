@@ -41,7 +41,7 @@ def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
         validators=[
             Optional(),
             finite,
-            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {metric.unit}.".replace("%", "%%")),
+            NumberRange(low, high, message=f"Use a value from {low:,g} to {high:,g} {metric.unit}.".replace("%", "%%")),
         ],
     )
 
@@ -70,7 +70,8 @@ class PlantForm(FlaskForm):
     )
     preset = SelectField(
         "Preset",
-        choices=[SelectChoice("", "No preset")] + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
+        choices=[SelectChoice("", "No preset (your own ranges)")]
+        + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
         default="",
         validate_choice=True,
     )

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..domain import plants as plant_service
 from ..domain.errors import ValidationError
 from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
-from ..domain.presets import preset_thresholds
+from ..domain.presets import matching_preset, preset_thresholds
 from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
 from ..models import Plant
@@ -136,6 +136,7 @@ def edit_plant(plant_id):
     plant = get_owned_or_404(Plant, plant_id)
     form = PlantForm(obj=plant)
     if request.method == "GET":
+        form.preset.data = matching_preset(plant)
         return render_form(form, plant)
     if "apply_preset" in request.form:
         form.apply_preset()

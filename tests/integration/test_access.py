@@ -39,6 +39,10 @@ PUBLIC_ENDPOINTS = {
     "api.health_live",
     "api.v1.openapi_document",
     "api.v1.api_docs",
+    # The installable app (app/pwa.py): the same for everyone, no personal data.
+    "pwa.manifest",
+    "pwa.service_worker",
+    "pwa.offline",
 }
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ID_PARAMS = {"plant_id": "plant", "task_id": "task", "alert_id": "alert", "token_id": "token"}
@@ -499,4 +503,4 @@ def test_htmx_is_configured_to_match_the_policy(client):
     assert config["historyCacheSize"] == 0
     assert re.search(r"<body[^>]*\bhx-history=\"false\"", html)
     scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
-    assert scripts == ["/static/htmx-2.0.11.min.js", "/static/app.js"]
+    assert scripts == ["/static/htmx-2.0.11.min.js", "/static/app.js", "/static/focus.js"]

@@ -141,7 +141,7 @@ def test_delete_removes_plant_readings_and_alerts_but_keeps_tasks(app, client, u
         ("soil_moisture_min", "nan", b"Enter a number."),
         ("soil_moisture_min", "-1", b"Use a value from 0 to 100 %."),
         ("temperature_max", "90", b"Use a value from -40 to 85"),
-        ("light_max", "250000", b"Use a value from 0 to 200000 lux."),
+        ("light_max", "250000", b"Use a value from 0 to 200,000 lux."),
         ("soil_moisture_max", "20", b"The maximum must be at least the minimum (30)."),
         ("stale_after_minutes", "", b"Enter a number of minutes."),
         ("stale_after_minutes", "0", b"Use 1 to 10080 minutes"),
