@@ -129,6 +129,12 @@ def unit(metric):
     return known.shown(0.0, temperature_unit())[1]
 
 
+def translated(text):
+    """A message made elsewhere (a form error from app.domain), in the viewer's language when
+    the catalog has it; never %-formatted, so a "%" in it is safe."""
+    return gettext(text) if has_request_context() and isinstance(text, str) else text
+
+
 def status_label(status):
     return _(describe.status_label(status))
 
@@ -165,6 +171,7 @@ def register(app):
         ("number", number),
         ("status_label", status_label),
         ("problem_label", problem_label),
+        ("translated", translated),
     ):
         app.add_template_filter(function, name)
     app.jinja_env.globals.update(reading=reading, value_text=value_text, unit_of=unit)
