@@ -172,3 +172,15 @@ def test_registration_takes_the_browsers_timezone(app, live_server, browser):
     with app.app_context():
         assert db.session.scalar(db.select(User.timezone).where(User.email == "new@example.com")) == "Europe/Berlin"
     context.close()
+
+
+def test_a_long_added_message_wraps_on_a_phone(app, live_server, page):
+    garden(app)
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server)
+    page.goto(live_server + "/tasks")
+    title = "w" * 200  # one unbreakable word, the longest title allowed
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Add task").click()
+    page.get_by_text("Added “" + title).wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0

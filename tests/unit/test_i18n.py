@@ -119,3 +119,12 @@ def test_public_url_defaults_to_the_port_plantops_listens_on(environ, url):
 def test_no_template_hard_codes_a_status_word():
     templates = "\n".join(p.read_text() for p in (ROOT / "templates").rglob("*.html"))
     assert not re.search(r'\|replace\("_", " "\)', templates)
+
+
+def test_a_chart_table_gives_a_charts_numbers_as_text(app):
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        macro = app.jinja_env.get_template("charts/_table.html").module.chart_table
+        html = str(macro("light-table", "Licht", ["Zeit", "Licht"], [["01:00", "9.100 lux"]]))
+    assert 'id="light-table"' in html
+    assert "Licht als Tabelle" in html
+    assert '<th scope="row">01:00</th><td class="num">9.100 lux</td>' in html
