@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run dev demo test test-services test-sqlite test-postgres lint format prod clean
+.PHONY: run dev demo test test-services test-sqlite test-postgres lint format prod clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +65,7 @@ run: $(VENV)/.installed
 # For development: `flask run --debug` (reloader and debugger) beside a broker.
 dev: $(VENV)/.installed
 	$(FLASK) db upgrade
-	$(call with_broker,$(FIRST_ACCOUNT); MQTT_PORT=$(MQTT_PORT) $(FLASK) run --host $(HOST) --port $(PORT) --debug)
+	$(call with_broker,$(FIRST_ACCOUNT); PORT=$(PORT) MQTT_PORT=$(MQTT_PORT) $(FLASK) run --host $(HOST) --port $(PORT) --debug)
 
 # The app with simulated sensors, beside a broker (see with_broker; this one keeps no
 # persistence): creates the demo account and plants (login printed), then serves with live data.
@@ -74,7 +74,7 @@ demo: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(call with_broker,sim=; trap 'kill $$sim $$broker 2>/dev/null || true' EXIT INT TERM; \
 	  MQTT_PORT=$(MQTT_PORT) $(FLASK) simulate --demo --devices 5 --interval 5 & sim=$$!; \
-	  MQTT_PORT=$(MQTT_PORT) $(FLASK) run --host $(HOST) --port $(PORT) --debug,-e 's|^persistence true|persistence false|')
+	  PORT=$(PORT) MQTT_PORT=$(MQTT_PORT) $(FLASK) run --host $(HOST) --port $(PORT) --debug,-e 's|^persistence true|persistence false|')
 
 # Production server: migrate, then gunicorn with gunicorn.conf.py (BIND/PORT, WEB_CONCURRENCY, GUNICORN_THREADS).
 prod: $(VENV)/.installed
@@ -153,3 +153,10 @@ test-postgres: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage .ruff_cache .mypy_cache
+
+# Languages (app/i18n.py): extract the strings (babel.cfg), merge them into each catalog in
+# app/translations, and compile the .mo files the app reads (they are committed).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _n:1,2 -o app/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d app/translations

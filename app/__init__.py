@@ -17,7 +17,7 @@ def create_app(test_config=None):
     """
     from dotenv import load_dotenv
 
-    from . import cli, database, errors, filters, logs, security, urls, web, workers
+    from . import cli, database, errors, filters, i18n, logs, pwa, security, urls, web, workers
     from .auth.sessions import load_user
     from .auth.views import unauthorized
     from .config import load_settings
@@ -49,6 +49,7 @@ def create_app(test_config=None):
         app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
+    i18n.init_app(app)
     compress.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -64,6 +65,7 @@ def create_app(test_config=None):
     register_blueprints(app)
     errors.register_error_handlers(app)
     filters.register(app)
+    pwa.register(app)
     web.register(app)
     cli.register(app)
 

@@ -75,7 +75,7 @@ def load_settings(environ, instance_path):
         "HOMEASSISTANT_POLL_SECONDS": _int(environ, "HOMEASSISTANT_POLL_SECONDS", 5, 1, 3600),
         "HOMEASSISTANT_USERS": [email.lower() for email in _list(environ.get("HOMEASSISTANT_USERS", ""))],
         "DISCORD_WEBHOOK_URL": _url(environ, "DISCORD_WEBHOOK_URL", schemes={"https", "http"}),
-        "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or "http://127.0.0.1:5000",
+        "PUBLIC_URL": _url(environ, "PUBLIC_URL", schemes={"https", "http"}) or default_public_url(environ),
         "REGISTRATION_OPEN": _bool(environ, "REGISTRATION_OPEN", True),
         "RATELIMIT_STORAGE_URI": _rate_limit_storage(environ.get("RATELIMIT_STORAGE_URI", "")),
         "API_RATE_LIMIT": _int(environ, "API_RATE_LIMIT", 600, 1, 1_000_000),
@@ -114,6 +114,23 @@ def load_settings(environ, instance_path):
         "REMEMBER_COOKIE_SECURE": production,
     }
     return settings
+
+
+def default_public_url(environ):
+    """Where this process is reached when PUBLIC_URL is unset: the port it listens on (BIND's
+    port for gunicorn, else PORT, which `make run`, `make dev` and `make demo` set), else
+    `flask run`'s 5000. Links in notifications then point at the instance that sent them."""
+    bind = (environ.get("BIND") or "").strip()
+    host, _, port = bind.rpartition(":")
+    if not (bind and not bind.startswith("unix:") and port.isdigit()):
+        port = (environ.get("PORT") or "").strip()
+        host = ""
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        port = "5000"
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104  (a wildcard bind is reached on loopback)
+        host = "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{int(port)}"
 
 
 def database_url(url):

@@ -55,6 +55,11 @@ class User(db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Display preferences (settings): "system" | "light" | "dark"; a locale such as "de" or None
+    # for the browser's Accept-Language; "C" | "F" (readings are always stored in °C).
+    theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")
+    locale: Mapped[str | None] = mapped_column(String(16))
+    temperature_unit: Mapped[str] = mapped_column(String(1), default="C", server_default="C")
     # Secrets below hold ciphertext only (app.crypto), bound to this user and column.
     discord_webhook_url: Mapped[str | None] = mapped_column(Text)
     llm_base_url: Mapped[str | None] = mapped_column(String(500))

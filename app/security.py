@@ -7,6 +7,9 @@ CSP = "; ".join(
         "style-src 'self'",
         "img-src 'self' data:",
         "connect-src 'self'",
+        # The installable app (app/pwa.py): its service worker and manifest, same origin only.
+        "worker-src 'self'",
+        "manifest-src 'self'",
         "form-action 'self'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -1,4 +1,4 @@
-// PlantOps' only script besides htmx: error area, dismiss buttons, copy buttons, chart read-outs.
+// PlantOps' script besides htmx and focus.js: error area, dismiss buttons, copy buttons, chart read-outs, the service worker.
 (function () {
   "use strict";
 
@@ -33,6 +33,20 @@
   document.addEventListener("pointerover", function (event) {
     if (event.target instanceof Element) readout(event.target);
   });
+
+  // Registration takes the browser's timezone (the server keeps UTC for a name it does not know).
+  document.querySelectorAll("input[data-browser-timezone]").forEach(function (input) {
+    try {
+      input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) { /* no Intl: UTC */ }
+  });
+
+  // The installable app's service worker (static/sw.js, served at the app's root by app/pwa.py).
+  if ("serviceWorker" in navigator && document.body && document.body.dataset.serviceWorker) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register(document.body.dataset.serviceWorker).catch(function () {});
+    });
+  }
 
   document.addEventListener("click", function (event) {
     var target = event.target;

@@ -4,8 +4,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import utcnow
 from ..domain.alerts import acknowledge
-from ..domain.describe import format_value, problem_label
 from ..extensions import db
+from ..filters import value_text
 from ..models import Alert
 from ..ownership import get_owned_or_404
 from ..urls import MAX_PAGE, query_int
@@ -32,14 +32,10 @@ def nav_alert_count():
     return {"open_alert_count": count}
 
 
-@bp.app_template_filter("problem_label")
-def problem_label_filter(problem):
-    return problem_label(problem)
-
-
 @bp.app_template_global("alert_value")
 def alert_value(metric, value):
-    return format_value(metric, value)
+    """An alert's value in the viewer's units and locale (app.filters, the one formatting place)."""
+    return value_text(metric, value)
 
 
 @bp.get("")

@@ -1,6 +1,9 @@
+from functools import cache
+from zoneinfo import available_timezones
+
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from .passwords import MAX_LENGTH, password_problem
@@ -29,9 +32,20 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
     password = PasswordField("Password", validators=[DataRequired()])
+    # The browser's timezone (static/app.js fills it in from Intl); unknown or empty: UTC.
+    timezone = HiddenField(default="")
 
     def validate_password(self, field):
         check_policy(field.data, self.email.data)
+
+    def timezone_name(self):
+        name = (self.timezone.data or "").strip()
+        return name if name in known_zones() else "UTC"
+
+
+@cache
+def known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 class ChangePasswordForm(FlaskForm):

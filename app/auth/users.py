@@ -30,13 +30,13 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("plantops-timing-equaliser", method=method)
 
 
-def create_user(email: str, password: str, is_admin: bool = False) -> User:
+def create_user(email: str, password: str, is_admin: bool = False, timezone: str = "UTC") -> User:
     """Add an account; the first account of an empty instance is its administrator."""
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(email)
     empty = db.session.scalar(select(func.count(User.id))) == 0
-    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
+    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin, timezone=timezone)
     db.session.add(user)
     db.session.flush()
     if empty and _claim_first_administrator(user):

@@ -133,7 +133,7 @@ def register():
         throttling.count_registration()
         throttling.count_sign_in_attempt(email)
         if find_user(email) is None:
-            user = create_user(email, password)
+            user = create_user(email, password, timezone=form.timezone_name())
             throttling.record_sign_in(email)
             start_session(user)
             flash("Welcome to PlantOps. Add your first plant to get started.", "success")

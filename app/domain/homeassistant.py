@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .describe import problem_label
+from .describe import STATUS_LABELS, problem_label
 from .metrics import METRICS, Metric
-from .status import STATUS_LABELS, plant_status
+from .status import plant_status
 
 # Home Assistant's sensor device class of each registry metric, and its unit where Home Assistant
 # spells it differently from the registry: illuminance is in "lx", and since Home Assistant 2025.6

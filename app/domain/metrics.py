@@ -6,7 +6,7 @@ and one migration (its reading, latest-state and threshold columns; a test check
 the models have them).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # Threshold presets a gardener can start from; each threshold metric gives its (min, max) for each.
@@ -62,9 +62,21 @@ class Metric:
     def in_words(self) -> str:
         return self.words or self.label.lower()
 
-    def format(self, value: float) -> str:
-        """41.2 -> "41.2 %", 9100.0 -> "9,100 lux"."""
-        return f"{value:,.{self.decimals}f} {self.unit}"
+    def shown(self, value: float, temperature_unit: str = "C") -> tuple[float, str]:
+        """The value and unit as displayed: temperatures are stored in °C and shown in °F
+        when the user chose "F" (settings); every other metric as stored."""
+        if self.unit == "°C" and temperature_unit == "F":
+            return value * 9 / 5 + 32, "°F"
+        return value, self.unit
+
+    def format(
+        self, value: float, temperature_unit: str = "C", number: Callable[[float, int], str] | None = None
+    ) -> str:
+        """41.2 -> "41.2 %", 9100.0 -> "9,100 lux"; `number(value, decimals)` formats the number
+        for a locale (app.filters passes Babel's), else English digit grouping."""
+        shown, unit = self.shown(value, temperature_unit)
+        text = number(shown, self.decimals) if number else f"{shown:,.{self.decimals}f}"
+        return f"{text} {unit}"
 
 
 METRICS: tuple[Metric, ...] = (

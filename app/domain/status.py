@@ -16,8 +16,6 @@ BATTERY_LOW_PERCENT = 15
 
 # Worst first: the dashboard sorts by this.
 STATUS_ORDER = {"alert": 0, "stale": 1, "no_data": 2, "ok": 3}
-# How a status reads to a gardener (the dashboard's cards, Home Assistant's status entity).
-STATUS_LABELS = {"alert": "Needs care", "stale": "No recent data", "no_data": "Waiting for data", "ok": "OK"}
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from flask import current_app, request, url_for
 from jinja2 import Template
 from markupsafe import Markup
 
+from ..domain.describe import STATUS_LABELS
 from ..domain.metrics import METRICS
-from ..domain.status import NO_DATA, STATUS_LABELS, age_is_stale, status_with_reading
-from ..filters import age_text
+from ..domain.status import NO_DATA, age_is_stale, status_with_reading
+from ..filters import age_text, display_key, reading
 
+__all__ = ["STATUS_LABELS", "CardCache", "dashboard_cards"]
 CARD_CACHE_SIZE = 20_000
 
 Card = namedtuple("Card", "status sort_key html")
@@ -29,15 +31,16 @@ def card_values(row):
     for metric in METRICS:
         value = getattr(row, f"latest_{metric.key}")
         if value is not None:
-            values.append((metric.label, metric.format(value)))
+            values.append((metric.label, reading(metric, value)))
     return values
 
 
 def render_card(
-    template: Template, row: Any, stale: bool, age: str, script_root: str, watered: str | None = None
+    template: Template, row: Any, stale: bool, age: str, script_root: str, display: tuple, watered: str | None = None
 ) -> Card:
     """One card's markup from the card template; `script_root` is the part of its links
-    that comes from the request rather than the row."""
+    that comes from the request rather than the row, `display` the viewer's language and
+    units (app.filters.display_key), which change its words and numbers."""
     seen = row.last_reading_ts
     status = NO_DATA if seen is None else status_with_reading(row, stale)
     html = template.render(
@@ -73,7 +76,7 @@ class CardCache:
         if template is not self._template:
             self._render.cache_clear()
             self._template = template
-        return self._render(template, row, stale, age, request.script_root, watered)
+        return self._render(template, row, stale, age, request.script_root, display_key(), watered)
 
 
 CARDS = CardCache()

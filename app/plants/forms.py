@@ -42,7 +42,7 @@ def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
         validators=[
             Optional(),
             finite,
-            NumberRange(low, high, message=f"Use a value from {low:g} to {high:g} {unit}.".replace("%", "%%")),
+            NumberRange(low, high, message=f"Use a value from {low:,g} to {high:,g} {unit}.".replace("%", "%%")),
         ],
     )
 
@@ -90,7 +90,8 @@ class PlantForm(FlaskForm):
     )
     preset = SelectField(
         "Preset",
-        choices=[SelectChoice("", "No preset")] + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
+        choices=[SelectChoice("", "No preset (your own ranges)")]
+        + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
         default="",
         validate_choice=True,
     )

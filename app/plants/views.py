@@ -12,7 +12,7 @@ from ..domain import devices as device_service
 from ..domain import plants as plant_service
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.metrics import BY_KEY, CHARTED, KEYS, METRICS
-from ..domain.presets import preset_thresholds
+from ..domain.presets import matching_preset, preset_thresholds
 from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
 from ..filters import user_zone
@@ -219,6 +219,7 @@ def edit_plant(plant_id):
     choices = device_choices(form)
     if request.method == "GET":
         fill_from_plant(form, plant)
+        form.preset.data = matching_preset(plant)
         return render_form(form, plant)
     if "use_device" in request.form:
         use_device(form, choices)

@@ -3,9 +3,10 @@ from zoneinfo import available_timezones
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..i18n import LANGUAGES
 from .validation import CredentialsInURL, InvalidURL, check_discord_webhook_url, check_llm_base_url
 
 
@@ -18,12 +19,14 @@ def production():
 
 
 class DiscordForm(FlaskForm):
-    # A password field: a webhook URL is a secret, and the form never echoes it back.
-    webhook_url = PasswordField(
+    # A plain URL field, so the gardener sees what was pasted and can fix it. The server never
+    # sends it back (the template renders value=""); after an error, static/focus.js keeps what
+    # was typed in the browser ([data-keep-typed]). Once saved only its last four characters show.
+    webhook_url = URLField(
         "New webhook URL",
         filters=[strip],
         validators=[DataRequired(message="Paste the webhook URL that Discord shows."), Length(max=500)],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"},
     )
 
     def validate_webhook_url(self, field):
@@ -81,3 +84,18 @@ class TimezoneForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
+
+
+THEMES = [SelectChoice("system", "Same as this device"), SelectChoice("light", "Light"), SelectChoice("dark", "Dark")]
+TEMPERATURE_UNITS = [SelectChoice("C", "°C (Celsius)"), SelectChoice("F", "°F (Fahrenheit)")]
+
+
+class PreferencesForm(FlaskForm):
+    """How pages look and read: colour theme, language, temperature unit."""
+
+    theme = SelectField("Colours", choices=THEMES)
+    locale = SelectField(
+        "Language",
+        choices=[SelectChoice("", "Same as this browser")] + [SelectChoice(k, v) for k, v in LANGUAGES.items()],
+    )
+    temperature_unit = SelectField("Temperatures in", choices=TEMPERATURE_UNITS)

@@ -23,7 +23,7 @@ def check_discord_webhook_url(url, production):
 
     Outside production any http(s) host is accepted, so a local stand-in can be used.
     """
-    parts = _split(url)
+    parts = _split(url, "Leave user names and passwords out of the URL: the webhook URL Discord shows has none.")
     if parts.query or parts.fragment or not WEBHOOK_PATH.match(parts.path):
         raise InvalidURL("That is not a Discord webhook URL: it looks like https://discord.com/api/webhooks/…")
     if production and (parts.scheme != "https" or parts.hostname not in DISCORD_HOSTS):
@@ -50,7 +50,7 @@ def check_llm_base_url(url, production, allowed_hosts=()):
     return url.strip().rstrip("/")
 
 
-def _split(url):
+def _split(url, credentials_message="Leave user names and passwords out of the URL; use the API key field."):
     url = (url or "").strip()
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise InvalidURL("A URL cannot contain spaces or control characters.")
@@ -62,7 +62,7 @@ def _split(url):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidURL("Give a full URL starting with https:// (or http://).")
     if parts.username is not None or parts.password is not None:
-        raise CredentialsInURL("Leave user names and passwords out of the URL; use the API key field.")
+        raise CredentialsInURL(credentials_message)
     return parts
 
 

@@ -7,6 +7,7 @@ every response here is `Cache-Control: no-store`.
 import logging
 
 from flask import current_app, flash, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import throttle
@@ -15,7 +16,7 @@ from ..domain.calendar import active_feed
 from ..extensions import db
 from ..web import render, see_other
 from . import bp
-from .forms import DiscordForm, LLMForm, TimezoneForm
+from .forms import DiscordForm, LLMForm, PreferencesForm, TimezoneForm
 from .providers import Caller, ProviderError, caller_for, list_models, send_discord_test
 from .secrets import (
     KeyForAnotherOrigin,
@@ -57,6 +58,12 @@ def page(status=200, fragment="settings/page.html", **context):
     context.setdefault("llm_form", LLMForm(formdata=None, base_url=user.llm_base_url, model=user.llm_model))
     context.setdefault("timezone_form", TimezoneForm(formdata=None, timezone=user.timezone))
     context.setdefault("calendar_feed", active_feed(db.session, user))
+    context.setdefault(
+        "preferences_form",
+        PreferencesForm(
+            formdata=None, theme=user.theme, locale=user.locale or "", temperature_unit=user.temperature_unit
+        ),
+    )
     return render(
         "settings/page.html",
         fragment,
@@ -220,4 +227,20 @@ def save_timezone():
     current_user.timezone = form.timezone.data
     db.session.commit()
     flash(f"Times are now shown in {form.timezone.data}.", "success")
+    return see_other(url_for("settings.show_settings"))
+
+
+@bp.post("/preferences")
+@login_required
+def save_preferences():
+    """Theme, language and temperature unit; a full page follows (they change every page)."""
+    form = PreferencesForm()
+    if not form.validate():
+        return page(422, "settings/_preferences.html", preferences_form=form)
+    user = current_user
+    user.theme = form.theme.data
+    user.locale = form.locale.data or None
+    user.temperature_unit = form.temperature_unit.data
+    db.session.commit()
+    flash(_("Preferences saved."), "success")
     return see_other(url_for("settings.show_settings"))

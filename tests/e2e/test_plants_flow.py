@@ -89,7 +89,7 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
         f"() => document.querySelector('#plant-{plant_id}').innerText.includes('22.5 %')", timeout=12_000
     )
     assert "Needs care" in card.inner_text()
-    assert "soil moisture low" in card.inner_text()
+    assert "Soil moisture low" in card.inner_text()
     assert page.evaluate("() => window.notReloaded") is True
     assert page.evaluate("() => document.activeElement.id") == "filter-status"
 

@@ -44,6 +44,10 @@ PUBLIC_ENDPOINTS = {
     # A message's mute link: its signed, expiring token is the credential (a bad one is 404).
     "plants.mute_from_link",
     "plants.mute_from_link_confirm",
+    # The installable app (app/pwa.py): the same for everyone, no personal data.
+    "pwa.manifest",
+    "pwa.service_worker",
+    "pwa.offline",
 }
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ID_PARAMS = {"plant_id": "plant", "task_id": "task", "alert_id": "alert", "token_id": "token", "device_id": "device"}
@@ -511,4 +515,4 @@ def test_htmx_is_configured_to_match_the_policy(client):
     assert config["historyCacheSize"] == 0
     assert re.search(r"<body[^>]*\bhx-history=\"false\"", html)
     scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
-    assert scripts == ["/static/htmx-2.0.11.min.js", "/static/app.js"]
+    assert scripts == ["/static/htmx-2.0.11.min.js", "/static/app.js", "/static/focus.js"]

@@ -47,7 +47,7 @@ def test_a_conductivity_above_its_range_or_below_the_minimum_is_an_inline_error(
     data = {"name": "Fern", "stale_after_minutes": "60", "conductivity_min": "900", "conductivity_max": "20000"}
     response = client.post("/plants/new", data=data)
     assert response.status_code == 422
-    assert "Use a value from 0 to 10000 µS/cm." in response.get_data(as_text=True)
+    assert "Use a value from 0 to 10,000 µS/cm." in response.get_data(as_text=True)
 
     response = client.post("/plants/new", data={**data, "conductivity_max": "500"})
     assert "The maximum must be at least the minimum (900)." in response.get_data(as_text=True)

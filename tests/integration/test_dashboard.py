@@ -83,10 +83,10 @@ def test_cards_show_worst_first_with_status_in_words(app, client, user_id):
 
     assert card_names(html) == ["Thirsty", "Silent", "Brand new", "Happy"]
     assert "Needs care" in html
-    assert "No recent data" in html
+    assert "Sensor silent" in html
     assert "Waiting for data" in html
     assert ">OK<" in html
-    assert "soil moisture low" in html
+    assert "Soil moisture low" in html
     assert "12.5 %" in html
     assert "21.0 °C" in html
     assert "80 %" in html
@@ -115,7 +115,7 @@ def test_a_card_turns_stale_when_its_window_passes_without_new_data(app, client,
     html = client.get("/plants").get_data(as_text=True)
 
     assert 'class="badge badge-ok"' not in html
-    assert 'class="badge badge-stale">No recent data<' in html
+    assert 'class="badge badge-stale">Sensor silent<' in html
     assert "1 h ago" in html
 
 

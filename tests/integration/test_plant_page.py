@@ -46,7 +46,7 @@ def test_plant_page_shows_latest_values_alerts_tasks_and_links(app, client, user
     assert "Needs care" in html
     assert "12.0 %" in html
     assert "19.5 °C" in html
-    assert "soil moisture low" in html
+    assert "Soil moisture low" in html
     assert "temperature high" not in html
     assert "Water the fern" in html
     assert "Old chore" not in html

@@ -595,7 +595,7 @@ def test_plant_page_partial_lists_the_plants_pending_tasks_and_links_to_add_one(
     assert "Watered already" not in html
     assert "Unrelated" not in html
     assert f'href="/tasks?plant_id={fern}#task-create">Add a task</a>' in html
-    assert "All 1 pending task for Fern" in html
+    assert ">1 pending task for Fern</a>" in html  # not "All 1 pending task"
 
 
 @pytest.mark.parametrize("page", ["0", "-4", "abc", "99999999999999999999"])
@@ -608,3 +608,17 @@ def test_odd_page_numbers_still_show_a_list(client, app, user_id, page):
 def test_out_of_range_ids_are_404_not_500(client, user_id, huge):
     assert client.get(f"/tasks/{huge}").status_code == 404
     assert client.get(f"/tasks?plant_id={huge}").status_code == 404
+
+
+def test_a_plant_without_pending_tasks_does_not_offer_all_0_of_them(app, user_id):
+    from flask import render_template
+    from flask_login import login_user
+
+    from app.tasks.views import plant_tasks_context
+
+    fern = add_plant(app, user_id, "Fern")
+    with app.test_request_context("/plants/1"):
+        login_user(db.session.get(User, user_id))
+        html = render_template("tasks/_plant_tasks.html", **plant_tasks_context(db.session.get(Plant, fern)))
+    assert "All 0" not in html
+    assert ">Tasks for Fern</a>" in html

@@ -44,3 +44,32 @@ def test_public_url_is_the_configured_address_and_the_route_path(make_app):
     app = make_app(PUBLIC_URL="https://example.org/garden/")
     with app.app_context():
         assert public_url("plants.show_plant", plant_id=7) == "https://example.org/garden/plants/7"
+
+
+def test_the_installable_app_is_served_with_its_types_scope_and_caching(client):
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    assert manifest.headers["Cache-Control"] == "public, max-age=3600"
+    assert {icon["purpose"] for icon in manifest.get_json()["icons"]} == {"any", "maskable"}
+    worker = client.get("/sw.js")
+    assert worker.mimetype == "text/javascript"
+    assert worker.headers["Cache-Control"] == "no-cache"
+    assert worker.headers["Service-Worker-Allowed"] == "/"
+    body = worker.get_data(as_text=True)
+    assert "/*SETTINGS*/{}" not in body
+    assert '"/static/app.css"' in body
+    assert "/offline" in body
+    assert "worker-src 'self'" in worker.headers["Content-Security-Policy"]
+    offline = client.get("/offline")
+    assert offline.status_code == 200
+    assert "You are offline" in offline.get_data(as_text=True)
+
+
+def test_the_language_follows_the_browser_and_the_404_page_says_it_once(client):
+    html = client.get("/no-such-page", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}).get_data(as_text=True)
+    assert '<html lang="de"' in html
+    assert "Nicht gefunden" in html
+    assert "Zum Inhalt springen" in html
+    english = client.get("/no-such-page").get_data(as_text=True)
+    assert english.count("Not found") == 2  # the title and the heading, not the message again
+    assert "belongs to another account" in english

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 from ...database import MAX_ID
 from ...domain import device_settings
 from ...domain.care import AMOUNT_MAX, KINDS, NOTE_MAX
+from ...domain.describe import problem_label, status_label
 from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
 from ...domain.metrics import KEYS, METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
@@ -387,8 +388,12 @@ class Plant(Output):
     thresholds: Thresholds
     stale_after_minutes: int
     status: Literal["ok", "alert", "stale", "no_data"]
+    status_label: str = Field(description="`status` in the words every page uses: `Needs care`, `Sensor silent`, ...")
     problems: list[str] = Field(
         description="What is wrong: `soil_moisture_low`, `temperature_high`, `battery_low`, `stale`, ..."
+    )
+    problem_labels: list[str] = Field(
+        description="`problems` in the words every page uses: `Soil moisture low`, `Sensor silent`, ..."
     )
     latest: Reading | None
     created_at: Time
@@ -423,7 +428,9 @@ class Plant(Output):
             },
             "stale_after_minutes": row.stale_after_minutes,
             "status": status.status,
+            "status_label": status_label(status.status),
             "problems": list(status.problems),
+            "problem_labels": [problem_label(problem) for problem in status.problems],
             "latest": latest,
             "created_at": utc(row.created_at),
             "updated_at": utc(row.updated_at),

@@ -17,7 +17,9 @@ PLANT_KEYS = {
     "thresholds",
     "stale_after_minutes",
     "status",
+    "status_label",
     "problems",
+    "problem_labels",
     "latest",
     "created_at",
     "updated_at",
@@ -84,6 +86,9 @@ def test_list_shows_status_problems_and_latest_reading(app, api):
     assert items["Dry fern"]["latest"]["ts"].endswith("Z")
     assert (items["Aloe"]["status"], items["Aloe"]["problems"]) == ("ok", [])
     assert (items["Basil"]["status"], items["Basil"]["problems"]) == ("stale", ["stale"])
+    # The API's labels are the pages' words: one vocabulary (app/domain/describe.py).
+    assert (items["Basil"]["status_label"], items["Basil"]["problem_labels"]) == ("Sensor silent", ["Sensor silent"])
+    assert items["Dry fern"]["problem_labels"] == ["Soil moisture low", "Battery low"]
     assert (items["Cress"]["status"], items["Cress"]["latest"]) == ("no_data", None)
     assert api.get(f"/api/v1/plants/{dry['id']}").get_json() == items["Dry fern"]
 
