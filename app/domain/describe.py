@@ -51,5 +51,6 @@ def format_value(
     known = BY_KEY.get(metric)  # an alert outlives a metric taken out of the registry
     if known is None:
         return f"{value:.1f}".rstrip("0").rstrip(".")
-    # A daily metric's alerts carry the day's total (light: mol/m²/day), never a reading.
-    return known.format_threshold(value) if known.daily else known.format(value, temperature_unit, number)
+    if known.daily:  # its alerts carry the day's total (light: mol/m²/day), never a reading
+        return f"{number(value, 1) if number else f'{value:,.1f}'} {known.daily_unit}"
+    return known.format(value, temperature_unit, number)

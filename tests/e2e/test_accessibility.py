@@ -15,8 +15,9 @@ import pytest
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Alert, Task
+from tests.fixtures.browser import sign_in
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
 from ..fixtures.browser import screenshot
 from ..integration.alerting import add_plant, store
 
@@ -102,14 +103,6 @@ def violations(page):
                     for node in v["nodes"][:4])
         for v in result["violations"]
     ]  # fmt: skip
-
-
-def sign_in(page, base):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/plants")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -2,7 +2,9 @@
 
 import pytest
 
-from ..conftest import PASSWORD, make_user
+from tests.fixtures.browser import sign_in
+
+from ..conftest import make_user
 from ..integration.alerting import add_plant, store
 
 pytestmark = pytest.mark.e2e
@@ -13,22 +15,13 @@ def app(make_app):
     return make_app(config={"WTF_CSRF_ENABLED": True})
 
 
-def sign_in(page, base_url):
-    page.goto(base_url + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/today")
-    page.goto(base_url + "/plants")
-
-
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
 def test_alert_appears_and_acknowledging_updates_the_nav_count(app, live_server, page, viewport):
     page.set_viewport_size(viewport)
     user_id = make_user(app)
     basil = add_plant(app, user_id, name="Basil")
     fern = add_plant(app, user_id, name="Fern")
-    sign_in(page, live_server)
+    sign_in(page, live_server, then="/plants")
     assert page.locator("#alert-count .count").count() == 0
 
     store(app, basil, 45.0, 25.0, 24.0)
@@ -54,7 +47,7 @@ def test_alert_appears_and_acknowledging_updates_the_nav_count(app, live_server,
 
 def test_dry_plant_puts_a_water_task_in_the_list_and_ticking_it_acknowledges_the_alert(app, live_server, page):
     basil = add_plant(app, make_user(app), name="Basil")
-    sign_in(page, live_server)
+    sign_in(page, live_server, then="/plants")
 
     store(app, basil, 25.0, 24.0)
     page.goto(live_server + "/tasks")
@@ -76,7 +69,7 @@ def test_dashboard_turns_red_and_its_poll_updates_the_alert_count(app, live_serv
     app.config["ALERT_MIN_READINGS"] = 1
     basil = add_plant(app, make_user(app), name="Basil")
     store(app, basil, 45.0)
-    sign_in(page, live_server)
+    sign_in(page, live_server, then="/plants")
     card = page.locator(".plant-card", has_text="Basil")
     assert card.locator(".badge-ok").count() == 1
 

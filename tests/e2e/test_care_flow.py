@@ -12,22 +12,15 @@ from app.care.demo import history
 from app.clock import utcnow
 from app.extensions import db
 from app.models import CareEvent, Plant, Task
+from tests.fixtures.browser import sign_in
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
 from ..fixtures.browser import screenshot
 from ..fixtures.readings import attach_device, seed_readings
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page, base):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/today")
 
 
 def add_plant(app, user_id, name, key, **fields):

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Device, DeviceRejection, Plant, PlantSensor
+from tests.fixtures.browser import sign_in
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
 from ..fixtures.browser import screenshot
 from ..fixtures.readings import ingest
 
@@ -77,11 +78,7 @@ def test_a_plant_fed_by_a_room_sensor_and_a_soil_sensor_on_a_phone(app, live_ser
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        page.goto(live_server + "/auth/login")
-        page.get_by_label("Email").fill("gardener@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(live_server + "/plants")
+        sign_in(page, live_server)
 
         page.goto(live_server + "/devices")
         assert "Discovered (2)" in page.inner_text("main")

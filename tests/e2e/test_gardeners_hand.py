@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import User
+from tests.fixtures.browser import sign_in
 
 from ..conftest import PASSWORD, make_user
 from ..fixtures.browser import screenshot
@@ -20,14 +21,6 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def app(make_app):
     return make_app(config={"WTF_CSRF_ENABLED": True})
-
-
-def sign_in(page, base):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/plants")
 
 
 def background(page):
@@ -168,7 +161,7 @@ def test_registration_takes_the_browsers_timezone(app, live_server, browser):
     page.get_by_label("Email").fill("new@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_url("**/plants")
+    page.wait_for_url("**/today")
     with app.app_context():
         assert db.session.scalar(db.select(User.timezone).where(User.email == "new@example.com")) == "Europe/Berlin"
     context.close()

@@ -7,22 +7,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Device, Plant
+from tests.fixtures.browser import sign_in
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
 from ..fixtures.readings import seed_readings
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page, base):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/today")
-    page.goto(base + "/plants")
 
 
 def history(plant_id, now):
@@ -45,7 +37,7 @@ def history(plant_id, now):
 
 def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page):
     user_id = make_user(app)
-    sign_in(page, live_server)
+    sign_in(page, live_server, then="/plants")
 
     with app.app_context():
         device = Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, metrics=[])
@@ -128,7 +120,7 @@ def test_an_unchanged_dashboard_poll_is_a_304_and_leaves_the_cards_in_place(app,
         db.session.commit()
     statuses = []
     page.on("response", lambda r: r.request.headers.get("hx-request") and statuses.append(r.status))
-    sign_in(page, live_server)
+    sign_in(page, live_server, then="/plants")
     # Three polls at most: the 30 s clock bucket may turn between the page and the first one.
     for _ in range(3):
         page.wait_for_timeout(5_500)

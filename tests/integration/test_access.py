@@ -44,6 +44,10 @@ PUBLIC_ENDPOINTS = {
     # A message's mute link: its signed, expiring token is the credential (a bad one is 404).
     "plants.mute_from_link",
     "plants.mute_from_link_confirm",
+    # The calendar feed and its done/skip links: the secret in the URL, or the signed,
+    # single-purpose, expiring token, is the credential (a bad one is 404).
+    "care.calendar_feed",
+    "care.calendar_action",
     # The installable app (app/pwa.py): the same for everyone, no personal data.
     "pwa.manifest",
     "pwa.service_worker",
@@ -79,8 +83,8 @@ def all_routes():
 ROUTES = all_routes()
 PROTECTED = [r for r in ROUTES if r[0] not in PUBLIC_ENDPOINTS]
 WITH_IDS = [r for r in ROUTES if any(f":{name}>" in r[1] for name in ID_PARAMS)]
-# The mute link's POST carries its own signed token, which a cross-site page cannot forge.
-CSRF_EXEMPT = {"plants.mute_from_link_confirm"}
+# The mute and calendar links carry their own signed tokens, which a cross-site page cannot forge.
+CSRF_EXEMPT = {"plants.mute_from_link_confirm", "care.calendar_action"}
 UNSAFE = [r for r in ROUTES if r[2] in UNSAFE_METHODS and r[0] not in CSRF_EXEMPT]
 SAFE_PAGES = [r for r in ROUTES if r[2] == "GET" and r[0] != "static" and not r[1].startswith("/api/")]
 

@@ -68,7 +68,15 @@ def test_a_silent_sensor_has_one_name_everywhere():
 def test_readings_are_written_by_the_registry_in_the_chosen_unit(metric, unit, text):
     value = {"temperature": 21.5, "light": 9100.0}[metric]
     assert BY_KEY[metric].format(value, unit) == text
-    assert format_value(metric, value, unit) == text
+    if not BY_KEY[metric].daily:
+        assert format_value(metric, value, unit) == text
+
+
+def test_a_daily_metrics_alert_value_is_the_days_total():
+    assert format_value("light", 4.25, "F") == "4.2 mol/m²/day"
+    assert format_value("light", 4.25, "C", lambda value, decimals: f"{value:.{decimals}f}".replace(".", ",")) == (
+        "4,2 mol/m²/day"
+    )
 
 
 def test_strftime_formats_become_cldr_patterns():
