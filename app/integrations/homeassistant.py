@@ -144,6 +144,10 @@ class HomeAssistantPublisher:
                     info.wait_for_publish(min(timeout, 2.0))
             self.client.disconnect()
             self.client.loop_stop()
+            # A broker that accepted the connection and never answered it leaves paho's socket open.
+            sock = self.client.socket()
+            if sock is not None:
+                sock.close()
         self.lock.release()
 
     def snapshot(self) -> dict[str, object]:

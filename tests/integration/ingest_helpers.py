@@ -61,9 +61,11 @@ def claim(app, device_ids, email="gardener@example.com", **thresholds):
         return {d: p.id for d, p in plants.items()}
 
 
-def reading_count(app, device_id=None):
+def reading_count(app, device_id=None, since=None):
     with app.app_context():
         query = select(func.count(Reading.id))
+        if since is not None:
+            query = query.where(Reading.ts >= since)
         if device_id:
             query = query.join(Device, Device.id == Reading.device_id).where(Device.key == device_id)
         return db.session.scalar(query)

@@ -127,10 +127,13 @@ def test_quiet_hours_fold_into_the_morning_digest(app, user_id, ntfy, clock):
     [request] = run(notifier, 1, ntfy)
     digest = request.json()
     print("\n--- digest as sent to the ntfy stand-in:\n" + request.body.decode())
-    assert digest["title"] == "🌱 2 plants need water, 2 tasks due today"
+    # The alerts' water tasks fell due the day they opened (yesterday): overdue now.
+    assert digest["title"] == "🌱 2 plants need water, 2 tasks due today, 2 overdue"
     assert digest["message"].splitlines() == [
         "• Basil: soil moisture low (25.0 %)",
         "• Fern: soil moisture low (20.0 %)",
+        f"• Task: Water Basil (due {berlin(8, day=2).date().isoformat()})",
+        f"• Task: Water Fern (due {berlin(8, day=2).date().isoformat()})",
         "• Task: Repot the <fern>",
         "• Task: Feed Basil",
         "During quiet hours (2):",

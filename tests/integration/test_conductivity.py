@@ -65,7 +65,7 @@ def test_card_and_plant_page_show_conductivity_and_its_chart(app, client, user_i
     assert "1,250 µS/cm" in client.get("/plants").get_data(as_text=True)
     page = client.get(f"/plants/{plant_id}").get_data(as_text=True)
     assert "<dt>Conductivity</dt><dd>1,250 µS/cm</dd>" in page
-    assert 'aria-label="Conductivity over the last 24 hours, 2 points"' in page
+    assert 'aria-label="Conductivity over the last 24 hours, 2 points; the table below lists the values"' in page
     assert "Needs care" in page  # 1,250 is above the plant's maximum of 1,200
 
 

@@ -204,7 +204,7 @@ def test_a_silent_plant_is_stale_and_a_new_one_waits_for_data():
     new = status_of(plant(last_reading_at=None, **{f"latest_{m.key}": None for m in METRICS}))
     problem = messages(plant())["homeassistant/binary_sensor/plantops_12_problem/config"]
 
-    assert (stale["status"], stale["label"], stale["problems"]) == ("stale", "No recent data", ["stale"])
+    assert (stale["status"], stale["label"], stale["problems"]) == ("stale", "Sensor silent", ["stale"])
     assert render(problem["value_template"], stale) == "ON"
     assert (new["status"], new["label"], new["metrics"], new["last_reading_at"]) == (
         "no_data",
