@@ -11,10 +11,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Alert, Task
+from app.models import Alert, PlantSensor, Task
 from tests.fixtures.browser import sign_in
 
 from ..conftest import make_user
@@ -39,7 +40,7 @@ def seed(app):
     """A gardener's instance with something of every kind on screen; returns the plant ids."""
     user_id = make_user(app, is_admin=True)
     basil = add_plant(app, user_id, name="Basil", location="Kitchen", species="Ocimum basilicum")
-    fern = add_plant(app, user_id, name="Fern", location="Bathroom", light_min=5000.0, light_max=20000.0)
+    fern = add_plant(app, user_id, name="Fern", location="Bathroom", light_min=4.0, light_max=20.0)
     cactus = add_plant(app, user_id, name="Cactus", stale_after_minutes=5)
     add_plant(app, user_id, name="Orchid, waiting for its first reading")
     store(app, basil, 45.0, 25.0, 24.0)  # dry: an open alert and a water task
@@ -61,12 +62,14 @@ def seed(app):
             ]
         )  # fmt: skip
         db.session.commit()
-    return {"basil": basil, "fern": fern}
+        device = db.session.scalar(select(PlantSensor.device_id).where(PlantSensor.plant_id == fern).limit(1))
+    return {"basil": basil, "fern": fern, "device": device}
 
 
 def pages(plants):
     fern = plants["fern"]
     return [
+        "/today",
         "/plants",
         "/plants?status=alert",
         "/plants/new",
@@ -74,6 +77,8 @@ def pages(plants):
         f"/plants/{fern}?range=7d",
         f"/plants/{fern}/edit",
         f"/plants/{fern}/delete",
+        "/devices",
+        f"/devices/{plants['device']}",
         "/tasks",
         "/tasks?status=completed",
         "/alerts",

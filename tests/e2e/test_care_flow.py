@@ -72,7 +72,7 @@ def test_today_on_a_phone_done_and_snooze(app, live_server, page):
     expect(page.locator(".today-item", has_text="Turn the orchid")).to_have_count(0)
     page.get_by_role("button", name="Snooze until tomorrow: Clean the saucers").click()
     expect(page.locator(".today-item", has_text="Clean the saucers")).to_have_count(0)
-    page.get_by_role("button", name="Log watering Basil").click()
+    page.get_by_role("button", name="Watered: Basil").click()
     expect(page.get_by_text("Watered: logged for Basil.")).to_be_visible()
     assert page.console_errors == []
 

@@ -83,7 +83,7 @@ def test_installable_app_works_offline_with_the_last_dashboard_and_its_age(app, 
     garden(app)
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
-    sign_in(page, live_server)
+    sign_in(page, live_server, then="/plants")
     manifest_url = page.locator("link[rel=manifest]").get_attribute("href")
     manifest = json.loads(context.request.get(live_server + manifest_url).text())
     assert {"any", "maskable"} <= {icon["purpose"] for icon in manifest["icons"]}
@@ -161,7 +161,7 @@ def test_registration_takes_the_browsers_timezone(app, live_server, browser):
     page.get_by_label("Email").fill("new@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_url("**/today")
+    page.wait_for_url("**/plants")
     with app.app_context():
         assert db.session.scalar(db.select(User.timezone).where(User.email == "new@example.com")) == "Europe/Berlin"
     context.close()
