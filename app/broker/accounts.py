@@ -8,13 +8,14 @@ Functions taking a session flush and never commit.
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import MAX_ID
 from ..domain import broker as names
+from ..domain import devices
 from ..domain.types import DbSession
-from ..models import BrokerAccount, User
+from ..models import BrokerAccount, Device, User
 from . import dynsec
 from .dynsec import AdminSettings, BrokerError, NameTaken
 
@@ -52,7 +53,15 @@ def claim_user_account(session: DbSession, user: User) -> tuple[BrokerAccount, b
     account = user_account(session, user)
     if account is not None:
         return account, False
-    return _claim(session, names.username_for(user.email, user.id), user.id, "user"), True
+    account = _claim(session, names.username_for(user.email, user.id), user.id, "user")
+    # Keys the user typed before having an account move to where its sensors' messages arrive.
+    session.execute(
+        update(Device)
+        .where(Device.namespace == devices.waiting_namespace(user.id))
+        .values(namespace=account.username)
+        .execution_options(synchronize_session=False)
+    )
+    return account, True
 
 
 def claim_bridge_account(session: DbSession, name: str) -> tuple[BrokerAccount, bool]:

@@ -66,7 +66,13 @@ def namespace_for(session: DbSession, user: User) -> str:
     if user.is_admin:
         return ""
     username = session.scalar(select(BrokerAccount.username).where(BrokerAccount.user_id == user.id))
-    return username or f"user-{user.id}"
+    return username or waiting_namespace(user.id)
+
+
+def waiting_namespace(user_id: int) -> str:
+    """Where a user's typed keys wait until the user has a broker account (then they move to
+    the account's namespace: app.broker.accounts.claim_user_account)."""
+    return f"user-{user_id}"
 
 
 def visible_devices(session: DbSession, user: User) -> Select[tuple[Device]]:

@@ -235,3 +235,20 @@ def test_disabling_a_gardener_switches_their_broker_account_off_and_enabling_bac
     assert f"Their broker account {name} is on again." in response.get_data(as_text=True)
     connect(broker.port, name, password).close()
     sensor.mqtt.loop_stop()
+
+
+def test_a_key_typed_before_the_account_moves_to_the_accounts_namespace(broker_app, broker):
+    """A gardener names their sensor on a plant first, makes the broker account later: the
+    device must be the one the account's messages arrive at, not a second one."""
+    from app.domain.devices import device_for_key
+    from app.models import Device, User
+
+    signed_in(broker_app, "admin@example.com")  # the first account is the administrator
+    uid, client = signed_in(broker_app, "ana@example.com")
+    with broker_app.app_context():
+        device_for_key(db.session, db.session.get(User, uid), "fern-1")
+        db.session.commit()
+    username, _, _ = make_account(client)
+    with broker_app.app_context():
+        device = db.session.scalar(select(Device).where(Device.key == "fern-1"))
+        assert (device.namespace, device.owner_id) == (username, uid)
