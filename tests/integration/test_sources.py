@@ -11,14 +11,18 @@ its messages.
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import select
 
+from app.clock import utcnow
 from app.domain import metrics
+from app.domain.payload import MAX_FUTURE
 from app.extensions import db
 from app.models import BrokerAccount, Device, IngestSource, Plant, Reading
+from app.plants.queries import bucketed_readings
 from app.workers import background_services
 from tests.conftest import make_user
 from tests.fixtures.readings import attach_device
@@ -166,6 +170,12 @@ def test_documented_messages_reach_the_device_and_a_bound_plant(sources_app, sen
         for item in response.get_json()["items"]:
             latest.update({m: item[m] for m in expected if item.get(m) is not None})
         assert latest == pytest.approx(expected, abs=0.01), key
+        # ... and the plant's chart: one bucket over all time holds each value within its min..max.
+        with app.app_context():
+            [(_, buckets)] = bucketed_readings(plant_id, datetime(2000, 1, 1, tzinfo=UTC), utcnow() + MAX_FUTURE, 1)
+        for metric, value in expected.items():
+            low, _, high = buckets[metric]
+            assert low - 0.01 <= value <= high + 0.01, (key, metric)
         device, _, count = device_state(app, namespace, key)
         assert device.source == SOURCE_KINDS.get(fixture["source"], fixture["source"])
         assert device.last_seen_at is not None
