@@ -44,7 +44,8 @@ def source_rows(prefix: str, rows: Mapping[str, Mapping[str, Any]]) -> list[Sour
     for spec in SOURCES:
         row = rows.get(spec.name) or {}
         base = prefix if spec.kind == "native" else row.get("base_topic", spec.adapter.default_base)
-        options = row.get("options") if isinstance(row.get("options"), dict) else {}
+        stored_options = row.get("options")
+        options: dict[str, Any] = stored_options if isinstance(stored_options, dict) else {}
         shown.append(SourceRow(spec.name, spec.kind, bool(row.get("enabled", spec.enabled)), base, dict(options)))
     return shown
 
@@ -160,7 +161,8 @@ def parse_generic(
 def generic_form_values(row: SourceRow) -> dict[str, str]:
     """The generic form's fields as the stored options fill them."""
     values = {"filter": row.base, "ts_path": str(row.options.get("ts_path", ""))}
-    fields = row.options.get("fields") if isinstance(row.options.get("fields"), dict) else {}
+    stored_fields = row.options.get("fields")
+    fields: dict[str, Any] = stored_fields if isinstance(stored_fields, dict) else {}
     for key, spec in fields.items():
         if not isinstance(spec, dict):
             continue
