@@ -13,6 +13,8 @@ from app.extensions import db
 from app.ingest.consumer import load_sources
 from app.models import IngestSource
 
+from ..conftest import PASSWORD, make_user
+
 
 def stored(app):
     with app.app_context():
@@ -208,3 +210,22 @@ def test_stored_rows_are_what_active_sources_takes():
     assert [(s.name, s.base) for s in active_sources("plantops", as_stored)] == [
         (s.name, s.base) for s in active_sources("plantops", {})
     ]
+
+
+def test_saving_sources_needs_the_pages_csrf_token(make_app):
+    app = make_app(config={"WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    make_user(app)
+    login_page = client.get("/auth/login").get_data(as_text=True)
+    token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    credentials = {"email": "gardener@example.com", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/auth/login", data=credentials).status_code == 303
+    form = defaults_form(**{"enabled.zigbee2mqtt": None})
+
+    assert client.post("/admin/sources", data=form).status_code == 400
+    assert stored(app) == {}
+    page = client.get("/admin").get_data(as_text=True)
+    section = page[page.index('id="admin-sources"') :]
+    token = section.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/admin/sources", data={**form, "csrf_token": token}).status_code == 303
+    assert stored(app)["zigbee2mqtt"][1] is False
