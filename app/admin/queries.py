@@ -6,7 +6,7 @@ import threading
 from sqlalchemy import func, select
 
 from ..clock import utcnow
-from ..models import Device, IngestRejection, Notification, Plant, User
+from ..models import Device, IngestRejection, IngestSource, Notification, Plant, User
 
 DISCOVERED_SHOWN = 50
 
@@ -82,3 +82,11 @@ def _summarise(value):
     if isinstance(value, list | tuple) and value and all(isinstance(v, threading.Thread) for v in value):
         return f"{sum(t.is_alive() for t in value)} of {len(value)} threads alive"
     return None
+
+
+def source_rows(session):
+    """The administrator's IngestSource rows: name -> {"kind", "enabled", "base_topic", "options"}."""
+    return {
+        row.name: {"kind": row.kind, "enabled": row.enabled, "base_topic": row.base_topic, "options": row.options or {}}
+        for row in session.scalars(select(IngestSource))
+    }

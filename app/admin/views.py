@@ -1,6 +1,6 @@
 import os
 
-from flask import current_app, flash, render_template, url_for
+from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user
 
 from .. import workers
@@ -8,9 +8,10 @@ from ..auth.sessions import end_all_sessions
 from ..auth.tokens import revoke_all_tokens
 from ..broker import accounts as broker_accounts
 from ..broker.dynsec import AdminSettings, BrokerError
+from ..domain.sources import settings as source_settings
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
-from ..models import User
+from ..models import IngestSource, User
 from ..web import is_htmx, render, see_other
 from . import bp, queries
 
@@ -26,20 +27,96 @@ def administrators_only():
     return None
 
 
+def _page_context(**sources):
+    devices, discovered_total = queries.discovered_devices(db.session)
+    context = {
+        "users": queries.users_with_plant_counts(db.session),
+        "rejections": queries.rejections(db.session),
+        "devices": devices,
+        "discovered_total": discovered_total,
+        "outbox": queries.outbox(db.session),
+        "states": [(label, queries.describe_state(s)) for label, s in workers.background_services().status().items()],
+        "pid": os.getpid(),
+    }
+    context.update(_sources_context(**sources))
+    return context
+
+
+def _source_rows():
+    return source_settings.source_rows(current_app.config["MQTT_TOPIC_PREFIX"], queries.source_rows(db.session))
+
+
+def _sources_context(rows=None, errors=None, generic_values=None, generic_errors=None, saved=None):
+    rows = rows if rows is not None else _source_rows()
+    generic = next(row for row in rows if row.kind == "generic")
+    return {
+        "sources": rows,
+        "source_errors": errors or {},
+        "generic_values": generic_values
+        if generic_values is not None
+        else source_settings.generic_form_values(generic),
+        "generic_errors": generic_errors or {},
+        "sources_saved": saved,
+        "metrics": source_settings.METRICS,
+        "temperature_units": source_settings.TEMPERATURE_UNITS,
+    }
+
+
 @bp.get("")
 def show_admin():
-    devices, discovered_total = queries.discovered_devices(db.session)
-    return render(
-        "admin/page.html",
-        block="overview",
-        users=queries.users_with_plant_counts(db.session),
-        rejections=queries.rejections(db.session),
-        devices=devices,
-        discovered_total=discovered_total,
-        outbox=queries.outbox(db.session),
-        states=[(label, queries.describe_state(s)) for label, s in workers.background_services().status().items()],
-        pid=os.getpid(),
-    )
+    return render("admin/page.html", block="overview", **_page_context())
+
+
+@bp.post("/sources")
+def save_sources():
+    """Every source's enabled flag and base topic in one form; nothing is stored if one is wrong."""
+    prefix = current_app.config["MQTT_TOPIC_PREFIX"]
+    rows, errors = source_settings.apply_sources(prefix, _source_rows(), request.form)
+    if errors:
+        return _sources_answer(rows=rows, errors=errors)
+    for row in rows:
+        _store(row)
+    db.session.commit()
+    return _sources_answer(saved="Sources saved. They apply when the MQTT consumers restart.")
+
+
+@bp.post("/sources/generic")
+def save_generic_source():
+    """The generic JSON source's topic filter and fields; nothing is stored if one is wrong."""
+    prefix = current_app.config["MQTT_TOPIC_PREFIX"]
+    rows = _source_rows()
+    generic = next(row for row in rows if row.kind == "generic")
+    filter_, options, errors = source_settings.parse_generic(prefix, request.form, generic.options)
+    if errors:
+        values = {k: str(v) for k, v in request.form.items() if k != "csrf_token"}
+        return _sources_answer(rows=rows, generic_values=values, generic_errors=errors)
+    generic.base, generic.options = filter_, options
+    _store(generic)
+    db.session.commit()
+    return _sources_answer(saved="Generic source saved. It applies when the MQTT consumers restart.")
+
+
+def _store(row):
+    stored = db.session.get(IngestSource, row.name)
+    if stored is None:
+        stored = IngestSource(name=row.name, kind=row.kind)
+        db.session.add(stored)
+    stored.kind, stored.enabled, stored.base_topic = row.kind, row.enabled, row.base
+    stored.options = dict(row.options)
+    db.session.flush()
+
+
+def _sources_answer(saved=None, **sources):
+    """htmx: the sources section (422 with the errors); without JavaScript the page, or a redirect."""
+    failed = bool(sources.get("errors") or sources.get("generic_errors"))
+    status = 422 if failed else 200
+    if is_htmx():
+        html = render_template("admin/_sources.html", **_sources_context(saved=saved, **sources))
+        return html, status, {"Vary": "HX-Request"}
+    if failed:
+        return render("admin/page.html", status=status, **_page_context(**sources))
+    flash(saved, "success")
+    return see_other(url_for("admin.show_admin") + "#sources-heading")
 
 
 @bp.post("/users/<int:user_id>/disable")
