@@ -1,34 +1,13 @@
-import math
-
 from flask_wtf import FlaskForm
-from wtforms import FloatField, StringField
-from wtforms.validators import Length, NumberRange, Optional, StopValidation
+from wtforms import StringField
+from wtforms.validators import Length, NumberRange, Optional
 
 from ..domain.device_settings import NAME_MAX, RAW_LIMIT, TEMPERATURE_OFFSET_LIMIT
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def finite(_form, field):
-    if field.data is not None and not math.isfinite(field.data):
-        raise StopValidation("Enter a number.")
-
-
-class NumberField(FloatField):
-    """Shows 2450 rather than 2450.0, and what was typed when it was not a number."""
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data is None:
-            return ""
-        return f"{self.data:.6f}".rstrip("0").rstrip(".")
+from ..fields import PlainFloatField, finite, strip
 
 
 def number_field(label, limit, unit=""):
-    return NumberField(
+    return PlainFloatField(
         label,
         validators=[
             Optional(),

@@ -1,37 +1,16 @@
-import math
-
 from flask_wtf import FlaskForm
-from wtforms import FloatField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
 from ..domain.metrics import METRICS, PRESET_LABELS, THRESHOLD_METRICS, Metric
 from ..domain.plants import STALE_MINUTES_RANGE, THRESHOLD_FIELDS
 from ..domain.presets import preset_thresholds
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
+from ..fields import PlainFloatField, finite, strip
 
 
 def blank_to_none(value):
     return value or None
-
-
-def finite(_form, field):
-    if field.data is not None and not math.isfinite(field.data):
-        raise StopValidation("Enter a number.")
-
-
-class PlainFloatField(FloatField):
-    """Shows 30 rather than 30.0."""
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data is None:
-            return ""
-        return f"{self.data:.6f}".rstrip("0").rstrip(".")
 
 
 def threshold_field(metric: Metric, bound: str) -> PlainFloatField:

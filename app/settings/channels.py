@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import outbound
 from ..extensions import db
+from ..fields import strip
 from ..models import NotificationChannel
 from ..notify import channels
 from ..notify.dispatch import channels_of
@@ -24,10 +25,6 @@ from .views import page, test_result
 
 log = logging.getLogger(__name__)
 BUSY = "PlantOps is waiting on other outgoing requests right now. Try again in a moment."
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class ChannelForm(FlaskForm):

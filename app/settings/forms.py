@@ -6,12 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..fields import strip
 from ..i18n import LANGUAGES
 from .validation import CredentialsInURL, InvalidURL, check_discord_webhook_url, check_llm_base_url
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def production():
