@@ -3,7 +3,8 @@
 Readings belong to devices; a plant reads through `plant_readings`, whose columns are
 `ts`, `device_id` and one per registry metric, each taken only from the device bound for
 that metric (NULL in another device's rows). Charts, the CSV, the API, the advice summary,
-alert evaluation and the rollups read a plant's series through it.
+alert evaluation and the rollups read a plant's series through it; the ingest writer's watering
+detection reads one metric of all a batch's plants at once through `metric_series_of_plants`.
 """
 
 from datetime import datetime
