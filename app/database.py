@@ -149,6 +149,26 @@ def sqlite_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+def pg_array_text(values: list[Any]) -> str:
+    """A PostgreSQL array literal of numbers and aware or naive UTC datetimes (None = NULL), to
+    bind as text and CAST to its array type in the statement: psycopg dumps a list element by
+    element (a regular-expression check each), which costs a 500-reading batch more than its
+    insert; numbers and ISO times need no quoting but for the time's space."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            items.append(f'"{value.isoformat(" ")}"')
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"pg_array_text takes numbers and datetimes, not {type(value).__name__}")
+        else:
+            items.append(repr(value))
+    return "{" + ",".join(items) + "}"
+
+
 def insert(session: DbSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """The backend's INSERT, which has on_conflict_do_nothing() and on_conflict_do_update()."""
     return insert_for(dialect_name(session), table)

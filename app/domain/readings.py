@@ -3,14 +3,16 @@
 Readings belong to devices; a plant reads through `plant_readings`, whose columns are
 `ts`, `device_id` and one per registry metric, each taken only from the device bound for
 that metric (NULL in another device's rows). Charts, the CSV, the API, the advice summary,
-alert evaluation and the rollups read a plant's series through it.
+alert evaluation and the rollups read a plant's series through it; the ingest writer's watering
+detection reads one metric of all a batch's plants at once through `metric_series_of_plants`.
 """
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, Subquery, case, cast, false, null, select
 
-from ..models import Reading, ReadingHourly
+from ..models import PlantSensor, Reading, ReadingHourly
 from .devices import plant_bindings
 from .metrics import KEYS
 from .types import DbSession
@@ -51,6 +53,52 @@ def plant_readings(session: DbSession, plant_id: int, bindings: dict[str, int] |
     if bindings is None:
         bindings = plant_bindings(session, plant_id)
     series: Subquery = series_from(Reading.__table__, bindings).subquery("plant_readings")
+    return series
+
+
+def metric_series_of_plants(
+    session: DbSession, metric: str, windows: dict[int, tuple[datetime, datetime]]
+) -> dict[int, list[tuple[datetime, float]]]:
+    """plant id -> [(ts, value)] of `metric` from the device bound for it, ts in the plant's
+    [start, end), oldest first, rows without the metric skipped: what plant_readings gives one
+    plant, for many plants in a query or two (the ingest writer's after-batch work: per batch, not per plant)."""
+    if not windows:
+        return {}
+    bound = session.execute(
+        select(PlantSensor.plant_id, PlantSensor.device_id).where(
+            PlantSensor.metric == metric, PlantSensor.plant_id.in_(sorted(windows))
+        )
+    ).all()
+    series: dict[int, list[tuple[datetime, float]]] = {plant_id: [] for plant_id in windows}
+    if not bound:
+        return series
+    column = Reading.__table__.c[metric]
+    by_device: dict[int, dict[datetime, float]] = {}  # a device in two groups: its rows once
+    # One query per group of windows that lie close together (a batch's plants, as a rule, all
+    # end near now): one statement shape, cached; each plant's rows are cut out below.
+    span = 2 * max(end - start for start, end in windows.values())
+    bound_by_start = sorted(bound, key=lambda row: windows[row[0]][0])
+    groups: list[list[Any]] = []
+    for row in bound_by_start:
+        if groups and windows[row[0]][1] - windows[groups[-1][0][0]][0] <= span:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    for group in groups:
+        devices = sorted({device_id for _plant_id, device_id in group})
+        start = min(windows[plant_id][0] for plant_id, _device_id in group)
+        end = max(windows[plant_id][1] for plant_id, _device_id in group)
+        query = (
+            select(Reading.device_id, Reading.ts, column)
+            .where(Reading.device_id.in_(devices), Reading.ts >= start, Reading.ts < end, column.is_not(None))
+            .order_by(Reading.device_id, Reading.ts)
+        )
+        for device_id, ts, value in session.execute(query).tuples():
+            by_device.setdefault(device_id, {})[ts] = value
+    for plant_id, device_id in bound:
+        start, end = windows[plant_id]
+        rows = by_device.get(device_id, {})
+        series[plant_id] = [(ts, rows[ts]) for ts in sorted(rows) if start <= ts < end]
     return series
 
 

@@ -16,10 +16,10 @@ few minutes; a plant may set its own (`Plant.watering_rise_points`,
 `Plant.watering_rise_minutes`).
 """
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 
 DEFAULT_RISE_POINTS = 8.0
 DEFAULT_RISE_MINUTES = 60
@@ -39,7 +39,9 @@ def smoothed(series: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, f
     """A running median of three (the ends kept as they are)."""
     if len(series) < 3:
         return list(series)
-    middle = [(series[i][0], median(v for _, v in series[i - 1 : i + 2])) for i in range(1, len(series) - 1)]
+    middle = [
+        (series[i][0], sorted((series[i - 1][1], series[i][1], series[i + 1][1]))[1]) for i in range(1, len(series) - 1)
+    ]
     return [series[0], *middle, series[-1]]
 
 
@@ -58,19 +60,21 @@ def detect_rise(
         return None
     smooth = smoothed(known)[:-1]  # the last value is unsmoothed: wait for the next reading
     window = timedelta(minutes=minutes)
+    # The lowest smoothed value within `minutes` before each reading, by a sliding-window minimum:
+    # `lows` holds indices of rising values (of equal ones the latest), its first the window's low.
+    lows: deque[int] = deque()
     for j, (tj, vj) in enumerate(smooth):
-        low_index = None
-        for i in range(j - 1, -1, -1):
-            ti, vi = smooth[i]
-            if tj - ti > window:
-                break
-            if low_index is None or vi < smooth[low_index][1]:
-                low_index = i
-        if low_index is not None and vj - smooth[low_index][1] >= points:
+        while lows and tj - smooth[lows[0]][0] > window:
+            lows.popleft()
+        if lows and vj - smooth[lows[0]][1] >= points:
+            low_index = lows[0]
             low = smooth[low_index][1]
             # the rise began at the last reading still near the low (noise is well under points / 4)
             start = max(i for i in range(low_index, j) if smooth[i][1] <= low + points / 4)
             return Rise(smooth[start][0], tj, low, vj)
+        while lows and smooth[lows[-1]][1] >= vj:
+            lows.pop()
+        lows.append(j)
     return None
 
 

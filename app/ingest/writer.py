@@ -333,9 +333,8 @@ def insert_readings(session, rows, merge=False):
     `merge` (partial readings, one row per (device, ts) in `rows`) a stored row takes each
     value given for it and keeps the others (COALESCE): per-value messages make one reading."""
     if database.is_postgresql(session):
-        columns = {name: [row[name] for row in rows] for name in READING_COLUMNS}
-        # Stored as UTCDateTime stores it: naive UTC.
-        columns["ts"] = [ts.astimezone(UTC).replace(tzinfo=None) for ts in columns["ts"]]
+        # As array literals (times as UTCDateTime stores them: naive UTC).
+        columns = {name: database.pg_array_text([row[name] for row in rows]) for name in READING_COLUMNS}
         return len(session.execute(PG_MERGE_READINGS if merge else PG_INSERT_READINGS, columns).all())
     if not merge:
         rows = [(row["device_id"], database.sqlite_time(row["ts"]), *(row[m] for m in METRICS)) for row in rows]
@@ -376,11 +375,11 @@ def update_devices(session, devices, heard, newest, now):
         if changes is not None:
             rare.append(changes)
     if database.is_postgresql(session):
-        columns = {name: [row[name] for row in hot] for name in hot[0]}
-        for name in ("d_last_seen_at", "d_last_reading_at"):
-            columns[name] = [None if t is None else t.astimezone(UTC).replace(tzinfo=None) for t in columns[name]]
-        for name in ("d_last_payload", "d_last_topic"):
-            columns[name] = json.dumps(columns[name])
+        columns = {}
+        for name in hot[0]:
+            values = [row[name] for row in hot]
+            text_column = name in ("d_last_payload", "d_last_topic")
+            columns[name] = json.dumps(values) if text_column else database.pg_array_text(values)
         session.execute(PG_UPDATE_DEVICES, columns)
     else:
         time = database.sqlite_time
@@ -518,8 +517,7 @@ def advance_latest_states(session, newest):
         return []
     rows = list(rows.values())
     if database.is_postgresql(session):
-        columns = {name: [row[name] for row in rows] for name in rows[0]}
-        columns["p_ts"] = [None if t is None else t.astimezone(UTC).replace(tzinfo=None) for t in columns["p_ts"]]
+        columns = {name: database.pg_array_text([row[name] for row in rows]) for name in rows[0]}
         session.execute(PG_LATEST_STATE, columns)
     else:
         time = database.sqlite_time

@@ -145,3 +145,35 @@ def test_the_periodic_check_thread_judges_daily_light(app, clock, readings):
     StaleCheck(app).run_once()
     with app.app_context():
         assert {a.problem for a in db.session.query(Alert)} == {"light_low", "stale"}  # silent since midnight too
+
+
+def test_the_soil_series_of_several_plants_read_at_once_are_each_plants_own(app, readings, clock):
+    """metric_series_of_plants (one read for a batch's plants) gives what plant_readings gives
+    each plant: its bound device's rows in its window, oldest first, none without the metric,
+    also for two plants on one device and for a window far from the others."""
+    from app.care.series import metric_series
+    from app.domain.readings import metric_series_of_plants
+
+    from ..conftest import make_user
+
+    clock.move_to(START + timedelta(days=3))
+    user_id = make_user(app)
+    fern = add_plant(app, user_id, key="dev-fern")
+    twin = add_plant(app, user_id, key="dev-fern")  # the same device
+    basil = add_plant(app, user_id, key="dev-basil")
+    readings(fern, soil_rows([30 + i for i in range(30)]))
+    readings(fern, series(START + timedelta(minutes=1), [20.0] * 5, metric="temperature"))  # no soil value
+    readings(basil, soil_rows([50 + i for i in range(30)]))
+    readings(basil, soil_rows([60.0, 61.0, 62.0], START + timedelta(days=2)))
+    windows = {
+        fern: (START + timedelta(minutes=10), START + timedelta(minutes=60)),
+        twin: (START + timedelta(minutes=100), START + timedelta(minutes=200)),
+        basil: (START + timedelta(days=2), START + timedelta(days=2, minutes=6)),  # far away: a group of its own
+    }
+    with app.app_context():
+        got = metric_series_of_plants(db.session, "soil_moisture", windows)
+        for plant_id, (start, end) in windows.items():
+            assert got[plant_id] == metric_series(db.session, plant_id, "soil_moisture", start, end)
+    assert [v for _, v in got[fern]] == [32 + i for i in range(10)]
+    assert [v for _, v in got[twin]] == [30 + i for i in range(20, 30)]
+    assert [v for _, v in got[basil]] == [60.0, 61.0]
