@@ -1,5 +1,5 @@
 """A plant's readings for the care features, read only through plant_readings (each metric
-from the device bound for it; core's module, docs/plan SENSORS.md)."""
+from the device bound for it: app/domain/readings.py, docs/contracts.md "Devices")."""
 
 from datetime import datetime
 

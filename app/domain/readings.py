@@ -27,7 +27,7 @@ def metric_columns(table: Any, bindings: dict[str, int]) -> list[Any]:
         device_id = bindings.get(metric)
         column = table.c[metric]
         if device_id is None:
-            # devui: a typed NULL; PostgreSQL sends an untyped literal NULL back as text (oid 25)
+            # A typed NULL: PostgreSQL sends an untyped literal NULL back as text (oid 25)
             expression: Any = cast(null(), Float)
         elif len(devices) == 1:
             expression = column

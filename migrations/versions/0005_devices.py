@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 00:45:00.000000
 
-Upgrade moves the data (docs/plan SENSORS.md):
+Upgrade moves the data (docs/contracts.md, "Devices"):
 - one Device (namespace "", source "native", key = the id) per distinct device id of a
   plant, of the stored readings and of the unclaimed list; owned by the plant's gardener
   (a plant claiming it now first, else the plant its readings were stored for); an
