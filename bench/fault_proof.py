@@ -30,6 +30,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from app.domain.metrics import KEYS
+
 from .load import BIN, ROOT, bench_env, flask_cli, free_port, scratch_database, wait_for_port
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -153,10 +155,26 @@ def seed(database_url, devices):
         )
         conn.execute(
             text(
-                "INSERT INTO plants (user_id, name, species, location, notes, device_id, stale_after_minutes, "
-                "created_at, updated_at) VALUES (1, :device, '', '', '', :device, 60, :now, :now)"
+                "INSERT INTO plants (user_id, name, species, location, notes, stale_after_minutes, "
+                "created_at, updated_at) VALUES (1, :device, '', '', '', 60, :now, :now)"
             ),
             [{"device": device, "now": now} for device in device_ids],
+        )
+        # Each plant's sensor, owned by the gardener and bound for every metric (docs/contracts.md, "Devices").
+        conn.execute(
+            text(
+                "INSERT INTO devices (namespace, key, source, owner_id, name, model, first_seen_at, message_count, "
+                "metrics, calibration, field_map, last_raw) "
+                "VALUES ('', :device, 'native', 1, '', '', :now, 0, '[]', '{}', '{}', '{}')"
+            ),
+            [{"device": device, "now": now} for device in device_ids],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO plant_sensors (plant_id, metric, device_id) "
+                "SELECT plants.id, :metric, devices.id FROM plants JOIN devices ON devices.key = plants.name"
+            ),
+            [{"metric": metric} for metric in KEYS],
         )
     return engine, device_ids
 
