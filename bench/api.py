@@ -24,6 +24,7 @@ def seed(env):
     from app import create_app
     from app.auth import tokens
     from app.auth.users import create_user
+    from app.domain.devices import bind_device, device_for_key
     from app.extensions import db
     from app.models import Plant, Task
 
@@ -39,7 +40,6 @@ def seed(env):
                 name=f"Plant {n:03d}",
                 species="Monstera",
                 location="Living room",
-                device_id=f"bench-{n:03d}",
                 soil_moisture_min=30,
                 soil_moisture_max=70,
                 temperature_min=10,
@@ -55,6 +55,8 @@ def seed(env):
         ]
         db.session.add_all(plants)
         db.session.flush()
+        for n, plant in enumerate(plants):
+            bind_device(db.session, plant, device_for_key(db.session, user, f"bench-{n:03d}"))
         db.session.add_all(
             Task(
                 user_id=user.id,

@@ -179,11 +179,12 @@ def bench_validation(repeat, rounds):
 
 def bench_plant_list(plants, rounds):
     from app import create_app
-    from app.api.v1.plant_list import _fingerprint
     from app.api.v1.plants import _build_list
     from app.auth.users import create_user
+    from app.domain.devices import bind_device, device_for_key
     from app.extensions import db
     from app.models import Plant
+    from app.plants.queries import plants_fingerprint
     from tests.conftest import test_env
 
     workdir = tempfile.mkdtemp()
@@ -192,11 +193,10 @@ def bench_plant_list(plants, rounds):
         db.create_all()
         user = create_user("bench@example.com", "bench-password-1")
         now = datetime.now(UTC)
-        db.session.add_all(
+        rows = [
             Plant(
                 user_id=user.id,
                 name=f"Plant {n:03d}",
-                device_id=f"bench-{n:03d}",
                 soil_moisture_min=30,
                 soil_moisture_max=70,
                 last_reading_at=now,
@@ -204,14 +204,18 @@ def bench_plant_list(plants, rounds):
                 latest_temperature=20.0,
             )
             for n in range(plants)
-        )
+        ]
+        db.session.add_all(rows)
+        db.session.flush()
+        for n, plant in enumerate(rows):
+            bind_device(db.session, plant, device_for_key(db.session, user, f"bench-{n:03d}"))
         db.session.commit()
         with app.test_request_context():
             from flask_login import login_user
 
             login_user(user)
             build = per_call(lambda _: _build_list(datetime.now(UTC)), None, 5, rounds)
-            fingerprint = per_call(lambda _: _fingerprint(user.id), None, 50, rounds)
+            fingerprint = per_call(lambda _: plants_fingerprint().token, None, 50, rounds)
     print(f"| build the body of {plants} plants | {build * 1e3:,.2f} ms |")
     print(f"| fingerprint query (PlantListCache hit) | {fingerprint * 1e3:,.2f} ms ({fingerprint / build:.2f}x) |")
 
