@@ -51,6 +51,9 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     # "Use" fills the sensor picker and keeps what was typed (it used to reload the form empty).
     page.locator(".device-choices li", has_text="esp32-monstera").get_by_role("button", name="Use").click()
     page.wait_for_function(f"() => document.querySelector('#device').value === '{device_id}'")
+    # The swapped-in form's preset select listens once htmx has processed it (after its settle
+    # delay); a change before that, on a loaded machine, would be a change nobody hears.
+    page.wait_for_function("() => document.querySelector('#preset')['htmx-internal-data'] !== undefined")
     assert page.get_by_label("Name").input_value() == "Monstera"
     page.get_by_label("Preset").select_option("tropical")
     page.wait_for_function("() => document.querySelector('#soil_moisture_min').value === '40'")
