@@ -169,6 +169,12 @@ def safe_id(value: object) -> str | None:
     return text
 
 
+def new_result(key: str) -> tuple[SourceResult, "Values"]:
+    """An empty result for device `key` and a Values that counts its rejections into it."""
+    result = SourceResult(key, [], Counter())
+    return result, Values(result.rejections, result.details)
+
+
 class Values:
     """The values of one reading, taken one field at a time: a bad field is dropped and counted."""
 

@@ -7,13 +7,12 @@ merged per node (base.MERGE_SECONDS). `nan`, or `None` with `publish_nan_as_none
 "no value now". Key: `esphome:<node>`.
 """
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
-from .common import Values, decode_text, floor_ts, rejected, safe_id
+from .common import decode_text, floor_ts, new_result, rejected, safe_id
 
 
 class EsphomeAdapter:
@@ -38,8 +37,7 @@ class EsphomeAdapter:
             text = decode_text(payload)
         except Rejected as error:
             return rejected(key, error.reason)
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         values.field(object_id, text, text=True)
         if values:
             result.readings.append(DeviceReading(key, floor_ts(now), {}, fields=values.fields, partial=True, name=node))

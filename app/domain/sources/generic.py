@@ -11,14 +11,13 @@ the value to calibration instead. The device id is the topic level `device_level
 the first level the filter's "+" matches, else the whole topic). Key: `generic:<id>`.
 """
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from ..metrics import KEYS
 from ..payload import Rejected, parse_ts
 from .base import DeviceReading, SourceResult
-from .common import MAX_DEPTH, MAX_KEY, Values, decode_json, decode_text, ignored, number, rejected, safe_id
+from .common import MAX_DEPTH, MAX_KEY, Values, decode_json, decode_text, ignored, new_result, number, rejected, safe_id
 
 _MISSING = object()
 
@@ -76,8 +75,7 @@ class GenericAdapter:
             document = decode_json(payload) if not text_payload else _plain(payload)
         except Rejected as error:
             return rejected(key, error.reason)
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         for metric, spec in list(fields.items())[: len(KEYS) * 4]:
             if not isinstance(spec, dict):
                 continue

@@ -8,13 +8,12 @@ Three of its reporting methods, one adapter each (all kind "miflora", key `miflo
   readings, base.MERGE_SECONDS); the `$` attribute topics are ignored.
 """
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
-from .common import Values, decode_object, decode_text, floor_ts, ignored, rejected, safe_id
+from .common import decode_object, decode_text, floor_ts, ignored, new_result, rejected, safe_id
 
 FIELDS = {"moisture": "soil_moisture", "temperature": "temperature", "light": "light",
           "conductivity": "conductivity", "battery": "battery"}  # fmt: skip
@@ -53,8 +52,7 @@ class MifloraAdapter:
             data = decode_object(payload)
         except Rejected as error:
             return rejected(key, error.reason)
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         for field, metric in FIELDS.items():
             values.metric(metric, data.get(field))
         if values:
@@ -77,8 +75,7 @@ class MifloraAdapter:
             text = decode_text(payload)
         except Rejected as error:
             return rejected(key, error.reason)
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         values.metric(metric, text, text=True)
         if values:
             reading = DeviceReading(key, floor_ts(now), values.values, partial=True, name=name, model="HHCCJCY01")

@@ -7,13 +7,12 @@ is ignored. Key: `openmqttgateway:<MAC, 12 hex digits, upper case>`, whichever g
 """
 
 import re
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
-from .common import Values, decode_object, floor_ts, ignored, rejected
+from .common import decode_object, floor_ts, ignored, new_result, rejected
 
 FIELDS = {"moi": "soil_moisture", "hum": "humidity", "lux": "light", "fer": "conductivity", "batt": "battery"}
 _HEX12 = re.compile(r"[0-9A-F]{12}")
@@ -51,8 +50,7 @@ class OpenMqttGatewayAdapter:
         key = f"openmqttgateway:{mac}"
         if not any(field in advert for field in ("tempc", "tempf", *FIELDS)):
             return ignored(key)
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         for field, metric in FIELDS.items():
             values.metric(metric, advert.get(field))
         if "tempc" in advert:

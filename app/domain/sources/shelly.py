@@ -8,13 +8,12 @@ temperature components (an add-on's probes, `temperature:101`) are fields. Notif
 other methods are ignored. Key: `shelly:<shelly id>`.
 """
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
-from .common import Values, decode_object, ignored, rejected, safe_id, unix_ts
+from .common import decode_object, ignored, new_result, rejected, safe_id, unix_ts
 
 _STATUS = {"NotifyStatus", "NotifyFullStatus"}
 
@@ -44,8 +43,7 @@ class ShellyAdapter:
             return ignored(key)
         if not isinstance(params, dict):
             return rejected(key, "wrong_shape")
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         for component, status in params.items():
             if not isinstance(status, dict):
                 continue

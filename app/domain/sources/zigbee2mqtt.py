@@ -7,13 +7,12 @@ reading's time. Ignored: `<base>/bridge/...`, `/availability`, `/set`, `/get`.
 Key: `zigbee2mqtt:<friendly_name>` (a friendly name may hold "/").
 """
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from ..payload import Rejected
 from .base import DeviceReading, SourceResult
-from .common import Values, decode_object, ignored, iso_ts, number, rejected, safe_id, unix_ts
+from .common import decode_object, ignored, iso_ts, new_result, number, rejected, safe_id, unix_ts
 
 _DIRECT = (("soil_moisture", "soil_moisture"), ("humidity", "humidity"), ("battery", "battery"),
            ("conductivity", "conductivity"), ("soil_conductivity", "conductivity"))  # fmt: skip
@@ -44,8 +43,7 @@ class Zigbee2MqttAdapter:
             state = decode_object(payload)
         except Rejected as error:
             return rejected(key, error.reason)
-        result = SourceResult(key, [], Counter())
-        values = Values(result.rejections, result.details)
+        result, values = new_result(key)
         for field, metric in _DIRECT:
             if field in state:
                 values.metric(metric, state[field])
