@@ -188,6 +188,11 @@ DEVICE_STATE = (
 EMPTY_JSON = frozenset(("{}", "[]", "null", "", None))
 
 
+def object_of(text):
+    """A JSON object column's value as read raw from the database ({} for an empty one)."""
+    return {} if text in EMPTY_JSON else json.loads(text)
+
+
 class DeviceState:
     """A locked device row as the writer reads and changes it."""
 
@@ -205,15 +210,13 @@ class DeviceState:
     @property
     def calibration(self):
         if self._calibration is None:
-            text = self.calibration_text
-            self._calibration = {} if text in EMPTY_JSON else json.loads(text)
+            self._calibration = object_of(self.calibration_text)
         return self._calibration
 
     @property
     def field_map(self):
         if self._field_map is None:
-            text = self.field_map_text
-            self._field_map = {} if text in EMPTY_JSON else json.loads(text)
+            self._field_map = object_of(self.field_map_text)
         return self._field_map
 
     def map_field(self, name, metric):
@@ -272,7 +275,7 @@ def device_values(device, reading, entry):
             metric = device.field_map.get(name)
             if metric in RANGES and metric not in values:
                 add_checked(values, metric, value, entry)
-    calibration = device.calibration if device.calibration_text not in EMPTY_JSON else {}
+    calibration = device.calibration
     for metric, raw in reading.raw.items():
         value = calibrated(metric, raw, calibration)
         if value is None:
@@ -412,7 +415,7 @@ def rare_changes(device, entry, latest, now):
     if device._field_map is not None and device.field_map_text != device.field_map_text_loaded:
         row["field_map"] = device.field_map
     if entry.raw:
-        last_raw = {} if device.last_raw_text in EMPTY_JSON else json.loads(device.last_raw_text)
+        last_raw = object_of(device.last_raw_text)
         row["last_raw"] = {**last_raw, **entry.raw}
     if entry.rejections or entry.own:
         rejections = entry.rejections + entry.own
