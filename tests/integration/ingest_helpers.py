@@ -86,3 +86,13 @@ def wait_until(condition, timeout=20.0, interval=0.05, message="condition", stat
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {message}" + (f" (saw {status()})" if status else ""))
+
+
+def start_ingest(app):
+    """Start the app's background services and wait until its MQTT consumer is connected."""
+    from app.workers import background_services
+
+    background_services(app).start()
+    state = background_services(app).consumer_state
+    wait_until(lambda: state.connected, message="consumer connected")
+    return app

@@ -16,7 +16,7 @@ from app.workers import background_services
 
 from ..fixtures.services import Reply, free_port, running_recorder
 from .alerting import alerts, notifications
-from .ingest_helpers import Publisher, claim, wait_until
+from .ingest_helpers import Publisher, claim, start_ingest, wait_until
 
 FAST = {
     "NOTIFY_POLL_SECONDS": 0.05,
@@ -87,10 +87,7 @@ def start_app(make_app, mosquitto):
         app = make_app(
             config={**FAST, **(config or {})}, MQTT_ENABLED="true", MQTT_PORT=mosquitto.port, PUBLIC_URL=PUBLIC
         )
-        background_services(app).start()
-        apps.append(app)
-        state = background_services(app).consumer_state
-        wait_until(lambda: state.connected, message="consumer connected")
+        apps.append(start_ingest(app))
         return app
 
     yield start

@@ -11,7 +11,7 @@ from app.models import Device, DeviceRejection, Plant, Reading, User
 from app.workers import background_services
 from tests.conftest import make_user
 
-from .ingest_helpers import Publisher, claim, reading_count, rejections, wait_until
+from .ingest_helpers import Publisher, claim, reading_count, rejections, start_ingest, wait_until
 
 
 @pytest.fixture
@@ -20,10 +20,7 @@ def ingest_app(make_app, mosquitto):
 
     def start(**env):
         app = make_app(MQTT_ENABLED="true", MQTT_PORT=mosquitto.port, **env)
-        background_services(app).start()
-        apps.append(app)
-        state = background_services(app).consumer_state
-        wait_until(lambda: state.connected, message="consumer connected")
+        apps.append(start_ingest(app))
         return app
 
     yield start
