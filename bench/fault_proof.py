@@ -103,24 +103,30 @@ class Broker:
 class HealthProber(threading.Thread):
     """GET /api/health every `interval` seconds on a new connection; records every answer."""
 
-    def __init__(self, port, interval=0.02):
+    def __init__(self, port, interval=0.02, host="127.0.0.1"):
         super().__init__(daemon=True)
-        self.port, self.interval = port, interval
+        self.host, self.port, self.interval = host, port, interval
         self.stop = threading.Event()
         self.latencies, self.statuses, self.refused = [], [], 0
+        self.sent_at = []  # monotonic time each answered probe was sent, beside `latencies`
+        self.failures = []  # (monotonic time sent, status or the error) of every answer not 200
 
     def run(self):
         while not self.stop.is_set():
-            started = time.perf_counter()
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            sent, started = time.monotonic(), time.perf_counter()
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=5)
             try:
                 connection.request("GET", "/api/health")
                 response = connection.getresponse()
                 response.read()
                 self.statuses.append(response.status)
                 self.latencies.append((time.perf_counter() - started) * 1000)
-            except OSError:
+                self.sent_at.append(sent)
+                if response.status != 200:
+                    self.failures.append((sent, response.status))
+            except OSError as error:
                 self.refused += 1
+                self.failures.append((sent, repr(error)))
             finally:
                 connection.close()
             self.stop.wait(self.interval)
@@ -185,7 +191,7 @@ def stored_counts(engine):
     return row[0], row[1]
 
 
-def publish(port, device_ids, readings, published):
+def publish(port, device_ids, readings, published, host="127.0.0.1"):
     """QoS 1 readings, each (device, ts) unique; `published[0]` counts the acknowledged ones."""
     import paho.mqtt.client as mqtt
 
@@ -193,7 +199,7 @@ def publish(port, device_ids, readings, published):
     client.max_inflight_messages_set(500)
     client.max_queued_messages_set(0)
     client.on_publish = lambda *args: published.__setitem__(0, published[0] + 1)
-    client.connect("127.0.0.1", port)
+    client.connect(host, port)
     client.loop_start()
     start = datetime.now(UTC) - timedelta(days=1)
     infos = []

@@ -31,6 +31,7 @@ from app.extensions import db
 from app.models import User
 
 from .fixtures.browser import browser, page  # noqa: F401  (fixtures)
+from .fixtures.netns import hosts  # noqa: F401  (fixture)
 from .fixtures.readings import readings  # noqa: F401  (fixture)
 from .fixtures.services import (  # noqa: F401  (fixtures)
     drip_server,
