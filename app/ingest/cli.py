@@ -17,6 +17,7 @@ from ..domain.devices import bind_device
 from ..extensions import db
 from ..models import Device, Plant, PlantSensor, User
 from ..workers import background_services
+from .consumer import retire_host
 from .simulator import simulate
 
 DEMO_EMAIL = "demo@plantops.local"
@@ -30,13 +31,21 @@ DEMO_PLANTS = (
 
 
 @click.command("ingest")
+@click.option(
+    "--retire-host",
+    metavar="HOSTNAME",
+    help="Instead: store what the broker holds for that gone host's consumers, then end their sessions.",
+)
 @with_appcontext
-def ingest_command():
+def ingest_command(retire_host):
     """Run the MQTT consumer in the foreground until SIGTERM or Ctrl+C."""
 
     app = current_app._get_current_object()
     if not app.config["MQTT_ENABLED"]:
         raise click.ClickException("MQTT_ENABLED is false: there is nothing to consume")
+    if retire_host is not None:
+        retire(app, retire_host)
+        return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -48,6 +57,20 @@ def ingest_command():
     services.stop()
     state = services.consumer_state
     click.echo(f"stopped: {state.received} messages received, {state.stored} readings stored")
+
+
+def retire(app, hostname):
+    """`flask ingest --retire-host`: end a gone host's sessions (docs/architecture.md, "Several hosts")."""
+    if not hostname.strip():
+        raise click.BadParameter("give the host name of the gone host", param_hint="--retire-host")
+    try:
+        ended = retire_host(app, hostname.strip())
+    except TimeoutError as error:
+        raise click.ClickException(str(error)) from None
+    for identifier, state in ended:
+        click.echo(f"{identifier}: {state.received} messages taken, {state.stored} readings stored; session ended")
+    if not ended:
+        click.echo(f"the broker holds no session of {hostname.strip()}'s consumers (nothing to retire)")
 
 
 @click.command("simulate")

@@ -32,6 +32,7 @@ import queue
 import re
 import socket
 import threading
+import time
 from collections import Counter
 from datetime import datetime
 
@@ -143,8 +144,8 @@ class Slot:
         self.handle.close()
 
 
-def client_id(slot_number):
-    host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())[:40]
+def client_id(slot_number, hostname=None):
+    host = re.sub(r"[^A-Za-z0-9_.-]", "-", hostname or socket.gethostname())[:40]
     return f"plantops-{host}-{slot_number}"
 
 
@@ -156,6 +157,7 @@ class Consumer:
         inbox: queue.Queue,
         client_id: str,
         sources: list[ActiveSource] | None = None,
+        retiring: bool = False,
     ) -> None:
         self.prefix = config["MQTT_TOPIC_PREFIX"]
         self.router = Router(self.prefix, sources if sources is not None else active_sources(self.prefix))
@@ -163,6 +165,11 @@ class Consumer:
         self.state = state
         self.inbox = inbox
         self.client_id = client_id
+        # Retiring: resume the session of a host that is gone, unsubscribe it from the group and
+        # take what it holds; `stop` then ends the session (docs/architecture.md, "Several hosts").
+        self.retiring = retiring
+        self.session_found: bool | None = None  # retiring: whether the broker had the session
+        self.resumed = threading.Event()  # retiring: the broker answered the connect
         self.generation = 0
         self.closing = threading.Event()
         self.client = mqtt.Client(
@@ -199,6 +206,17 @@ class Consumer:
         if not flags.session_present:
             # A new session: message ids of the old one mean nothing to the broker now.
             self.generation += 1
+        if self.retiring:
+            if self.session_found is None:
+                self.session_found = bool(flags.session_present)
+            if flags.session_present:
+                # The broker routes nothing new to the session; what it holds still comes.
+                client.unsubscribe([shared(filter_) for _, filter_ in self.router.subscriptions()])
+            with self.state.lock:
+                self.state.connected = True
+            self.resumed.set()
+            log.info("ingest: resumed %s to retire it (session present: %s)", self.client_id, flags.session_present)
+            return
         for identifier, filter_ in self.router.subscriptions():
             properties = Properties(PacketTypes.SUBSCRIBE)
             properties.SubscriptionIdentifier = identifier
@@ -282,7 +300,12 @@ class Consumer:
 
     def stop(self):
         self.closing.set()
-        self.client.disconnect()
+        if self.retiring:
+            ending = Properties(PacketTypes.DISCONNECT)
+            ending.SessionExpiryInterval = 0  # the broker deletes the session and its place in the group
+            self.client.disconnect(properties=ending)
+        else:
+            self.client.disconnect()
         self.client.loop_stop()
         with self.state.lock:
             self.state.connected = False
@@ -291,12 +314,14 @@ class Consumer:
 class Ingest:
     """A process's consumer and writer, started and stopped together."""
 
-    def __init__(self, app, state: ConsumerState) -> None:
-        self.slot = Slot(os.path.join(app.instance_path, "mqtt-slots"))
+    def __init__(self, app, state: ConsumerState, retire: str | None = None) -> None:
+        """`retire`: the client id of a gone host's consumer, whose session this one takes and ends."""
+        self.slot = None if retire else Slot(os.path.join(app.instance_path, "mqtt-slots"))
         self.state = state
         self.inbox: queue.Queue[Delivery] = queue.Queue(maxsize=QUEUE_MESSAGES)
         self.sources = load_sources(app)
-        self.consumer = Consumer(app.config, self.state, self.inbox, client_id(self.slot.number), self.sources)
+        identifier = retire or client_id(self.slot.number if self.slot else 0)
+        self.consumer = Consumer(app.config, self.state, self.inbox, identifier, self.sources, retiring=bool(retire))
         self.writer = BatchWriter(app, self.inbox, self.consumer.acknowledge, self.state)
 
     def start(self) -> None:
@@ -317,5 +342,41 @@ class Ingest:
         self.consumer.closing.set()
         self.writer.stop(timeout)
         self.consumer.stop()
-        self.slot.release()
+        if self.slot is not None:
+            self.slot.release()
         log.info("ingest: consumer %s stopped", self.consumer.client_id)
+
+
+def retire_host(app, hostname, idle_seconds=2.0, connect_timeout=10.0) -> list[tuple[str, ConsumerState]]:
+    """End the broker sessions a host that is gone for good left in the shared group.
+
+    Mosquitto keeps an offline member's persistent session in the group and goes on queueing
+    its turn of new messages there, for the session expiry (24 hours). For each of the host's
+    client ids in slot order, until one without a session: resume it, unsubscribe it, store and
+    acknowledge what it holds until nothing has come for `idle_seconds`, then end it. Returns
+    (client id, its consumer's state) for each session ended. Raises TimeoutError when the
+    broker does not answer.
+    """
+    ended = []
+    for slot in range(MAX_SLOTS):
+        identifier = client_id(slot, hostname)
+        state = ConsumerState(enabled=True)
+        ingest = Ingest(app, state, retire=identifier)
+        ingest.start()
+        try:
+            if not ingest.consumer.resumed.wait(connect_timeout):
+                raise TimeoutError(f"the broker {app.config['MQTT_HOST']}:{app.config['MQTT_PORT']} did not answer")
+            if not ingest.consumer.session_found:
+                break
+            quiet_since = state.clock()
+            while True:
+                with state.lock:
+                    last, waiting = state.last_message_monotonic, state.unacknowledged
+                quiet = state.clock() - max(quiet_since, last or 0.0)
+                if quiet >= idle_seconds and waiting == 0:
+                    break
+                time.sleep(0.1)
+        finally:
+            ingest.stop()  # stores and acknowledges what was taken, then ends the session
+        ended.append((identifier, state))
+    return ended
