@@ -168,6 +168,7 @@ def test_two_hosts_store_every_reading_once_when_one_dies_and_the_other_stays_he
         root_env = {"PATH": os.environ["PATH"], **conftest.test_env(database_url)}
         flask_cli(root_env, "db", "upgrade")
         engine, device_ids = fault_proof.seed(database_url, DEVICES)
+        prober = fault_proof.HealthProber(HTTP_PORT, interval=0.05, host=survivor.address)
         try:
             with engine.begin() as conn:
                 conn.execute(text("UPDATE users SET password_hash = :hash"), {"hash": hash_password(PASSWORD)})
@@ -206,7 +207,6 @@ def test_two_hosts_store_every_reading_once_when_one_dies_and_the_other_stays_he
             browser = sign_in(doomed_base, EMAIL, PASSWORD)
             assert signed_in_on(survivor_base, browser), "a session signed in on one host is not valid on the other"
 
-            prober = fault_proof.HealthProber(HTTP_PORT, interval=0.05, host=survivor.address)
             prober.start()
             published = [0]
             publisher = threading.Thread(
@@ -249,13 +249,14 @@ def test_two_hosts_store_every_reading_once_when_one_dies_and_the_other_stays_he
             other_way = signed_in_on(doomed_base, sign_in(survivor_base, EMAIL, PASSWORD))
             time.sleep(1.0)  # anything still in flight lands now or never
             prober.stop.set()
-            prober.join(timeout=10)
+            prober.join(timeout=10)  # before the answers are read
             figures = fault_proof.Figures(published=published[0], seconds=total)
             prober.fill(figures)
             figures.stored, figures.distinct = fault_proof.stored_counts(engine)
             per_device = counts_by_device(engine)
             resumed = re.findall(r"session resumed: (\w+)", (tmp_path / "doomed-2.log").read_text())
         finally:
+            prober.stop.set()
             engine.dispose()
 
     phases = {"before the kill": (0, killed_at), "host down": (killed_at, restarted_at),
