@@ -94,3 +94,45 @@ def test_retiring_needs_a_host_name_and_a_broker(make_app):
     assert "give the host name" in empty.output
     with pytest.raises(TimeoutError, match="did not answer"):
         retire_host(app, "gone-host", connect_timeout=0.5)
+
+
+def test_a_retiring_session_leaves_the_group_so_new_messages_go_to_the_live_members(mqtt_app, mosquitto):
+    gone = gone_host_consumer(mqtt_app, "gone-host")
+    live = []
+    member = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="live-member", protocol=mqtt.MQTTv5)
+    member.on_message = lambda _c, _u, message: live.append(message.payload)
+    member.on_connect = lambda client, *_: client.subscribe("$share/plantops/plantops/+/telemetry", qos=1)
+    member.connect("127.0.0.1", mosquitto.port)
+    member.loop_start()
+    publisher = Publisher(mosquitto.port)
+    try:
+        time.sleep(0.3)  # the live member has subscribed
+        die(gone)
+
+        def send(count):
+            for n in range(count):
+                publisher.send("sensor-1", {"soil_moisture": n})
+            publisher.wait_all_sent()
+
+        send(20)  # the members in turn: 10 wait in the gone host's session
+        wait_until(lambda: len(live) == 10, message="the live member's 10")
+        state = ConsumerState(enabled=True)
+        inbox: queue.Queue = queue.Queue()
+        retiring = Consumer(
+            mqtt_app.config, state, inbox, client_id(0, "gone-host"), load_sources(mqtt_app), retiring=True
+        )
+        retiring.start()
+        wait_until(lambda: inbox.qsize() == 10, message="what the gone host's session held")
+        time.sleep(0.3)  # the unsubscribe has reached the broker
+        send(10)
+        wait_until(lambda: len(live) == 20, message="every new message at the live member")
+        time.sleep(0.3)
+        retiring.stop()
+    finally:
+        publisher.close()
+        member.disconnect()
+        member.loop_stop()
+
+    assert retiring.session_found is True
+    assert inbox.qsize() == 10
+    assert len(live) == 20
