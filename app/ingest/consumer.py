@@ -22,7 +22,9 @@ The client id names a slot: a process takes the lowest slot whose lock file
 in the instance folder is free, so two processes on one host never share an
 id, and a restarted process (a new gunicorn worker, a reloaded dev server)
 resumes the session its predecessor left, with whatever the broker queued
-for it meanwhile.
+for it meanwhile. The broker goes on queueing an offline session's turn of the
+shared stream until it expires; `retire_host` (`flask ingest --retire-host`)
+takes what the sessions of a host that is gone for good hold and ends them.
 """
 
 import fcntl
