@@ -134,13 +134,17 @@ def create_partition(session: DbSession, month: datetime) -> None:
         return
     session.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {DEFAULT_PARTITION}"))
     session.execute(text(create))
-    moved = session.execute(
-        text(
-            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE ts >= :lower AND ts < :upper RETURNING *) "
-            f"INSERT INTO {name} SELECT * FROM moved"
-        ),
-        bounds,
-    ).rowcount
+    moved = (
+        session.connection()
+        .execute(
+            text(
+                f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE ts >= :lower AND ts < :upper RETURNING *) "
+                f"INSERT INTO {name} SELECT * FROM moved"
+            ),
+            bounds,
+        )
+        .rowcount
+    )
     session.execute(text(f"ALTER TABLE {TABLE} ATTACH PARTITION {DEFAULT_PARTITION} DEFAULT"))
     log.info("readings partition %s: moved %d readings in from the default partition", name, moved)
 
@@ -157,7 +161,9 @@ def drop_partitions_before(session: DbSession, cutoff: datetime) -> list[tuple[s
         _lock(session)
         for month, name in sorted(monthly_partitions(session).items()):
             if add_months(month, 1) <= limit:
-                rows = session.scalar(text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = :n"), {"n": name})
+                rows = session.scalar(
+                    text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = :n"), {"n": name}
+                )
                 session.execute(text(f"DROP TABLE IF EXISTS {name}"))
                 dropped.append((name, int(rows or 0)))
         session.commit()

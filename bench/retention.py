@@ -50,7 +50,8 @@ def main():
     if args.month_readings:
         if not args.database_url:
             raise SystemExit("bench: --month-readings compares PostgreSQL's partitions; give --database-url")
-        return compare_partition_drop(args)
+        compare_partition_drop(args)
+        return
 
     with scratch_database(args.database_url) as url:
         env = bench_env(url)
@@ -216,7 +217,9 @@ def compare_partition_drop(args):
             copy_readings(db.engine, args.plants, per_plant // 10, datetime(2025, 2, 1), step)
             total = db.session.scalar(select(func.count()).select_from(Reading))
             db.session.rollback()
-            print(f"PostgreSQL; {per_plant * args.plants:,} readings in January 2025 of {total:,}, {args.plants} devices")
+            print(
+                f"PostgreSQL; {per_plant * args.plants:,} readings in January 2025 of {total:,}, {args.plants} devices"
+            )
 
             def batched():
                 report = RetentionReport(cutoff=cutoff)

@@ -18,7 +18,6 @@ from .devices import plant_bindings
 from .metrics import KEYS
 from .types import DbSession
 
-
 # The newest readings are looked for in this window around now first. On PostgreSQL, where
 # readings are partitioned by month, a query bounded on both sides reads only the one or two
 # partitions of the window; an unbounded "ORDER BY ts DESC LIMIT n" would open every month's
