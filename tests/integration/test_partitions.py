@@ -5,6 +5,7 @@ queries touch only the partitions of their time range, with custom and with gene
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from app.domain.readings import RECENT_AFTER, RECENT_BEFORE, recent_values
 from app.extensions import db
 from app.models import Device, Reading
 from app.plants import queries
-from app.retention import run_retention
+from app.retention import RollupSchedule, run_retention
 from tests.fixtures.readings import device_of, new_plant, seed_readings
 
 from ..conftest import make_user
@@ -235,3 +236,23 @@ def test_charts_csv_and_latest_state_read_only_the_partitions_in_their_range(pg,
         for moment in (now - RECENT_BEFORE, now + RECENT_AFTER)
     }
     assert latest == [week, week]  # recent_values' query, then recent_readings'
+
+
+def test_each_serving_process_makes_the_months_ahead_when_its_rollup_thread_starts(pg):
+    ahead = partitions.partition_name(partitions.add_months(partitions.month_start(datetime.now(UTC)), 2))
+    with pg.app_context():
+        db.session.execute(text(f"DROP TABLE {ahead}"))
+        db.session.commit()
+    schedule = RollupSchedule(pg)
+    schedule.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with pg.app_context():
+                if ahead in partitions.monthly_partitions(db.session).values():
+                    break
+            time.sleep(0.1)
+    finally:
+        schedule.stop()
+    with pg.app_context():
+        assert ahead in partitions.monthly_partitions(db.session).values()
