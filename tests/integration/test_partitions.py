@@ -208,7 +208,8 @@ def test_charts_csv_and_latest_state_read_only_the_partitions_in_their_range(pg,
     day_ago = partitions.partition_name(partitions.month_start(now - timedelta(hours=24)))
     with pg.app_context():
         partitions.ensure_partitions(db.session, now - timedelta(days=7))  # the 24 h and 7 d windows' months
-        partitions.ensure_partitions(db.session, datetime(2030, 1, 1))  # a month outside every window
+        partitions.ensure_partitions(db.session, datetime(2030, 1, 1))  # months after every window
+        partitions.ensure_partitions(db.session, datetime(2020, 1, 1), ahead=0)  # and one before
     seed_readings(pg, plant_id, [{"ts": now - timedelta(minutes=10 * i), "soil_moisture": 40.0} for i in range(12)])
 
     with pg.app_context(), plans(pg, generic) as captured:
@@ -220,6 +221,9 @@ def test_charts_csv_and_latest_state_read_only_the_partitions_in_their_range(pg,
         list(queries.reading_rows(plant_id, now - timedelta(hours=24), now))
         csv_day = readings_partitions(captured)
         captured.clear()
+        list(queries.reading_rows(plant_id, now - timedelta(days=7), None))  # the CSV view's "7d": no end
+        csv_week = readings_partitions(captured)
+        captured.clear()
         recent = recent_values(db.session, plant_id, "soil_moisture", 3)
         newest = recent_readings(db.session, plant_id, 3)
         latest = readings_partitions(captured)
@@ -230,6 +234,8 @@ def test_charts_csv_and_latest_state_read_only_the_partitions_in_their_range(pg,
         assert all(count > 0 for count in pruned_at_start)
     assert csv_day
     assert all(touched == {current, day_ago} for touched in csv_day)
+    assert csv_week
+    assert all("readings_p2020_01" not in touched and "readings_p2030_01" in touched for touched in csv_week)
     assert (len(recent), len(newest)) == (3, 3)
     week = {
         partitions.partition_name(partitions.month_start(moment))
