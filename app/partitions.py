@@ -15,9 +15,10 @@ cutoff: retention's cheap path, one catalog change instead of millions of delete
 Both change the catalog under one transaction-level advisory lock, so two processes
 (or hosts) running them at once take turns and the second finds the work done; the
 statements themselves are idempotent too (IF NOT EXISTS / IF EXISTS). Creating or
-dropping a partition locks the parent table for an instant; `LOCK_TIMEOUT` bounds the wait
-for that lock behind a long query, and a timed-out run leaves the job to the next one
-(months ahead are made two months early).
+dropping a partition locks the parent table for an instant; while it waits for that lock
+behind a long query (a CSV export streaming a year) every new insert and read of readings
+queues behind it, so `LOCK_TIMEOUT` keeps the wait short and a timed-out run leaves the job
+to the next one (months ahead are made two months early, retention runs daily).
 
 SQLite keeps one plain table: every function here does nothing there.
 """
@@ -39,7 +40,7 @@ DEFAULT_PARTITION = "readings_default"
 MONTHS_AHEAD = 2
 # pg_advisory_xact_lock key of every change to readings' partitions (any constant unique to it).
 ADVISORY_LOCK_KEY = 0x504C_5254  # "PLRT"
-LOCK_TIMEOUT = "5s"
+LOCK_TIMEOUT = "1s"
 _NAME = re.compile(r"readings_p(\d{4})_(\d{2})")
 
 

@@ -262,3 +262,20 @@ def test_each_serving_process_makes_the_months_ahead_when_its_rollup_thread_star
         schedule.stop()
     with pg.app_context():
         assert ahead in partitions.monthly_partitions(db.session).values()
+
+
+def test_making_a_partition_behind_a_long_read_gives_up_within_the_lock_timeout_and_retries_later(pg):
+    now = datetime(2031, 11, 5, tzinfo=UTC)
+    with pg.app_context():
+        reader = db.engine.connect()
+        reader.exec_driver_sql("BEGIN")
+        reader.exec_driver_sql("SELECT count(*) FROM readings")  # holds its lock until the transaction ends
+        try:
+            started = time.monotonic()
+            assert partitions.ensure_partitions(db.session, now) == []
+            waited = time.monotonic() - started
+        finally:
+            reader.exec_driver_sql("ROLLBACK")
+            reader.close()
+        assert waited < 3
+        assert "readings_p2031_11" in partitions.ensure_partitions(db.session, now)
