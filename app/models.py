@@ -273,7 +273,11 @@ class IngestSource(db.Model):
 
 
 class Reading(db.Model):
-    """One reading of one device; a plant reads the metrics its sensors are bound for."""
+    """One reading of one device; a plant reads the metrics its sensors are bound for.
+
+    On PostgreSQL the table is partitioned by month of `ts` (migration 0010, app/partitions.py)
+    and its primary key there is (id, ts); `id` alone is still unique (one sequence), which
+    is all the ORM needs of it."""
 
     __tablename__ = "readings"
     __table_args__ = (UniqueConstraint("device_id", "ts", name="uq_readings_device_ts"),)

@@ -9,11 +9,16 @@ deploy/) does two things, in this order:
    `readings_hourly`, a month of one device per INSERT ... SELECT. The lookback
    (`ROLLUP_LOOKBACK`) re-reads recent hours so late readings (a device that
    buffered while offline) are counted.
-2. Deletion: raw readings older than the cutoff are deleted per device, oldest
-   first, `BATCH_SIZE` rows per transaction (SQLite: `SQLITE_BATCH_SIZE`),
-   through the (device_id, ts) index. A device nobody owns (discovered on the
-   shared topics) keeps a bounded history: `UNOWNED_DAYS` and at most
-   `UNOWNED_READINGS` readings.
+2. Deletion. On SQLite raw readings older than the cutoff are deleted per device,
+   oldest first, `SQLITE_BATCH_SIZE` rows per transaction, through the (device_id, ts)
+   index. On PostgreSQL `readings` is partitioned by month (app/partitions.py): every
+   month wholly older than the cutoff is dropped as a whole partition, and only the rows
+   of the default partition (readings of a time no monthly partition covers) are deleted
+   row by row, `BATCH_SIZE` per transaction; a month that straddles the cutoff is kept
+   whole until its last day is past it, so raw readings stay up to a month longer
+   than RETENTION_DAYS there. On both, a device nobody owns (discovered on the shared
+   topics) keeps a bounded history: `UNOWNED_DAYS` and at most `UNOWNED_READINGS`
+   readings, deleted row by row.
 
 Every write transaction is short and SQLite's are spaced out, so ingestion
 keeps writing throughout (on SQLite a write transaction holds the one write
@@ -29,21 +34,21 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import Flask
-from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy import case, column, delete, func, literal, select, table
 
-from . import database
+from . import database, partitions
 from .clock import utcnow
 from .database import read_only
 from .domain.devices import plant_bindings
 from .domain.metrics import KEYS as METRICS
 from .domain.types import DbSession
 from .extensions import db
-from .models import Device, Reading, ReadingHourly
+from .models import Device, Reading, ReadingHourly, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,8 @@ ROLLUP_CHUNK = timedelta(days=31)
 SQLITE_PAUSE = 0.05
 UNOWNED_DAYS = 7
 UNOWNED_READINGS = 10_000
+# PostgreSQL's default partition of readings (app/partitions.py), for the row-level deletes.
+DEFAULT_PARTITION = table(partitions.DEFAULT_PARTITION, column("id"), column("device_id"), column("ts", UTCDateTime))
 
 
 @dataclass
@@ -66,6 +73,8 @@ class RetentionReport:
     hours_rolled_up: int = 0
     readings_deleted: int = 0
     delete_batches: int = 0
+    partitions_dropped: list[str] = field(default_factory=list)
+    readings_dropped: int = 0  # in the dropped partitions, as PostgreSQL's statistics estimate them
     rollup_seconds: float = 0.0
     delete_seconds: float = 0.0
     longest_batch_ms: float = 0.0
@@ -98,20 +107,28 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
     report.rollup_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
+    aged = Reading.__table__
+    if partitions.is_partitioned(session):
+        dropped = partitions.drop_partitions_before(session, report.cutoff)
+        report.partitions_dropped = [name for name, _rows in dropped]
+        report.readings_dropped = sum(rows for _name, rows in dropped)
+        aged = DEFAULT_PARTITION
+    session.rollback()
     unowned_cutoff = max(report.cutoff, now - timedelta(days=UNOWNED_DAYS))
     for device_id, owner in devices:
         if owner is None:
             delete_old_readings(session, device_id, report, batch_size, pause, cutoff=unowned_cutoff)
             delete_beyond(session, device_id, UNOWNED_READINGS, report, batch_size, pause)
         else:
-            delete_old_readings(session, device_id, report, batch_size, pause)
+            delete_old_readings(session, device_id, report, batch_size, pause, table_=aged)
     report.delete_seconds = time.perf_counter() - started
     log.info(
-        "retention: %d hours rolled up, %d readings older than %s deleted in %d batches",
+        "retention: %d hours rolled up, %d readings older than %s deleted in %d batches, partitions dropped: %s",
         report.hours_rolled_up,
         report.readings_deleted,
         report.cutoff.isoformat(),
         report.delete_batches,
+        ", ".join(report.partitions_dropped) or "none",
     )
     return report
 
@@ -168,7 +185,8 @@ def rollup_recent(session: DbSession, now: datetime, pause: float | None = None)
 
 
 class RollupSchedule:
-    """A serving process's thread that keeps the hourly rollups at most about an hour behind.
+    """A serving process's thread that keeps the hourly rollups at most about an hour behind,
+    and on PostgreSQL the partitions of readings made ahead (at its start and hourly).
 
     Every process runs one; the upserts are idempotent, so two processes rolling up the
     same hour write the same rows.
@@ -182,6 +200,7 @@ class RollupSchedule:
         self.thread = threading.Thread(target=self._loop, name="rollup-schedule", daemon=True)
 
     def _loop(self):
+        self.make_partitions()  # at start too: the months ahead exist before the first reading needs them
         delay = self.first_delay
         while not self.stopping.wait(delay):
             delay = self.interval
@@ -189,6 +208,17 @@ class RollupSchedule:
                 self.run_once()
             except Exception:  # the next round tries again; the thread must not die
                 log.exception("scheduled rollup failed")
+            self.make_partitions()
+
+    def make_partitions(self) -> list[str]:
+        """PostgreSQL: create the readings partitions of this month and the next ones that are
+        missing (app/partitions.py); safe in every process at once."""
+        try:
+            with self.app.app_context():
+                return partitions.ensure_partitions(db.session, utcnow())
+        except Exception:  # the next round tries again; the thread must not die
+            log.exception("creating readings partitions failed")
+            return []
 
     def start(self) -> None:
         self.thread.start()
@@ -204,15 +234,13 @@ class RollupSchedule:
         return hours
 
 
-def delete_old_readings(session, device_id, report, batch_size=BATCH_SIZE, pause=0.0, cutoff=None):
-    """Delete a device's readings older than the cutoff, `batch_size` rows per transaction."""
-    oldest = (
-        select(Reading.id)
-        .where(Reading.device_id == device_id, Reading.ts < (cutoff or report.cutoff))
-        .order_by(Reading.ts)
-        .limit(batch_size)
-    )
-    delete_batches(session, oldest, report, batch_size, pause)
+def delete_old_readings(session, device_id, report, batch_size=BATCH_SIZE, pause=0.0, cutoff=None, table_=None):
+    """Delete a device's readings older than the cutoff, `batch_size` rows per transaction,
+    from `table_` (readings, or on PostgreSQL its default partition alone)."""
+    rows = Reading.__table__ if table_ is None else table_
+    older = rows.c.ts < (cutoff or report.cutoff)
+    oldest = select(rows.c.id).where(rows.c.device_id == device_id, older).order_by(rows.c.ts).limit(batch_size)
+    delete_batches(session, rows, oldest, older, report, batch_size, pause)
 
 
 def delete_beyond(session, device_id, keep, report, batch_size=BATCH_SIZE, pause=0.0):
@@ -224,19 +252,17 @@ def delete_beyond(session, device_id, keep, report, batch_size=BATCH_SIZE, pause
         session.rollback()
     if boundary is None:
         return
-    oldest = (
-        select(Reading.id)
-        .where(Reading.device_id == device_id, Reading.ts <= boundary)
-        .order_by(Reading.ts)
-        .limit(batch_size)
-    )
-    delete_batches(session, oldest, report, batch_size, pause)
+    older = Reading.ts <= boundary
+    oldest = select(Reading.id).where(Reading.device_id == device_id, older).order_by(Reading.ts).limit(batch_size)
+    delete_batches(session, Reading.__table__, oldest, older, report, batch_size, pause)
 
 
-def delete_batches(session, oldest, report, batch_size, pause):
+def delete_batches(session, rows, oldest, older, report, batch_size, pause):
+    """Delete the rows `oldest` selects until none is left. `older` (the same time bound)
+    is repeated on the DELETE so that on PostgreSQL it visits only the partitions in range."""
     while True:
         started = time.perf_counter()
-        deleted = session.execute(delete(Reading).where(Reading.id.in_(oldest.scalar_subquery()))).rowcount
+        deleted = session.execute(delete(rows).where(rows.c.id.in_(oldest.scalar_subquery()), older)).rowcount
         session.commit()
         if not deleted:
             return

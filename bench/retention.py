@@ -12,6 +12,14 @@ time ingestion waited on retention's locks) next to the same figures for the
 writer alone during the 3 s before. Finally it times a one-year
 `hourly_series` (the long chart). With a PostgreSQL URL it creates a scratch
 database on that server and drops it afterwards.
+
+.venv/bin/python -m bench.retention --database-url postgresql://... --month-readings 2000000
+
+compares instead, in one run on PostgreSQL, the two ways to remove a month of
+`--month-readings` readings (spread over `--plants` devices, a tenth as many kept in the
+next month): at revision 0008 (one plain table) the batched per-device deletes that
+SQLite keeps, then, the month filled again and the table partitioned by migration 0010
+(timed too), dropping the month's partition. The 20 ms writer runs through both.
 """
 
 import argparse
@@ -37,7 +45,13 @@ def main():
     parser.add_argument("--days", type=int, default=520)
     parser.add_argument("--retention-days", type=int, default=400)
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite in a temp folder)")
+    parser.add_argument("--month-readings", type=int, help="compare dropping a month's partition with deleting it")
     args = parser.parse_args()
+    if args.month_readings:
+        if not args.database_url:
+            raise SystemExit("bench: --month-readings compares PostgreSQL's partitions; give --database-url")
+        compare_partition_drop(args)
+        return
 
     with scratch_database(args.database_url) as url:
         env = bench_env(url)
@@ -64,6 +78,15 @@ def main():
 
 def fill(engine, args):
     """Users, plants and readings written with the driver's fastest path (COPY on PostgreSQL)."""
+    add_owners(engine, args.plants)
+    per_plant = args.readings // args.plants
+    step = timedelta(days=args.days) / per_plant
+    start = (NOW - timedelta(days=args.days)).replace(tzinfo=None)
+    copy_readings(engine, args.plants, per_plant, start, step)
+
+
+def add_owners(engine, plants):
+    """One user, and `plants` plants each with its own device (ids 1..plants)."""
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -72,7 +95,7 @@ def fill(engine, args):
             ),
             {"now": NOW.replace(tzinfo=None)},
         )
-        for n in range(1, args.plants + 1):
+        for n in range(1, plants + 1):
             conn.execute(
                 text(
                     "INSERT INTO plants (user_id, name, species, location, notes, stale_after_minutes, "
@@ -91,9 +114,10 @@ def fill(engine, args):
             conn.execute(
                 text("INSERT INTO plant_sensors (plant_id, metric, device_id) VALUES (:n, 'light', :n)"), {"n": n}
             )
-    per_plant = args.readings // args.plants
-    step = timedelta(days=args.days) / per_plant
-    start = (NOW - timedelta(days=args.days)).replace(tzinfo=None)
+
+
+def copy_readings(engine, plants, per_plant, start, step):
+    """`per_plant` readings of each device from `start` (naive UTC), `step` apart."""
 
     def rows(plant):
         for i in range(per_plant):
@@ -102,7 +126,7 @@ def fill(engine, args):
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        for plant in range(1, args.plants + 1):
+        for plant in range(1, plants + 1):
             if engine.dialect.name == "postgresql":
                 with cursor.copy(f"COPY readings ({METRIC_COLUMNS}) FROM STDIN") as copy:
                     for row in rows(plant):
@@ -164,6 +188,79 @@ def run(app, db, label, retention_days, writer_first_ts):
         f"deleted {report.readings_deleted:,} readings in {report.delete_batches:,} batches, "
         f"{report.delete_seconds:.1f} s (longest batch {report.longest_batch_ms:.0f} ms); "
         f"concurrent writer: {len(latencies)} commits, p99 {p99:.1f} ms, max {max(latencies, default=0):.1f} ms "
+        f"(alone: p99 {percentile(baseline, 0.99):.1f} ms, max {max(baseline, default=0):.1f} ms)"
+    )
+
+
+def compare_partition_drop(args):
+    """A month of readings removed by batched deletes (plain table) and by dropping its partition."""
+    from sqlalchemy import func, select
+
+    with scratch_database(args.database_url) as url:
+        os.environ.update(bench_env(url))
+        from flask_migrate import upgrade
+
+        from app import create_app, partitions
+        from app.extensions import db
+        from app.models import Reading
+        from app.retention import RetentionReport, delete_old_readings
+
+        month = datetime(2025, 1, 1)
+        cutoff = datetime(2025, 2, 1, tzinfo=UTC)
+        per_plant = args.month_readings // args.plants
+        step = timedelta(days=31) / per_plant
+        app = create_app()
+        with app.app_context():
+            upgrade(revision="0008")
+            add_owners(db.engine, args.plants)
+            copy_readings(db.engine, args.plants, per_plant, month, step)
+            copy_readings(db.engine, args.plants, per_plant // 10, datetime(2025, 2, 1), step)
+            total = db.session.scalar(select(func.count()).select_from(Reading))
+            db.session.rollback()
+            print(
+                f"PostgreSQL; {per_plant * args.plants:,} readings in January 2025 of {total:,}, {args.plants} devices"
+            )
+
+            def batched():
+                report = RetentionReport(cutoff=cutoff)
+                for device_id in range(1, args.plants + 1):
+                    delete_old_readings(db.session, device_id, report)
+                return f"{report.readings_deleted:,} readings in {report.delete_batches:,} batches"
+
+            timed(app, db, "batched deletes (plain table, 5,000 a transaction)", batched)
+            copy_readings(db.engine, args.plants, per_plant, month, step)
+            started = time.perf_counter()
+            upgrade()
+            print(f"migration 0010 (partition {total:,} readings): {time.perf_counter() - started:.1f} s")
+
+            def drop():
+                dropped = partitions.drop_partitions_before(db.session, cutoff)
+                return ", ".join(f"{name} (about {rows:,} readings)" for name, rows in dropped)
+
+            timed(app, db, "dropping the month's partition", drop)
+            left = db.session.scalar(select(func.count()).select_from(Reading).where(Reading.ts < cutoff))
+            print(f"readings left before the cutoff: {left}")
+            db.session.rollback()
+            db.engine.dispose()
+
+
+def timed(app, db, label, work):
+    """Run `work` while the 20 ms writer commits; print its time and the writer's latencies."""
+    writer = Writer(app, db, NOW + timedelta(days=len(label)))
+    writer.start()
+    time.sleep(BASELINE_SECONDS)
+    baseline = sorted(writer.latencies)
+    started = time.perf_counter()
+    try:
+        what = work()
+    finally:
+        seconds = time.perf_counter() - started
+        writer.stop.set()
+        writer.join()
+    latencies = sorted(writer.latencies[len(baseline) :])
+    print(
+        f"{label}: {what}: {seconds:.2f} s; concurrent writer: {len(latencies)} commits, "
+        f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies, default=0):.1f} ms "
         f"(alone: p99 {percentile(baseline, 0.99):.1f} ms, max {max(baseline, default=0):.1f} ms)"
     )
 

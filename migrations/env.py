@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from app.database import for_migrations
+from app.partitions import include_in_autogenerate
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -86,6 +87,7 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_name", include_in_autogenerate)
 
     connectable = get_engine()
 

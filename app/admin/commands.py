@@ -5,7 +5,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..backup import PG_DUMP_ADVICE, BackupError, backup_sqlite
+from ..clock import utcnow
 from ..extensions import db
+from ..partitions import ensure_partitions
 from ..retention import run_retention
 
 
@@ -19,13 +21,20 @@ from ..retention import run_retention
 def retention_command(days, batch_size, rebuild):
     """Roll readings up into hours, then delete raw readings older than RETENTION_DAYS (run daily)."""
     days = days or current_app.config["RETENTION_DAYS"]
+    created = ensure_partitions(db.session, utcnow())
     report = run_retention(db.session, days, batch_size=batch_size, rebuild=rebuild)
+    dropped = ""
+    if report.partitions_dropped or created:
+        dropped = (
+            f"; partitions dropped: {', '.join(report.partitions_dropped) or 'none'} "
+            f"(about {report.readings_dropped} readings), created: {', '.join(created) or 'none'}"
+        )
     click.echo(
         f"rolled up {report.hours_rolled_up} device-hours for {report.devices} devices "
         f"in {report.rollup_seconds:.1f} s; "
         f"deleted {report.readings_deleted} readings older than {report.cutoff:%Y-%m-%d %H:%M} UTC "
         f"in {report.delete_batches} batches, {report.delete_seconds:.1f} s "
-        f"(longest batch {report.longest_batch_ms:.0f} ms)"
+        f"(longest batch {report.longest_batch_ms:.0f} ms){dropped}"
     )
 
 

@@ -186,18 +186,17 @@ def refresh_latest_state(session: DbSession, plant: Plant) -> None:
     """Recompute the plant's latest_* and last_reading_at from its bound devices: each metric
     the newest value its device sent, last_reading_at the oldest of their newest readings
     (a device that never sent one does not count), so one silent sensor makes the plant stale."""
+    from .readings import newest_rows  # readings imports this module
+
     bindings = plant_bindings(session, plant.id)
     for metric in KEYS:
         device_id = bindings.get(metric)
         value = None
         if device_id is not None:
             column = getattr(Reading, metric)
-            value = session.scalar(
-                select(column)
-                .where(Reading.device_id == device_id, column.is_not(None))
-                .order_by(Reading.ts.desc())
-                .limit(1)
-            )
+            query = select(column).where(Reading.device_id == device_id, column.is_not(None))
+            newest = newest_rows(session, query.order_by(Reading.ts.desc()), Reading.ts, 1)
+            value = newest[0][0] if newest else None
         setattr(plant, f"latest_{metric}", value)
     plant.updated_at = utcnow()  # the plant list's fingerprint and cache see the new binding
     plant.last_reading_at = None

@@ -10,7 +10,7 @@ from sqlalchemy import and_, select
 
 from ..models import Alert, Plant
 from .alerts import Notify, open_alert, open_alerts_by_plant, resolve_alert
-from .readings import plant_readings, recent_values
+from .readings import newest_rows, plant_readings, recent_values
 from .rules import (
     STALE,
     latest_value,
@@ -79,7 +79,7 @@ def evaluate_plant(
 def recent_readings(session: DbSession, plant_id: int, count: int) -> list[Any]:
     """The plant's newest `count` readings (plant_readings rows), newest first."""
     series = plant_readings(session, plant_id)
-    return list(session.execute(select(series).order_by(series.c.ts.desc()).limit(count)).all())
+    return newest_rows(session, select(series).order_by(series.c.ts.desc()), series.c.ts, count)
 
 
 def stale_changes(session: DbSession, now: datetime) -> list[tuple[int, int | None]]:

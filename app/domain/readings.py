@@ -7,15 +7,32 @@ alert evaluation and the rollups read a plant's series through it; the ingest wr
 detection reads one metric of all a batch's plants at once through `metric_series_of_plants`.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Subquery, case, cast, false, null, select
+from sqlalchemy import Float, Select, Subquery, case, cast, false, null, select
 
+from ..clock import utcnow
 from ..models import PlantSensor, Reading, ReadingHourly
 from .devices import plant_bindings
 from .metrics import KEYS
 from .types import DbSession
+
+# The newest readings are looked for in this window around now first. On PostgreSQL, where
+# readings are partitioned by month, a query bounded on both sides reads only the one or two
+# partitions of the window; an unbounded "ORDER BY ts DESC LIMIT n" would open every month's
+# (and the default partition's) index. Only when the window holds too few is all history read.
+RECENT_BEFORE = timedelta(days=7)
+RECENT_AFTER = timedelta(days=1)  # the ingest accepts readings up to 5 minutes ahead
+
+
+def newest_rows(session: DbSession, query: Select[Any], ts: Any, count: int) -> list[Any]:
+    """The first `count` rows of `query` (ordered newest first on `ts`), the recent window first."""
+    now = utcnow()
+    rows = list(session.execute(query.where(ts >= now - RECENT_BEFORE, ts < now + RECENT_AFTER).limit(count)).all())
+    if len(rows) < count:
+        rows = list(session.execute(query.limit(count)).all())
+    return rows
 
 
 def metric_columns(table: Any, bindings: dict[str, int]) -> list[Any]:
@@ -112,13 +129,8 @@ def recent_values(session: DbSession, plant_id: int, metric: str, count: int) ->
     if device_id is None:
         return []
     column = getattr(Reading, metric)
-    query = (
-        select(column)
-        .where(Reading.device_id == device_id, column.is_not(None))
-        .order_by(Reading.ts.desc())
-        .limit(count)
-    )
-    return list(session.scalars(query))
+    query = select(column).where(Reading.device_id == device_id, column.is_not(None)).order_by(Reading.ts.desc())
+    return [row[0] for row in newest_rows(session, query, Reading.ts, count)]
 
 
 def rollup_rows(bindings: dict[str, int]) -> Any:

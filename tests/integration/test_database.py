@@ -14,13 +14,15 @@ from sqlalchemy.exc import OperationalError
 from app.database import read_only, without_statement_timeout
 from app.extensions import db
 from app.models import Plant, User
+from app.partitions import include_in_autogenerate
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_models_match_the_migrations(app):
     with app.app_context(), db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+        opts = {"compare_type": True, "include_name": include_in_autogenerate}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), db.metadata)
     assert diff == []
 
 
