@@ -5,6 +5,11 @@ readings within the plant's rise window are checked (app.domain.watering); a ris
 logs `watered` with `detected` (once: none is logged when a watering was logged
 since the rise began, by hand or detected) and completes the plant's open
 watering tasks.
+
+Most of a batch's plants have nothing to find, and they are told apart without reading their
+series: a plant watered (logged) since `minutes` before its window's end cannot log another
+rise, and one whose soil moved less than `points` in its window cannot have risen by `points`.
+Only the others' series are read and looked at.
 """
 
 from collections.abc import Iterable, Sequence
@@ -29,20 +34,31 @@ def detect_waterings(session: DbSession, plant_ids: Iterable[int], now: datetime
         return []
     # What the rise windows need, as plain rows: most batches' plants have no rise to look at,
     # and loading them as Plants would cost a batch of 500 plants more than storing it.
+    last_watered = (
+        select(func.max(CareEvent.at))
+        .where(CareEvent.plant_id == Plant.id, CareEvent.kind == "watered")
+        .scalar_subquery()
+    )
     rows = session.execute(
         select(Plant.id, Plant.last_reading_at, Plant.watering_rise_points, Plant.watering_rise_minutes,
-               PlantSensor.device_id)
+               PlantSensor.device_id, last_watered)
         .join(PlantSensor, PlantSensor.plant_id == Plant.id)
         .where(database.equals_any(Plant.id, "plant_ids", ids, Integer, session),
                PlantSensor.metric == "soil_moisture")
     ).tuples().all()  # fmt: skip
-    if not rows:
-        return []
     windows, rises, bound = {}, {}, []
-    for plant_id, last_reading_at, rise_points, rise_minutes, device_id in rows:
-        windows[plant_id] = rise_window(last_reading_at, rise_minutes, now)
-        rises[plant_id] = (rise_points or DEFAULT_RISE_POINTS, rise_minutes or DEFAULT_RISE_MINUTES)
+    for plant_id, last_reading_at, rise_points, rise_minutes, device_id, watered_at in rows:
+        start, end = rise_window(last_reading_at, rise_minutes, now)
+        minutes = rise_minutes or DEFAULT_RISE_MINUTES
+        # A rise starts before `end`, and one whose start is `minutes` or less after a logged
+        # watering logs nothing (detect_for_plant): a plant watered since then has nothing to find.
+        if watered_at is not None and watered_at >= end - timedelta(minutes=minutes):
+            continue
+        windows[plant_id] = (start, end)
+        rises[plant_id] = (rise_points or DEFAULT_RISE_POINTS, minutes)
         bound.append((plant_id, device_id))
+    if not windows:
+        return []
     # A rise of `points` needs readings at least `points` apart within the window (a median of
     # three lies between its readings): only those plants' series are read and looked at.
     spread = metric_spread_of_plants(session, "soil_moisture", windows, bound)
