@@ -114,7 +114,11 @@ def publisher(port, devices, count, rate, go, results):
             if delay > 0:
                 time.sleep(delay)
         device = devices[n % len(devices)]
-        payload = {"ts": time.time(), "soil_moisture": 40.0 + n % 20, "temperature": 21.5, "battery": 80}
+        # A sensor's jitter (within a point), not a sawtooth: 40 + n % 20 rose by up to 19 points
+        # from one reading of a device to its next, so every plant logged a detected watering in
+        # the run's first seconds and the run measured 500 waterings rather than ingestion.
+        soil = 40.0 + (n % 7) * 0.1
+        payload = {"ts": time.time(), "soil_moisture": soil, "temperature": 21.5, "battery": 80}
         info = client.publish(f"{TOPIC_PREFIX}/{device}/telemetry", json.dumps(payload), qos=1)
     if info is not None:
         info.wait_for_publish(120)
