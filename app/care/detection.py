@@ -68,7 +68,8 @@ def detect_waterings(session: DbSession, plant_ids: Iterable[int], now: datetime
     windows = {plant_id: windows[plant_id] for plant_id in candidates}
     bound = [(plant_id, device_id) for plant_id, device_id in bound if plant_id in windows]
     series = metric_series_of_plants(session, "soil_moisture", windows, bound)
-    plants = select(Plant).where(Plant.id.in_(candidates)).order_by(Plant.id).execution_options(populate_existing=True)
+    of_ids = database.equals_any(Plant.id, "plant_ids", candidates, Integer, session)
+    plants = select(Plant).where(of_ids).order_by(Plant.id).execution_options(populate_existing=True)
     logged = []
     for plant in session.scalars(plants):
         points, minutes = rises[plant.id]

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Subquery, case, cast, false, func, null, select
+from sqlalchemy import Float, Integer, Subquery, case, cast, false, func, null, select
 
+from ..database import equals_any
 from ..models import PlantSensor, Reading, ReadingHourly
 from .devices import plant_bindings
 from .metrics import KEYS
@@ -77,7 +78,12 @@ def metric_series_of_plants(
     for devices, start, end in window_groups(bound, windows):
         query = (
             select(Reading.device_id, Reading.ts, column)
-            .where(Reading.device_id.in_(devices), Reading.ts >= start, Reading.ts < end, column.is_not(None))
+            .where(
+                equals_any(Reading.device_id, "devices", devices, Integer, session),
+                Reading.ts >= start,
+                Reading.ts < end,
+                column.is_not(None),
+            )
             .order_by(Reading.device_id, Reading.ts)
         )
         for device_id, ts, value in session.execute(query).tuples():
@@ -101,7 +107,12 @@ def metric_spread_of_plants(
     for devices, start, end in window_groups(bound, windows):
         query = (
             select(Reading.device_id, func.max(column) - func.min(column))
-            .where(Reading.device_id.in_(devices), Reading.ts >= start, Reading.ts < end, column.is_not(None))
+            .where(
+                equals_any(Reading.device_id, "devices", devices, Integer, session),
+                Reading.ts >= start,
+                Reading.ts < end,
+                column.is_not(None),
+            )
             .group_by(Reading.device_id)
         )
         for device_id, width in session.execute(query).tuples():
