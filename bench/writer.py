@@ -2,6 +2,7 @@
 
 .venv/bin/python -m bench.writer [--rev old=f0bd9eb --rev new=.] [--rounds 7] [--batches 8] [--devices 10]
                                  [--database-url postgresql://postgres@127.0.0.1:5432/test] [--sqlite]
+                                 [--profile DIR]
 
 Each --rev (label=commit, "." = this working tree) is unpacked with git archive into a
 temporary folder, gets a fresh database (SQLite, or a new database on the PostgreSQL server,
@@ -12,7 +13,9 @@ messages, round-robin over the devices (each device a reading a minute, so app.c
 watering detection sees a realistic hour), parsed before the clock starts. Per batch the
 worker measures wall time and its own CPU time (time.process_time: Python, SQLAlchemy and
 the driver, not the server) of store_batch + commit. Printed: medians over every timed
-batch of every round, and each version's ratio to the first.
+batch of every round, and each version's ratio to the first. With --profile DIR each worker
+runs its timed batches under cProfile (slower; for where the time goes, not for the figures)
+and writes DIR/<database>-<label>.prof (`python -m pstats`).
 """
 
 import argparse
@@ -88,6 +91,18 @@ def write(deliveries):
     assert outcome.stored == len(deliveries), (outcome.stored, len(deliveries))
     return time.perf_counter() - wall, time.process_time() - cpu
 
+profile_to = os.environ.get("BENCH_WRITER_PROFILE")
+if profile_to:
+    import cProfile
+    profiler = cProfile.Profile()
+    timed = write
+    def write(deliveries):
+        profiler.enable()
+        try:
+            return timed(deliveries)
+        finally:
+            profiler.disable()
+
 with app.app_context():
     print("ready", flush=True)
     for line in sys.stdin:
@@ -95,6 +110,8 @@ with app.app_context():
         write(batch())
         timings = [write(b) for b in [batch() for _ in range(count)]]
         print(json.dumps(timings), flush=True)
+if profile_to:
+    profiler.dump_stats(profile_to)
 """
 
 
@@ -131,6 +148,9 @@ def run(args, url, label):
             workdir = Path(folder) / f"instance-{name}"
             workdir.mkdir()
             env = bench_env(database_url, str(workdir), PYTHONPATH=str(tree))
+            if args.profile:
+                Path(args.profile).mkdir(parents=True, exist_ok=True)
+                env["BENCH_WRITER_PROFILE"] = str(Path(args.profile).resolve() / f"{label}-{name}.prof")
             workers[name] = start_worker(tree, env, args.devices, str(script))
         timings = {name: [] for name in workers}
         try:
@@ -167,6 +187,7 @@ def main():
     parser.add_argument("--devices", type=int, default=10)
     parser.add_argument("--database-url", help="PostgreSQL server URL (a fresh database per version)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite too (always, without --database-url)")
+    parser.add_argument("--profile", metavar="DIR", help="cProfile the timed batches: DIR/<database>-<label>.prof")
     args = parser.parse_args()
     args.rev = [tuple(r.split("=", 1)) for r in (args.rev or ["old=f0bd9eb", "new=."])]
     if args.database_url:

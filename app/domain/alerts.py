@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Integer, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import equals_any
 from ..models import Alert, Plant, Task, User
 from .describe import format_value
 from .types import DbSession
@@ -25,7 +26,8 @@ WATER_PROBLEM = "soil_moisture_low"
 
 def open_alerts_by_plant(session: DbSession, plant_ids: Iterable[int]) -> dict[int, dict[str, Alert]]:
     """{plant_id: {problem: Alert}} of the unresolved alerts of these plants."""
-    alerts = session.scalars(select(Alert).where(Alert.plant_id.in_(plant_ids), Alert.resolved_at.is_(None)))
+    of_plants = equals_any(Alert.plant_id, "alert_plant_ids", sorted(plant_ids), Integer, session)
+    alerts = session.scalars(select(Alert).where(of_plants, Alert.resolved_at.is_(None)))
     by_plant: dict[int, dict[str, Alert]] = {}
     for alert in alerts:
         by_plant.setdefault(alert.plant_id, {})[alert.problem] = alert

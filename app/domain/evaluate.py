@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, select
 
+from ..database import equals_any
 from ..models import Alert, Plant
 from .alerts import Notify, open_alert, open_alerts_by_plant, resolve_alert
 from .readings import newest_rows, plant_readings, recent_values
@@ -50,7 +51,8 @@ def evaluate_plants(
     open_by_plant = open_alerts_by_plant(session, ids)
     # populate_existing: the writer moves latest state with Core UPDATEs, which a Plant already
     # in the session would not show. Id order, like the writer's row locks, so no deadlock.
-    plants = select(Plant).where(Plant.id.in_(ids)).order_by(Plant.id).execution_options(populate_existing=True)
+    of_ids = equals_any(Plant.id, "plant_ids", ids, Integer, session)
+    plants = select(Plant).where(of_ids).order_by(Plant.id).execution_options(populate_existing=True)
     for plant in session.scalars(plants):
         evaluate_plant(session, plant, open_by_plant.get(plant.id, {}), now, policy, notify)
 

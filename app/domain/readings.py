@@ -7,12 +7,14 @@ alert evaluation and the rollups read a plant's series through it; the ingest wr
 detection reads one metric of all a batch's plants at once through `metric_series_of_plants`.
 """
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Select, Subquery, case, cast, false, null, select
+from sqlalchemy import Float, Integer, Select, Subquery, case, cast, false, func, null, select
 
 from ..clock import utcnow
+from ..database import equals_any
 from ..models import PlantSensor, Reading, ReadingHourly
 from .devices import plant_bindings
 from .metrics import KEYS
@@ -74,40 +76,31 @@ def plant_readings(session: DbSession, plant_id: int, bindings: dict[str, int] |
 
 
 def metric_series_of_plants(
-    session: DbSession, metric: str, windows: dict[int, tuple[datetime, datetime]]
+    session: DbSession,
+    metric: str,
+    windows: dict[int, tuple[datetime, datetime]],
+    bound: list[tuple[int, int]] | None = None,
 ) -> dict[int, list[tuple[datetime, float]]]:
     """plant id -> [(ts, value)] of `metric` from the device bound for it, ts in the plant's
     [start, end), oldest first, rows without the metric skipped: what plant_readings gives one
-    plant, for many plants in a query or two (the ingest writer's after-batch work: per batch, not per plant)."""
+    plant, for many plants in a query or two (the ingest writer's after-batch work: per batch, not per plant).
+    `bound` ([(plant id, device id)] bound for `metric`) saves the lookup when the caller has them."""
     if not windows:
         return {}
-    bound = session.execute(
-        select(PlantSensor.plant_id, PlantSensor.device_id).where(
-            PlantSensor.metric == metric, PlantSensor.plant_id.in_(sorted(windows))
-        )
-    ).all()
+    if bound is None:
+        bound = bound_for_metric(session, metric, windows)
     series: dict[int, list[tuple[datetime, float]]] = {plant_id: [] for plant_id in windows}
-    if not bound:
-        return series
     column = Reading.__table__.c[metric]
     by_device: dict[int, dict[datetime, float]] = {}  # a device in two groups: its rows once
-    # One query per group of windows that lie close together (a batch's plants, as a rule, all
-    # end near now): one statement shape, cached; each plant's rows are cut out below.
-    span = 2 * max(end - start for start, end in windows.values())
-    bound_by_start = sorted(bound, key=lambda row: windows[row[0]][0])
-    groups: list[list[Any]] = []
-    for row in bound_by_start:
-        if groups and windows[row[0]][1] - windows[groups[-1][0][0]][0] <= span:
-            groups[-1].append(row)
-        else:
-            groups.append([row])
-    for group in groups:
-        devices = sorted({device_id for _plant_id, device_id in group})
-        start = min(windows[plant_id][0] for plant_id, _device_id in group)
-        end = max(windows[plant_id][1] for plant_id, _device_id in group)
+    for devices, start, end in window_groups(bound, windows):
         query = (
             select(Reading.device_id, Reading.ts, column)
-            .where(Reading.device_id.in_(devices), Reading.ts >= start, Reading.ts < end, column.is_not(None))
+            .where(
+                equals_any(Reading.device_id, "devices", devices, Integer, session),
+                Reading.ts >= start,
+                Reading.ts < end,
+                column.is_not(None),
+            )
             .order_by(Reading.device_id, Reading.ts)
         )
         for device_id, ts, value in session.execute(query).tuples():
@@ -117,6 +110,63 @@ def metric_series_of_plants(
         rows = by_device.get(device_id, {})
         series[plant_id] = [(ts, rows[ts]) for ts in sorted(rows) if start <= ts < end]
     return series
+
+
+def metric_spread_of_plants(
+    session: DbSession, metric: str, windows: dict[int, tuple[datetime, datetime]], bound: list[tuple[int, int]]
+) -> dict[int, float]:
+    """plant id -> highest minus lowest value of `metric` from its bound device (`bound`:
+    [(plant id, device id)]) within at least its window (the group's span, which holds it);
+    plants without a value are left out. One aggregate row per device instead of its series:
+    what tells the watering detection which plants cannot have risen at all."""
+    column = Reading.__table__.c[metric]
+    spread: dict[int, float] = {}  # device id -> max - min, the widest over its groups
+    for devices, start, end in window_groups(bound, windows):
+        query = (
+            select(Reading.device_id, func.max(column) - func.min(column))
+            .where(
+                equals_any(Reading.device_id, "devices", devices, Integer, session),
+                Reading.ts >= start,
+                Reading.ts < end,
+                column.is_not(None),
+            )
+            .group_by(Reading.device_id)
+        )
+        for device_id, width in session.execute(query).tuples():
+            spread[device_id] = max(width, spread.get(device_id, width))
+    return {plant_id: spread[device_id] for plant_id, device_id in bound if device_id in spread}
+
+
+def bound_for_metric(session: DbSession, metric: str, plant_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """[(plant id, device id)] of the plants' devices bound for `metric`."""
+    query = select(PlantSensor.plant_id, PlantSensor.device_id).where(
+        PlantSensor.metric == metric, PlantSensor.plant_id.in_(sorted(plant_ids))
+    )
+    return [(plant_id, device_id) for plant_id, device_id in session.execute(query).tuples()]
+
+
+def window_groups(
+    bound: list[tuple[int, int]], windows: dict[int, tuple[datetime, datetime]]
+) -> list[tuple[list[int], datetime, datetime]]:
+    """(device ids, start, end) per group of the plants' windows that lie close together (a
+    batch's plants, as a rule, all end near now): one query each, of one statement shape, cached."""
+    if not bound:
+        return []
+    span = 2 * max(end - start for start, end in windows.values())
+    groups: list[list[tuple[int, int]]] = []
+    for row in sorted(bound, key=lambda row: windows[row[0]][0]):
+        if groups and windows[row[0]][1] - windows[groups[-1][0][0]][0] <= span:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return [
+        (
+            sorted({device_id for _plant_id, device_id in group}),
+            min(windows[plant_id][0] for plant_id, _device_id in group),
+            max(windows[plant_id][1] for plant_id, _device_id in group),
+        )
+        for group in groups
+    ]
 
 
 def bound_device_ids(session: DbSession, plant_id: int) -> list[int]:

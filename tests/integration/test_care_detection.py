@@ -60,6 +60,33 @@ def test_noise_and_a_slow_rise_log_nothing(app, readings, clock):
         assert db.session.query(CareEvent).count() == 0
 
 
+@pytest.mark.parametrize(
+    ("watered_before_rise", "detected"), [(timedelta(minutes=20), False), (timedelta(hours=3), True)]
+)
+def test_a_watering_logged_by_hand_within_the_rise_window_is_not_logged_again(
+    app, readings, clock, watered_before_rise, detected
+):
+    """A watering logged by hand shortly before the rise is that rise (nothing detected); one
+    logged hours earlier is another watering, and the rise is logged."""
+    clock.move_to(START + timedelta(hours=6))
+    from ..conftest import make_user
+
+    user_id = make_user(app)
+    plant_id = add_plant(app, user_id)
+    rise_at = START + timedelta(hours=3) + 23 * timedelta(minutes=5)
+    with app.app_context():
+        at = rise_at - watered_before_rise
+        db.session.add(CareEvent(user_id=user_id, plant_id=plant_id, kind="watered", at=at, by_user_id=user_id))
+        db.session.commit()
+    rng = random.Random(7)
+    dry = [35 - 0.05 * i + rng.gauss(0, 0.4) for i in range(24)]
+    wet = [62 + rng.gauss(0, 0.4) for _ in range(4)]
+    readings(plant_id, soil_rows(dry + wet, START + timedelta(hours=3)))
+    with app.app_context():
+        found = db.session.query(CareEvent).filter_by(detected=True).all()
+        assert [event.at for event in found] == ([rise_at] if detected else [])
+
+
 def day_night(start, days, peak, every=timedelta(minutes=15)):
     rows, ts = [], start
     while ts < start + timedelta(days=days):
