@@ -51,6 +51,18 @@ def is_postgres(url):
     return str(url).startswith("postgresql")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marks
+def pytest_collection_modifyitems(items):
+    """Mark `database` every test that sees the database DATABASE_URL names: through the
+    `database_uri` fixture (app, client, make_app... all reach it). A test that reads DATABASE_URL
+    itself carries the mark explicitly. The rest (parsing, pure domain code, apps on a SQLite
+    file of their own) are the same on every database: `make test` runs them in the SQLite pass
+    only, and the PostgreSQL pass selects `-m database`."""
+    for item in items:
+        if "database_uri" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+
+
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory):
     base = os.environ.get("DATABASE_URL")
