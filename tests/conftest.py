@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.auth import users
@@ -208,6 +209,35 @@ TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashes():
     with mock.patch.object(users, "PASSWORD_METHOD", TEST_PASSWORD_METHOD):
+        yield
+
+
+# A fresh app per test builds werkzeug's URL builders again for its ~100 routes: Python source that
+# werkzeug generates and compiles, two functions a route, about two thirds of create_app's time.
+# A builder depends only on its rule (the rule text, its parsed parts, its defaults and
+# converters' types); everything else it reads from the rule it is bound to when called. So the
+# session compiles each one once. PLANTOPS_TEST_FRESH_URL_BUILDERS=1 turns this off.
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_compiled_once():
+    if os.environ.get("PLANTOPS_TEST_FRESH_URL_BUILDERS") == "1":
+        yield
+        return
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def cached(rule, append_unknown=True):
+        key = (
+            rule.rule,
+            tuple(rule._trace),
+            repr(sorted((rule.defaults or {}).items())),
+            tuple((name, type(converter)) for name, converter in rule._converters.items()),
+            append_unknown,
+        )
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    with mock.patch.object(Rule, "_compile_builder", cached):
         yield
 
 
