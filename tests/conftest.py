@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.auth import users
@@ -50,6 +51,18 @@ PRODUCTION_ENCRYPTION_KEY = new_encryption_key()
 
 def is_postgres(url):
     return str(url).startswith("postgresql")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marks
+def pytest_collection_modifyitems(items):
+    """Mark `database` every test that sees the database DATABASE_URL names: through the
+    `database_uri` fixture (app, client, make_app... all reach it). A test that reads DATABASE_URL
+    itself carries the mark explicitly. The rest (parsing, pure domain code, apps on a SQLite
+    file of their own) are the same on every database: `make test` runs them in the SQLite pass
+    only, and the PostgreSQL pass selects `-m database`."""
+    for item in items:
+        if "database_uri" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +210,35 @@ TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashes():
     with mock.patch.object(users, "PASSWORD_METHOD", TEST_PASSWORD_METHOD):
+        yield
+
+
+# A fresh app per test builds werkzeug's URL builders again for its ~100 routes: Python source that
+# werkzeug generates and compiles, two functions a route, about two thirds of create_app's time.
+# A builder depends only on its rule (the rule text, its parsed parts, its defaults and
+# converters' types); everything else it reads from the rule it is bound to when called. So the
+# session compiles each one once. PLANTOPS_TEST_FRESH_URL_BUILDERS=1 turns this off.
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_compiled_once():
+    if os.environ.get("PLANTOPS_TEST_FRESH_URL_BUILDERS") == "1":
+        yield
+        return
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def cached(rule, append_unknown=True):
+        key = (
+            rule.rule,
+            tuple(rule._trace),
+            repr(sorted((rule.defaults or {}).items())),
+            tuple((name, type(converter)) for name, converter in rule._converters.items()),
+            append_unknown,
+        )
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    with mock.patch.object(Rule, "_compile_builder", cached):
         yield
 
 

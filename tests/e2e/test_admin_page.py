@@ -7,7 +7,8 @@ import pytest
 from app.extensions import db
 from app.models import Device, IngestRejection
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
+from ..fixtures.browser import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -22,11 +23,7 @@ def test_administrator_disables_and_enables_a_user_without_reloading(app, live_s
             Device(namespace="", key="esp32-greenhouse-7", source="native", last_seen_at=now, message_count=42)
         )
         db.session.commit()
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(live_server + "/admin")
+    sign_in(page, live_server, email="admin@example.com", then="/admin")
 
     page.get_by_role("button", name="Disable").click()
     page.get_by_role("button", name="Enable").wait_for()

@@ -3,7 +3,8 @@ its password once, with the settings for each ecosystem, on desktop and phone.""
 
 import pytest
 
-from ..conftest import PASSWORD, make_user
+from ..conftest import make_user
+from ..fixtures.browser import sign_in
 from ..fixtures.shipped_broker import ADMIN_PASSWORD, connect, shipped_broker
 
 pytestmark = pytest.mark.e2e
@@ -23,11 +24,7 @@ def app(make_app, broker):
 def test_a_gardener_makes_a_broker_account_and_copies_the_settings(app, live_server, page, broker):
     make_user(app, email="admin@example.com")
     uid = make_user(app, email="ana@example.com")
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email").fill("ana@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(live_server + "/settings")
+    sign_in(page, live_server, email="ana@example.com", then="/settings")
     assert page.get_by_text("Bridge accounts").count() == 0  # administrators only
 
     page.get_by_role("button", name="Create my broker account").click()

@@ -1,25 +1,15 @@
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Plant
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
+from tests.fixtures.browser import sign_in
 from tests.fixtures.services import Reply
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "e2eWebhookToken_" + "Ab9" * 18
-
-
-def sign_in(page, live_server):
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/today$"))
-    page.goto(live_server + "/plants")
 
 
 def test_secrets_are_saved_tested_and_never_shown(app, live_server, page, recording_server):

@@ -2,19 +2,10 @@ import re
 
 import pytest
 
-from ..conftest import PASSWORD, make_user
-from ..fixtures.browser import screenshot
+from ..conftest import make_user
+from ..fixtures.browser import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def sign_in(page, live_server):
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/today$"))
-    page.goto(live_server + "/plants")
 
 
 def test_create_copy_and_revoke_a_token_with_htmx(app, live_server, page, tmp_path):

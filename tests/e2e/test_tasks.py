@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import Plant, Task
 
-from ..conftest import PASSWORD, make_user
-from ..fixtures.browser import screenshot
+from ..conftest import make_user
+from ..fixtures.browser import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -31,11 +31,8 @@ def gardener(app):
     return user_id
 
 
-def sign_in(page, base):
-    page.goto(base + "/auth/login?next=/tasks")
-    page.get_by_label("Email").fill("gardener@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def sign_in_to_tasks(page, base):
+    sign_in(page, base, then="/tasks")
     expect(page.get_by_role("heading", name="Care tasks")).to_be_visible()
 
 
@@ -53,7 +50,7 @@ def tab(page, name):
 
 
 def test_create_edit_complete_filter_and_delete_a_task(live_server, page, gardener, tmp_path):
-    sign_in(page, live_server)
+    sign_in_to_tasks(page, live_server)
     expect(page.get_by_text("No care tasks yet")).to_be_visible()
 
     # Create, first with a blank title: the error shows under the field and the notes stay.
@@ -144,7 +141,7 @@ def test_task_list_at_phone_size(live_server, browser, app, gardener, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        sign_in(page, live_server)
+        sign_in_to_tasks(page, live_server)
         expect(row(page, "Mist the fern leaves")).to_contain_text("Overdue")
         expect(row(page, "Water the fern")).to_contain_text("Due today")
         expect(row(page, "Check the soil")).to_contain_text("From an alert")
@@ -163,7 +160,7 @@ def test_every_flow_works_with_javascript_off(live_server, browser, gardener):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        sign_in(page, live_server)
+        sign_in_to_tasks(page, live_server)
         page.get_by_label("Title").fill("Water the fern")
         page.get_by_text("Notes, due date, plant, repeat").click()
         page.get_by_label("Repeat every").fill("2")

@@ -9,7 +9,7 @@ import pytest
 
 from bench import fault_proof
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.slow, pytest.mark.database, pytest.mark.timeout(150)]  # reads DATABASE_URL itself
 
 
 @pytest.fixture

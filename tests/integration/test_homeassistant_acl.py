@@ -5,11 +5,9 @@ what the broker refused."""
 
 import os
 import subprocess
-import tempfile
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -21,7 +19,8 @@ from app.integrations.homeassistant import HomeAssistantPublisher
 from app.models import Plant
 from tests.conftest import make_user
 
-from .test_mosquitto_auth import ACCOUNTS, ADMIN_PASSWORD, serve_auth_broker
+from ..fixtures.shipped_broker import ADMIN_PASSWORD, shipped_broker
+from .test_mosquitto_auth import ACCOUNTS
 
 # The entries deploy/mosquitto/accounts grants the app's role for Home Assistant (docs/homeassistant.md).
 HOME_ASSISTANT_ACL = [
@@ -37,8 +36,8 @@ HOME_ASSISTANT_ACL = [
 @pytest.fixture
 def auth_broker(monkeypatch):
     monkeypatch.setattr(publisher_module, "SYNC_TIMEOUT_SECONDS", 0.5)
-    with tempfile.TemporaryDirectory(prefix="plantops-mqtt-") as folder:
-        yield from serve_auth_broker(Path(folder))
+    with shipped_broker() as broker:
+        yield broker.port
 
 
 def revoke(port, acl):

@@ -3,14 +3,8 @@ clients, sensors publish only to their own topic and subscribe to nothing, the a
 reads every sensor through a shared subscription, and no packet exceeds the payload cap."""
 
 import contextlib
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -18,69 +12,17 @@ import pytest
 from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.ingest.consumer import MAX_PACKET_BYTES
 
-from ..fixtures.services import free_port, wait_for_port
+from ..fixtures.shipped_broker import APP_PASSWORD, shipped_broker
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-ACCOUNTS = {"plantops": "app-secret-1", "esp32-basil": "basil-secret-1", "esp32-other": "other-secret-1"}
-ADMIN_PASSWORD = "admin-secret-1"
+ACCOUNTS = {"plantops": APP_PASSWORD, "esp32-basil": "basil-secret-1", "esp32-other": "other-secret-1"}
+SENSORS = (("esp32-basil", ACCOUNTS["esp32-basil"]), ("esp32-other", ACCOUNTS["esp32-other"]))
 
 
 @pytest.fixture
 def auth_broker():
-    # Not pytest's tmp_path: its parent folders are private to the user running the tests.
-    with tempfile.TemporaryDirectory(prefix="plantops-mqtt-") as folder:
-        yield from serve_auth_broker(Path(folder))
-
-
-def serve_auth_broker(tmp_path):
-    port = free_port()
-    accounts = tmp_path / "dynamic-security.json"
-    subprocess.run(
-        ["mosquitto_ctrl", "dynsec", "init", str(accounts), "admin", ADMIN_PASSWORD], check=True, capture_output=True
-    )
-    config = (DEPLOY / "mosquitto-auth.conf").read_text()
-    config = config.replace("/usr/lib/mosquitto_dynamic_security.so", dynamic_security_plugin())
-    config = config.replace("/mosquitto/data/dynamic-security.json", str(accounts))
-    config = config.replace("/mosquitto/data/", f"{tmp_path}/")
-    config = config.replace("listener 1883", f"listener {port} 127.0.0.1")
-    (tmp_path / "mosquitto.conf").write_text(config)
-    give_to_mosquitto_user(tmp_path)
-    process = subprocess.Popen(
-        [MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for_port(port)
-        run_accounts(port, "app", ACCOUNTS["plantops"])
-        for device_id in ("esp32-basil", "esp32-other"):
-            run_accounts(port, "sensor", device_id, ACCOUNTS[device_id])
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def dynamic_security_plugin():
-    [plugin] = Path("/usr/lib").glob("**/mosquitto_dynamic_security.so")
-    return str(plugin)
-
-
-def run_accounts(port, *args):
-    """deploy/mosquitto/accounts against the test broker, as an operator runs it."""
-    env = {**os.environ, "MQTT_ADMIN_PASSWORD": ADMIN_PASSWORD, "MOSQUITTO_PORT": str(port)}
-    subprocess.run(["sh", str(DEPLOY / "mosquitto" / "accounts"), *args], check=True, env=env, capture_output=True)
-
-
-def give_to_mosquitto_user(folder):
-    """Started as root, mosquitto switches to the `mosquitto` user, who must read its files."""
-    if os.geteuid() != 0:
-        return
-    try:
-        account = pwd.getpwnam("mosquitto")
-    except KeyError:
-        return
-    for path in (folder, *folder.iterdir()):
-        os.chown(path, account.pw_uid, account.pw_gid)
+    """A fresh broker with the app's account and the two sensors'; yields its port."""
+    with shipped_broker(SENSORS) as broker:
+        yield broker.port
 
 
 def connect(port, username=None, password=None):
