@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import has_request_context
+from markupsafe import Markup, escape
 from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
@@ -135,6 +136,23 @@ def translated(text):
     return gettext(text) if has_request_context() and isinstance(text, str) else text
 
 
+def metric_label(key):
+    """A metric's name in the viewer's language ("soil_moisture" -> "Bodenfeuchte")."""
+    known = BY_KEY.get(key)
+    return translated(known.label) if known else str(key).replace("_", " ")
+
+
+def in_sentence(label):
+    """A name inside a sentence: lower case in English ("no soil moisture readings"), as it is
+    in German, where nouns keep their capital."""
+    return label.lower() if str(locale()).startswith("en") else label
+
+
+def link(url, text):
+    """<a href="url">text</a> to pass into a translated sentence as one of its %(name)s."""
+    return Markup('<a href="%s">%s</a>') % (url, escape(text))
+
+
 def status_label(status):
     return _(describe.status_label(status))
 
@@ -172,6 +190,8 @@ def register(app):
         ("status_label", status_label),
         ("problem_label", problem_label),
         ("translated", translated),
+        ("metric_label", metric_label),
+        ("in_sentence", in_sentence),
     ):
         app.add_template_filter(function, name)
-    app.jinja_env.globals.update(reading=reading, value_text=value_text, unit_of=unit)
+    app.jinja_env.globals.update(reading=reading, value_text=value_text, unit_of=unit, link=link)
