@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import has_request_context
-from markupsafe import Markup, escape
 from flask_babel import get_locale, gettext, ngettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from .clock import utcnow
 from .domain import describe
@@ -132,7 +133,10 @@ def unit(metric):
 
 def translated(text):
     """A message made elsewhere (a form error from app.domain), in the viewer's language when
-    the catalog has it; never %-formatted, so a "%" in it is safe."""
+    the catalog has it; never %-formatted, so a "%" in it is safe. A lazy_gettext string (a
+    WTForms label or message) is translated already: it becomes plain text, escaped as any."""
+    if isinstance(text, LazyString):
+        return str(text)
     return gettext(text) if has_request_context() and isinstance(text, str) else text
 
 

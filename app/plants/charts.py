@@ -209,7 +209,9 @@ def build_chart(metric, bucketed, start, end, buckets, low=None, high=None, limi
             chart.band_label = _("healthy %(low)s–%(high)s", low=f"{low:g}", high=f"{high:g}")
         else:
             chart.band_label = (
-                _("healthy above %(low)s", low=f"{low:g}") if low is not None else _("healthy below %(high)s", high=f"{high:g}")
+                _("healthy above %(low)s", low=f"{low:g}")
+                if low is not None
+                else _("healthy below %(high)s", high=f"{high:g}")
             )
     width = (end - start) / buckets
     gap = max(2, buckets // 50, math.ceil(LINE_GAP / width))
