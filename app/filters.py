@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from flask import has_request_context
+from flask import has_app_context, has_request_context
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -53,8 +53,8 @@ def cldr_pattern(strftime_format):
 
 
 def locale():
-    """The request's Babel locale (English outside a request)."""
-    return (get_locale() if has_request_context() else None) or "en"
+    """The locale in force: the request's, or one app.i18n.language_of forced (English else)."""
+    return (get_locale() if has_app_context() else None) or "en"
 
 
 def user_zone():

@@ -8,7 +8,7 @@ extracted from; `make translations` extracts, updates and compiles the catalogs.
 """
 
 from flask import has_request_context, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, force_locale, get_locale
 from flask_login import current_user
 
 # The languages PlantOps has a catalog for (English is the source): code -> its own name.
@@ -78,3 +78,11 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app/
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(locale_code=locale_code, LANGUAGES=LANGUAGES)
+
+
+def language_of(user):
+    """`with language_of(user):` makes what is written inside it in the user's language (their
+    setting; English when they chose none): notifications, made by background threads or for
+    another user than the one of the request."""
+    chosen = getattr(user, "locale", None)
+    return force_locale(chosen if chosen in LANGUAGES else DEFAULT_LOCALE)
