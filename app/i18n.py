@@ -137,7 +137,7 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app/
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(locale_code=locale_code, LANGUAGES=LANGUAGES)
+    app.jinja_env.globals.update(locale_code=locale_code, LANGUAGES=LANGUAGES, js_strings=js_strings)
 
 
 def language_of(user):
@@ -146,3 +146,23 @@ def language_of(user):
     another user than the one of the request."""
     chosen = getattr(user, "locale", None)
     return force_locale(chosen if chosen in LANGUAGES else DEFAULT_LOCALE)
+
+
+def js_strings() -> dict[str, str]:
+    """What static/*.js writes, in the page's language: base.html and offline.html render it as
+    <script type="application/json" id="i18n">; the scripts read it (English if absent)."""
+    from flask_babel import gettext
+
+    return {
+        "send_error": gettext("Could not reach PlantOps. Check your connection and try again."),
+        "copied": gettext("Copied"),
+        "less_than_a_minute_ago": gettext("less than a minute ago"),
+        "minutes_ago": gettext("%(num)s minutes ago", num="{num}"),
+        "hours_ago": gettext("%(num)s hours ago", num="{num}"),
+        "days_ago": gettext("%(num)s days ago", num="{num}"),
+        "offline_status": gettext(
+            "Your plants as PlantOps last showed them, %(age)s (%(time)s). Readings may have changed since.",
+            age="{age}",
+            time="{time}",
+        ),
+    }
