@@ -3,6 +3,7 @@ from zoneinfo import available_timezones
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -86,8 +87,8 @@ class TimezoneForm(FlaskForm):
 
 THEMES = [
     SelectChoice("system", _l("Same as this device")),
-    SelectChoice("light", _l("Light")),
-    SelectChoice("dark", _l("Dark")),
+    SelectChoice("light", lazy_pgettext("colour theme", "Light")),
+    SelectChoice("dark", lazy_pgettext("colour theme", "Dark")),
 ]
 TEMPERATURE_UNITS = [SelectChoice("C", _l("°C (Celsius)")), SelectChoice("F", _l("°F (Fahrenheit)"))]
 
