@@ -11,6 +11,8 @@ from flask import has_request_context, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_login import current_user
 
+from .domain import language
+
 # The languages PlantOps has a catalog for (English is the source): code -> its own name.
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 DEFAULT_LOCALE = "en"
@@ -137,6 +139,7 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app/
     babel.init_app(app, locale_selector=select_locale)
+    language.translate = translate_for
     app.jinja_env.globals.update(locale_code=locale_code, LANGUAGES=LANGUAGES, js_strings=js_strings)
 
 
@@ -146,6 +149,14 @@ def language_of(user):
     another user than the one of the request."""
     chosen = getattr(user, "locale", None)
     return force_locale(chosen if chosen in LANGUAGES else DEFAULT_LOCALE)
+
+
+def translate_for(user, text, values):
+    """app.domain.language's sentences in `user`'s language."""
+    from flask_babel import gettext
+
+    with language_of(user):
+        return gettext(text, **values)
 
 
 def js_strings() -> dict[str, str]:
