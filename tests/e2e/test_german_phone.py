@@ -52,7 +52,9 @@ def test_today_and_a_plant_page_in_german_fit_a_phone(app, live_server, browser)
 
     page.goto(f"{live_server}/plants/{basil}")
     text = page.inner_text("main")
-    assert "Letzter Messwert" in text and "Pflegeprotokoll" in text and "9.100 lux" in text
+    assert "Letzter Messwert" in text
+    assert "Pflegeprotokoll" in text
+    assert "9.100 lux" in text
     assert page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
     assert page.evaluate(TOO_WIDE) == []
     screenshot(page, "/tmp/german-plant-phone.png")

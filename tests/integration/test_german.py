@@ -62,7 +62,13 @@ PAGES = {
     "/plants/{plant}": ["Letzter Messwert", "Pflegeprotokoll", "Offene Warnungen", "Pflegeaufgaben", "Verlauf"],
     "/tasks": ["Pflegeaufgaben", "Aufgabe hinzufügen", "Offen", "Erledigt", "Heute fällig"],
     "/alerts": ["Warnungen", "Bodenfeuchte niedrig", "Bestätigen", "Grenzwert", "Ausgelöst"],
-    "/settings": ["Einstellungen", "Benachrichtigungskanäle", "Angemeldete Geräte", "Zeitzone speichern", "Anbieter speichern"],
+    "/settings": [
+        "Einstellungen",
+        "Benachrichtigungskanäle",
+        "Angemeldete Geräte",
+        "Zeitzone speichern",
+        "Anbieter speichern",
+    ],
     "/today": ["Heute", "Pflanzen, die Pflege brauchen", "Gegossen", "Fällige Aufgaben", "Offene Warnungen"],
     "/devices": ["Geräte", "Meine Geräte", "Zuletzt gesehen", "Batterie"],
 }
@@ -85,7 +91,8 @@ def test_a_browser_that_asks_for_german_gets_german_without_a_setting(app, clien
     make_user(app)
     AuthActions(app, client).login()
     text = visible_text(client.get("/plants", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}).text)
-    assert "Ihre Pflanzen" in text and "Noch keine Pflanzen." in text
+    assert "Ihre Pflanzen" in text
+    assert "Noch keine Pflanzen." in text
     assert "Your plants" not in text
     assert "Your plants" in client.get("/plants", headers={"Accept-Language": "en"}).text
 
@@ -97,7 +104,8 @@ def test_a_form_error_is_german_where_it_was_typed(client, german_garden):
     assert "Bitte korrigieren Sie die unten markierten Felder." in text
     assert "Verwenden Sie 1 bis 10080 Minuten (eine Woche)." in text
     assert "Verstummt nach (Minuten)" in text  # the field's label
-    assert "Please fix" not in text and "Use 1 to 10080" not in text
+    assert "Please fix" not in text
+    assert "Use 1 to 10080" not in text
 
 
 def test_a_flash_message_is_german(client, german_garden):
@@ -122,12 +130,17 @@ def test_a_notification_for_a_german_gardener_is_german_and_for_others_english(a
             messages[owner] = alert_message_for(alert, "opened", alert.value, utcnow(), urls())
         digest = digest_message(db.session, db.session.get(User, user_id), utcnow(), [], urls())
     german = json.dumps(messages[user_id], ensure_ascii=False)
-    assert "Bodenfeuchte niedrig" in german and "Grenzwert" in german and "Pflanze öffnen" in german
+    assert "Bodenfeuchte niedrig" in german
+    assert "Grenzwert" in german
+    assert "Pflanze öffnen" in german
     assert "11,0 %" in german  # German digits
-    assert "threshold" not in german and "Soil moisture" not in german and "Open the plant" not in german
+    assert "threshold" not in german
+    assert "Soil moisture" not in german
+    assert "Open the plant" not in german
     assert messages[user_id]["discord"]["embeds"][0]["fields"][0]["name"] == "Pflanze"
     english = json.dumps(messages[english_id], ensure_ascii=False)
-    assert "soil moisture low (11.0 %, threshold 30.0 %)" in english and "Open the plant" in english
+    assert "soil moisture low (11.0 %, threshold 30.0 %)" in english
+    assert "Open the plant" in english
     assert digest["title"] == ["🌱 1 Pflanze braucht Wasser, 2 Aufgaben heute fällig"]
     assert ["• " + "Aufgabe:" + " ", "Gießen", ""] in digest["lines"]
 
@@ -152,4 +165,5 @@ def test_the_scripts_get_their_words_in_the_pages_language(client, german_garden
     words = json.loads(re.search(r'<script type="application/json" id="i18n">(.*?)</script>', html, re.S).group(1))
     assert words["copied"] == "Kopiert"
     assert words["minutes_ago"] == "vor {num} Minuten"
-    assert "{age}" in words["offline_status"] and "{time}" in words["offline_status"]
+    assert "{age}" in words["offline_status"]
+    assert "{time}" in words["offline_status"]

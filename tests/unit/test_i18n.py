@@ -9,11 +9,10 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from app.config import default_public_url
-from app.domain.describe import STATUS_LABELS, format_value, problem_label, status_label
-from app.domain.devices import DEVICE_ID_MESSAGE
 from app.domain import care, device_settings, tasks
 from app.domain.broker import BRIDGE_NAME_MESSAGE
-from app.domain.devices import DEVICE_KEY_MESSAGE
+from app.domain.describe import STATUS_LABELS, format_value, problem_label, status_label
+from app.domain.devices import DEVICE_ID_MESSAGE, DEVICE_KEY_MESSAGE
 from app.domain.metrics import BY_KEY, METRICS, PRESET_LABELS, THRESHOLD_METRICS
 from app.domain.presets import matching_preset, preset_thresholds
 from app.domain.tasks import MESSAGES as TASK_MESSAGES
