@@ -174,6 +174,6 @@ clean:
 # Languages (app/i18n.py): extract the strings (babel.cfg), merge them into each catalog in
 # app/translations, and compile the .mo files the app reads (they are committed).
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _n:1,2 -o app/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _n:1,2 -k _l -k lazy_pgettext:1c,2 -k in_language_of:2 --ignore-dirs=".* __pycache__" -o app/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d app/translations

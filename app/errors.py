@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 
 from .domain.errors import AuthenticationError, NotFoundError, PlantOpsError, ValidationError
 from .extensions import db
+from .filters import translated
+from .i18n import N_
 from .web import is_htmx
 
 __all__ = ["AuthenticationError", "NotFoundError", "PlantOpsError", "ValidationError"]
@@ -33,7 +35,15 @@ def wants_json():
     return request.path == "/api" or request.path.startswith("/api/")
 
 
+def in_language(detail):
+    """An error's words in the viewer's language; the codes and `field` names stay as they are."""
+    if isinstance(detail, list):
+        return [{**item, "message": translated(item["message"])} if "message" in item else item for item in detail]
+    return translated(detail) if isinstance(detail, str) else detail
+
+
 def error_response(status, code, detail, headers=None):
+    detail = in_language(detail)
     if wants_json():
         response = jsonify(error=code, detail=detail)
     else:
@@ -53,8 +63,8 @@ def error_response(status, code, detail, headers=None):
 def csrf_message(reason):
     """Flask-WTF's reason in words a gardener can act on; the page is never silently stale."""
     if "expired" in reason:
-        return "This page was open too long and has expired. Reload the page and try again."
-    return "This form could not be verified. Reload the page and try again."
+        return N_("This page was open too long and has expired. Reload the page and try again.")
+    return N_("This form could not be verified. Reload the page and try again.")
 
 
 def register_error_handlers(app):

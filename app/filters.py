@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from flask import has_request_context
+from flask import has_app_context, has_request_context
 from flask_babel import get_locale, gettext, ngettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from .clock import utcnow
 from .domain import describe
@@ -51,8 +53,8 @@ def cldr_pattern(strftime_format):
 
 
 def locale():
-    """The request's Babel locale (English outside a request)."""
-    return (get_locale() if has_request_context() else None) or "en"
+    """The locale in force: the request's, or one app.i18n.language_of forced (English else)."""
+    return (get_locale() if has_app_context() else None) or "en"
 
 
 def user_zone():
@@ -131,8 +133,28 @@ def unit(metric):
 
 def translated(text):
     """A message made elsewhere (a form error from app.domain), in the viewer's language when
-    the catalog has it; never %-formatted, so a "%" in it is safe."""
+    the catalog has it; never %-formatted, so a "%" in it is safe. A lazy_gettext string (a
+    WTForms label or message) is translated already: it becomes plain text, escaped as any."""
+    if isinstance(text, LazyString):
+        return str(text)
     return gettext(text) if has_request_context() and isinstance(text, str) else text
+
+
+def metric_label(key):
+    """A metric's name in the viewer's language ("soil_moisture" -> "Bodenfeuchte")."""
+    known = BY_KEY.get(key)
+    return translated(known.label) if known else str(key).replace("_", " ")
+
+
+def in_sentence(label):
+    """A name inside a sentence: lower case in English ("no soil moisture readings"), as it is
+    in German, where nouns keep their capital."""
+    return label.lower() if str(locale()).startswith("en") else label
+
+
+def link(url, text):
+    """<a href="url">text</a> to pass into a translated sentence as one of its %(name)s."""
+    return Markup('<a href="%s">%s</a>') % (url, escape(text))
 
 
 def status_label(status):
@@ -172,6 +194,8 @@ def register(app):
         ("status_label", status_label),
         ("problem_label", problem_label),
         ("translated", translated),
+        ("metric_label", metric_label),
+        ("in_sentence", in_sentence),
     ):
         app.add_template_filter(function, name)
-    app.jinja_env.globals.update(reading=reading, value_text=value_text, unit_of=unit)
+    app.jinja_env.globals.update(reading=reading, value_text=value_text, unit_of=unit, link=link)

@@ -1,6 +1,14 @@
 // PlantOps' script besides htmx and focus.js: error area, dismiss buttons, copy buttons, chart read-outs, the service worker.
 (function () {
   "use strict";
+  // The page's words for what this script writes (app/i18n.py js_strings); English without them.
+  var words = {};
+  try {
+    words = JSON.parse(document.getElementById("i18n").textContent);
+  } catch (error) { /* no catalog: English */ }
+  function say(key, english) {
+    return words[key] || english;
+  }
 
   function showError(message) {
     var area = document.getElementById("error-area");
@@ -14,7 +22,7 @@
   }
 
   document.addEventListener("htmx:sendError", function () {
-    showError("Could not reach PlantOps. Check your connection and try again.");
+    showError(say("send_error", "Could not reach PlantOps. Check your connection and try again."));
   });
 
   document.addEventListener("htmx:beforeRequest", function () {
@@ -60,7 +68,7 @@
       var source = document.getElementById(copy.getAttribute("data-copy"));
       if (source && navigator.clipboard) {
         navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-          copy.textContent = "Copied";
+          copy.textContent = say("copied", "Copied");
         });
       }
     }

@@ -1,6 +1,7 @@
 import os
 
 from flask import current_app, flash, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from .. import workers
@@ -77,7 +78,7 @@ def save_sources():
     for row in rows:
         _store(row)
     db.session.commit()
-    return _sources_answer(saved="Sources saved. They apply when the MQTT consumers restart.")
+    return _sources_answer(saved=gettext("Sources saved. They apply when the MQTT consumers restart."))
 
 
 @bp.post("/sources/generic")
@@ -93,7 +94,7 @@ def save_generic_source():
     generic.base, generic.options = filter_, options
     _store(generic)
     db.session.commit()
-    return _sources_answer(saved="Generic source saved. It applies when the MQTT consumers restart.")
+    return _sources_answer(saved=gettext("Generic source saved. It applies when the MQTT consumers restart."))
 
 
 def _store(row):
@@ -130,7 +131,9 @@ def disable_user(user_id):
         revoke_all_tokens(user)
         db.session.commit()
     problem = _broker_account_enabled(user, False)
-    return _user_changed(user, f"{user.email} is disabled: signed out everywhere, API tokens revoked.{problem}")
+    return _user_changed(
+        user, gettext("%(email)s is disabled: signed out everywhere, API tokens revoked.", email=user.email) + problem
+    )
 
 
 @bp.post("/users/<int:user_id>/enable")
@@ -140,7 +143,9 @@ def enable_user(user_id):
         user.disabled = False
         db.session.commit()
     problem = _broker_account_enabled(user, True)
-    return _user_changed(user, f"{user.email} can sign in again (their old API tokens stay revoked).{problem}")
+    return _user_changed(
+        user, gettext("%(email)s can sign in again (their old API tokens stay revoked).", email=user.email) + problem
+    )
 
 
 def _broker_account_enabled(user, enabled):

@@ -5,10 +5,13 @@ of the user that takes the event (app.notify.dispatch)."""
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext
 
 from .. import throttle
 from ..domain.describe import format_value, problem_label
 from ..domain.types import DbSession
+from ..filters import number
+from ..i18n import language_of
 from ..models import Alert, Notification
 from ..notify.discord import alert_message
 from ..notify.dispatch import channels_of, muted_until, queue_alert_event
@@ -43,16 +46,17 @@ def enqueue(session: DbSession, alert: Alert, event: str, value: float | None, n
     queue_alert_event(session, alert, event, value, now, links())
     if not legacy:
         return None
-    payload = alert_message(
-        event,
-        plant_name=plant.name,
-        label=problem_label(alert.problem),
-        value=None if value is None else format_value(alert.metric, value, user.temperature_unit),
-        threshold=format_value(alert.metric, alert.threshold, user.temperature_unit),
-        when=now,
-        timezone=user.timezone,
-        plant_url=public_url("plants.show_plant", plant_id=plant.id),
-    )
+    with language_of(user):
+        payload = alert_message(
+            event,
+            plant_name=plant.name,
+            label=gettext(problem_label(alert.problem)),
+            value=None if value is None else format_value(alert.metric, value, user.temperature_unit, number),
+            threshold=format_value(alert.metric, alert.threshold, user.temperature_unit, number),
+            when=now,
+            timezone=user.timezone,
+            plant_url=public_url("plants.show_plant", plant_id=plant.id),
+        )
     notification = Notification(
         user_id=alert.user_id,
         alert_id=alert.id,

@@ -1,6 +1,7 @@
 from functools import cache
 from zoneinfo import available_timezones
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
@@ -20,18 +21,18 @@ def check_policy(password, email):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", filters=[normalise_email], validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    remember = BooleanField("Keep me signed in on this device for 30 days")
+    email = EmailField(_l("Email"), filters=[normalise_email], validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember = BooleanField(_l("Keep me signed in on this device for 30 days"))
 
 
 class RegisterForm(FlaskForm):
     email = EmailField(
-        "Email",
+        _l("Email"),
         filters=[normalise_email],
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
     # The browser's timezone (static/app.js fills it in from Intl); unknown or empty: UTC.
     timezone = HiddenField(default="")
 
@@ -49,10 +50,10 @@ def known_zones() -> frozenset[str]:
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    new_password = PasswordField("New password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
 
     def validate_new_password(self, field):
         check_policy(field.data, current_user.email)
         if field.data == self.current_password.data:
-            raise ValidationError("Choose a password different from your current one.")
+            raise ValidationError(_l("Choose a password different from your current one."))

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.utils import login_url
 from werkzeug.datastructures import WWWAuthenticate
@@ -92,7 +93,7 @@ def unauthorized():
     """Flask-Login's answer to an anonymous request: 401 JSON under /api, the sign-in page elsewhere."""
     if wants_json():
         raise Unauthorized("Sign in or send an API token.", www_authenticate=WWWAuthenticate("bearer"))
-    flash("Please sign in to see that page.", "info")
+    flash(gettext("Please sign in to see that page."), "info")
     return redirect(login_url("auth.login", next_url=request.url))
 
 
@@ -136,13 +137,13 @@ def register():
             user = create_user(email, password, timezone=form.timezone_name())
             throttling.record_sign_in(email)
             start_session(user)
-            flash("Welcome to PlantOps. Add your first plant to get started.", "success")
+            flash(gettext("Welcome to PlantOps. Add your first plant to get started."), "success")
             return redirect(url_for("plants.list_plants"), code=303)
         user = authenticate(email, password)
         if user is not None:
             throttling.record_sign_in(email)
             start_session(user)
-            flash("You already had an account, so we signed you in.", "info")
+            flash(gettext("You already had an account, so we signed you in."), "info")
             return redirect(url_for("plants.list_plants"), code=303)
         form.email.errors.append(REGISTER_FAILED)
     status = 422 if form.errors else 200
@@ -164,7 +165,7 @@ def change_password():
             throttling.record_sign_in(user.email)
             set_password(user, form.new_password.data)
             start_session(user, remember=remembered)
-            flash("Your password is changed. Your other sessions are signed out.", "success")
+            flash(gettext("Your password is changed. Your other sessions are signed out."), "success")
             return redirect(url_for("settings.show_settings"), code=303)
     status = 422 if form.errors else 200
     return render_template("auth/password.html", form=form), status
@@ -177,7 +178,7 @@ def logout():
     sessions.end_session(current_user, sessions.current_session_id())
     db.session.commit()
     _sign_out_here()
-    flash("You are signed out on this device. Your other devices stay signed in.", "info")
+    flash(gettext("You are signed out on this device. Your other devices stay signed in."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 
@@ -188,5 +189,5 @@ def logout_everywhere():
     sessions.end_all_sessions(current_user)
     db.session.commit()
     _sign_out_here()
-    flash("You are signed out on every device.", "info")
+    flash(gettext("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"), code=303)

@@ -10,6 +10,7 @@ import io
 from datetime import UTC, datetime
 
 from flask import Response, abort, current_app, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..clock import utcnow
@@ -20,7 +21,7 @@ from ..domain.alerts import acknowledge
 from ..domain.errors import ValidationError
 from ..domain.watering import RISE_MINUTES_RANGE, RISE_POINTS_RANGE
 from ..extensions import csrf, db
-from ..filters import user_zone
+from ..filters import day, translated, user_zone
 from ..models import Alert, Plant, Task, User
 from ..ownership import get_owned_or_404
 from ..plants.care_log import care_log_context
@@ -52,7 +53,10 @@ def today_done(task_id):
     task = get_owned_or_404(Task, task_id)
     created = task_service.set_completed(db.session, task, True, utcnow())
     db.session.commit()
-    flash(f"Done: {task.title}." + (f" Next one due {created.due_date:%-d %b}." if created else ""), "success")
+    done = gettext("Done: %(title)s.", title=task.title)
+    if created:
+        done += " " + gettext("Next one due %(day)s.", day=day(created.due_date))
+    flash(done, "success")
     return back_to_today()
 
 
@@ -62,7 +66,7 @@ def today_snooze(task_id):
     task = get_owned_or_404(Task, task_id)
     task_service.snooze_task(db.session, task, utcnow())
     db.session.commit()
-    flash(f"Snoozed: {task.title}, due tomorrow.", "info")
+    flash(gettext("Snoozed: %(title)s, due tomorrow.", title=task.title), "info")
     return back_to_today()
 
 
@@ -118,7 +122,7 @@ def log_care(plant_id):
     db.session.commit()
     label = service.KINDS[fields["kind"]][0]
     if not is_htmx():
-        flash(f"{label}: logged for {plant.name}.", "success")
+        flash(gettext("%(what)s: logged for %(plant)s.", what=translated(label), plant=plant.name), "success")
         target = request.form.get("next", "")
         if target.startswith("/") and not target.startswith("//"):
             return see_other(target)
@@ -156,7 +160,7 @@ def save_watering_detection(plant_id):
     for name, value in values.items():
         setattr(plant, name, value)
     db.session.commit()
-    flash(f"Saved watering detection for {plant.name}.", "success")
+    flash(gettext("Saved watering detection for %(plant)s.", plant=plant.name), "success")
     return see_other(url_for("plants.show_plant", plant_id=plant.id) + "#care-log")
 
 
@@ -264,5 +268,5 @@ def new_calendar_feed():
 def revoke_calendar_feed():
     feeds.revoke_feeds(db.session, current_user, utcnow())
     db.session.commit()
-    flash("Calendar feed revoked: its URL and its done/skip links no longer work.", "info")
+    flash(gettext("Calendar feed revoked: its URL and its done/skip links no longer work."), "info")
     return see_other(url_for("settings.show_settings") + "#calendar")

@@ -1,4 +1,5 @@
 from flask import flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..clock import utcnow
@@ -84,7 +85,7 @@ def rename_device(device_id):
         else:
             db.session.commit()
             if not is_htmx():
-                flash(f"Renamed to {settings.display_name(device)}.", "success")
+                flash(gettext("Renamed to %(name)s.", name=settings.display_name(device)), "success")
                 return see_other(url_for("devices.show_device", device_id=device.id))
             return render(PAGE, block="rename_form", saved=True, **page_context(device, utcnow()))
     return render(PAGE, status=422, block="rename_form", **page_context(device, utcnow(), rename_form=form))
@@ -115,7 +116,7 @@ def calibrate_device(device_id):
         else:
             db.session.commit()
             if not is_htmx():
-                flash("Calibration saved.", "success")
+                flash(gettext("Calibration saved."), "success")
                 return see_other(url_for("devices.show_device", device_id=device.id) + "#calibration")
             return render(PAGE, block="calibration_form", saved=True, **page_context(device, utcnow()))
     context = page_context(device, utcnow(), calibration_form=form)
@@ -139,6 +140,6 @@ def map_fields(device_id):
         return render(PAGE, status=422, block="field_map_form", **context)
     db.session.commit()
     if not is_htmx():
-        flash("Field map saved.", "success")
+        flash(gettext("Field map saved."), "success")
         return see_other(url_for("devices.show_device", device_id=device.id) + "#field-map")
     return render(PAGE, block="field_map_form", saved=True, **page_context(device, utcnow()))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import equals_any
 from ..models import Alert, Plant, Task, User
 from .describe import format_value
+from .language import in_language_of, number_for
 from .types import DbSession
 
 # notify(session, alert, "opened" | "resolved", value, now)
@@ -78,20 +79,24 @@ def add_water_task(session: DbSession, plant: Plant, alert: Alert, now: datetime
     already = session.scalar(select(Task.id).where(Task.alert_id == alert.id, Task.completed.is_(False)))
     if already is not None:
         return
+    user = session.get_one(User, plant.user_id)
+    number = number_for(user)
     session.add(
         Task(
             user_id=plant.user_id,
             plant_id=plant.id,
             alert_id=alert.id,
             source="alert",
-            title=f"Water {plant.name}"[:200],
-            due_date=user_today(session.get_one(User, plant.user_id), now),
+            title=in_language_of(user, "Water %(plant)s", plant=plant.name)[:200],
+            due_date=user_today(user, now),
             care_kind="watered",
             repeat_from="done",
-            description=(
-                f"Soil moisture is {format_value(alert.metric, alert.value)}, below the minimum of "
-                f"{format_value(alert.metric, alert.threshold)}. "
-                "This task completes itself once the soil is moist again."
+            description=in_language_of(
+                user,
+                "Soil moisture is %(value)s, below the minimum of %(threshold)s. "
+                "This task completes itself once the soil is moist again.",
+                value=format_value(alert.metric, alert.value, number=number),
+                threshold=format_value(alert.metric, alert.threshold, number=number),
             ),
         )
     )

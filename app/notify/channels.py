@@ -21,8 +21,10 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import apprise
+from flask_babel import gettext
 
 from .. import outbound
+from ..filters import in_sentence
 from . import escaping, smtp
 from .delivery import MAX_ANSWER_BYTES, TIMEOUT_SECONDS, Outcome, classify, post
 from .discord import alert_message, local_time
@@ -267,18 +269,31 @@ def alert_event_message(
     reminder_hours: int | None = None,
 ) -> dict:
     shown_value, shown_threshold = value or "-", threshold or "-"
+    problem = in_sentence(label)
+    facts = gettext(
+        "%(problem)s (%(value)s, threshold %(threshold)s)",
+        problem=problem,
+        value=shown_value,
+        threshold=shown_threshold,
+    )
+    still_open = "⏰ " + gettext("Still open:") + " "
     if event == "resolved":
         back = f" ({shown_value})" if value is not None else ""
-        title = ["✅ ", plant_name, f": {label.lower()} is over{back}"]
+        title = ["✅ ", plant_name, ": " + gettext("%(problem)s is over", problem=problem) + back]
     elif reminder_hours is not None:
-        title = ["⏰ Still open: ", plant_name, f": {label.lower()} ({shown_value}, threshold {shown_threshold})"]
+        title = [still_open, plant_name, f": {facts}"]
     else:
-        title = ["🚨 ", plant_name, f": {label.lower()} ({shown_value}, threshold {shown_threshold})"]
+        title = ["🚨 ", plant_name, f": {facts}"]
+    when_text = local_time(when, timezone)
     lines = [
-        [f"{label} since {local_time(when, timezone)}" if event != "resolved" else f"At {local_time(when, timezone)}"]
+        [
+            gettext("%(problem)s since %(time)s", problem=label, time=when_text)
+            if event != "resolved"
+            else gettext("At %(time)s", time=when_text)
+        ]
     ]
     if reminder_hours is not None:
-        lines.append([f"Not acknowledged for {reminder_hours} h."])
+        lines.append([gettext("Not acknowledged for %(hours)s h.", hours=reminder_hours)])
     discord = alert_message(
         "resolved" if event == "resolved" else "opened",
         plant_name=plant_name,
@@ -290,16 +305,43 @@ def alert_event_message(
         plant_url=plant_url,
     )
     if reminder_hours is not None:
-        discord["content"] = "⏰ Still open: " + discord["content"].removeprefix("🚨 ")
-    return {"event": event, "title": title, "lines": lines, "url": plant_url, "mute_url": mute_url, "discord": discord}
+        discord["content"] = still_open + discord["content"].removeprefix("🚨 ")
+    return {
+        "event": event,
+        "title": title,
+        "lines": lines,
+        "url": plant_url,
+        "mute_url": mute_url,
+        "discord": discord,
+        "links": link_words(),
+    }
+
+
+def link_words() -> dict[str, str]:
+    """The words of a message's links, in the recipient's language when the message is made
+    (it is sent later, by a worker that knows no language)."""
+    return {
+        "open": gettext("Open the plant"),
+        "mute": gettext("Mute for a day"),
+        "mute_long": gettext("Mute this plant for a day"),
+    }
+
+
+def words_of(message: Mapping[str, Any], key: str) -> str:
+    return (message.get("links") or {}).get(key) or LINK_WORDS[key]
+
+
+LINK_WORDS = {"open": "Open the plant", "mute": "Mute for a day", "mute_long": "Mute this plant for a day"}
 
 
 def plain_message(event: str, title: list, lines: list[list], url: str | None = None) -> dict:
-    return {"event": event, "title": title, "lines": lines, "url": url, "mute_url": None}
+    return {"event": event, "title": title, "lines": lines, "url": url, "mute_url": None, "links": link_words()}
 
 
 def test_message() -> dict:
-    return plain_message("test", ["PlantOps test message"], [["If you can read this, this channel works."]])
+    return plain_message(
+        "test", [gettext("PlantOps test message")], [[gettext("If you can read this, this channel works.")]]
+    )
 
 
 # Sending ----------------------------------------------------------------------------------
@@ -407,7 +449,9 @@ def _ntfy_request(target: Target, message: dict, config: Mapping[str, Any]) -> t
     if message.get("url"):
         payload["click"] = message["url"]
     if message.get("mute_url"):
-        payload["actions"] = [{"action": "view", "label": "Mute for a day", "url": message["mute_url"], "clear": True}]
+        payload["actions"] = [
+            {"action": "view", "label": words_of(message, "mute"), "url": message["mute_url"], "clear": True}
+        ]
     headers = {"Authorization": f"Bearer {target.token}"} if target.token else _basic(target.user, target.password)
     return "POST", target.base + "/", headers, payload
 
@@ -424,9 +468,9 @@ def _telegram_request(target: Target, message: dict, config: Mapping[str, Any]) 
     }
     buttons = []
     if message.get("url"):
-        buttons.append({"text": "Open the plant", "url": message["url"]})
+        buttons.append({"text": words_of(message, "open"), "url": message["url"]})
     if message.get("mute_url"):
-        buttons.append({"text": "Mute for a day", "url": message["mute_url"]})
+        buttons.append({"text": words_of(message, "mute"), "url": message["mute_url"]})
     if buttons:
         payload["reply_markup"] = {"inline_keyboard": [buttons]}
     base = config.get("TELEGRAM_API_URL", TELEGRAM_API_URL).rstrip("/")
@@ -436,7 +480,7 @@ def _telegram_request(target: Target, message: dict, config: Mapping[str, Any]) 
 def _gotify_request(target: Target, message: dict, config: Mapping[str, Any]) -> tuple:
     title, body = _plain(message)
     if message.get("mute_url"):
-        body += f"\nMute for a day: {message['mute_url']}"
+        body += f"\n{words_of(message, 'mute')}: {message['mute_url']}"
     payload: dict[str, Any] = {
         "title": title,
         "message": body or title,
@@ -452,9 +496,9 @@ def _slack_request(target: Target, message: dict, config: Mapping[str, Any]) -> 
     lines = [f"*{text_of(message['title'], mrkdwn, mrkdwn)}*"]
     lines += [text_of(line, mrkdwn, mrkdwn) for line in message["lines"]]
     if message.get("url"):
-        lines.append(f"<{message['url']}|Open the plant>")
+        lines.append(f"<{message['url']}|{words_of(message, 'open')}>")
     if message.get("mute_url"):
-        lines.append(f"<{message['mute_url']}|Mute for a day>")
+        lines.append(f"<{message['mute_url']}|{words_of(message, 'mute')}>")
     base = config.get("SLACK_HOOKS_URL", SLACK_HOOKS_URL).rstrip("/")
     return "POST", f"{base}/services/{target.path}", {}, {"text": "\n".join(lines)}
 
@@ -511,9 +555,9 @@ def _matrix_send(target: Target, message: dict, sender: Sender, txn: str) -> Out
         text_of(line, html, html) for line in message["lines"]
     ]
     if message.get("url"):
-        formatted.append(f'<a href="{html(message["url"])}">Open the plant</a>')
+        formatted.append(f'<a href="{html(message["url"])}">{html(words_of(message, "open"))}</a>')
     if message.get("mute_url"):
-        formatted.append(f'<a href="{html(message["mute_url"])}">Mute for a day</a>')
+        formatted.append(f'<a href="{html(message["mute_url"])}">{html(words_of(message, "mute"))}</a>')
     payload = {
         "msgtype": "m.notice",
         "body": "\n".join(filter(None, [title, plain, message.get("url")])),
@@ -529,7 +573,7 @@ def _email_parts(message: dict) -> tuple[str, str]:
     title, body = _plain(message)
     extra = []
     if message.get("url"):
-        extra.append(f"Open the plant: {message['url']}")
+        extra.append(f"{words_of(message, 'open')}: {message['url']}")
     if message.get("mute_url"):
-        extra.append(f"Mute this plant for a day: {message['mute_url']}")
+        extra.append(f"{words_of(message, 'mute_long')}: {message['mute_url']}")
     return title, "\n\n".join(filter(None, [body, "\n".join(extra)])) + "\n"

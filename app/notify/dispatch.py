@@ -10,12 +10,15 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext, ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.describe import format_value, problem_label
 from ..domain.types import DbSession
+from ..filters import in_sentence, number
+from ..i18n import language_of
 from ..models import Alert, Notification, NotificationChannel, Plant, PlantMute, Task, User
 from .channels import alert_event_message, plain_message
 
@@ -138,18 +141,19 @@ def alert_message_for(
     alert: Alert, event: str, value: float | None, now: datetime, urls: "Links", reminder_hours=None
 ) -> dict:
     plant = alert.plant
-    return alert_event_message(
-        event,
-        plant_name=plant.name,
-        label=problem_label(alert.problem),
-        value=None if value is None else format_value(alert.metric, value),
-        threshold=format_value(alert.metric, alert.threshold),
-        when=now if event == "resolved" or reminder_hours is None else alert.opened_at,
-        timezone=plant.user.timezone,
-        plant_url=urls.plant(plant.id),
-        mute_url=urls.mute(plant.user_id, plant.id),
-        reminder_hours=reminder_hours,
-    )
+    with language_of(plant.user):
+        return alert_event_message(
+            event,
+            plant_name=plant.name,
+            label=gettext(problem_label(alert.problem)),
+            value=None if value is None else format_value(alert.metric, value, number=number),
+            threshold=format_value(alert.metric, alert.threshold, number=number),
+            when=now if event == "resolved" or reminder_hours is None else alert.opened_at,
+            timezone=plant.user.timezone,
+            plant_url=urls.plant(plant.id),
+            mute_url=urls.mute(plant.user_id, plant.id),
+            reminder_hours=reminder_hours,
+        )
 
 
 class Links:
@@ -246,7 +250,12 @@ def _tasks_due(session: DbSession, channel: NotificationChannel, user: User, now
     ).all()
     count = 0
     for task in tasks:
-        message = plain_message("task_due", ["📋 Due today: ", task.title, ""], [["A care task is due today."]])
+        with language_of(user):
+            message = plain_message(
+                "task_due",
+                ["📋 " + gettext("Due today:") + " ", task.title, ""],
+                [[gettext("A care task is due today.")]],
+            )
         if queue(session, channel, user.timezone, message, now, key=f"task:{task.id}:{today.isoformat()}"):
             count += 1
     return count
@@ -254,7 +263,12 @@ def _tasks_due(session: DbSession, channel: NotificationChannel, user: User, now
 
 def digest_message(session: DbSession, user: User, now: datetime, folded: Sequence[Notification], urls: Links) -> dict:
     """ "3 plants need water, 2 tasks due today", then one line per plant and task, then what
-    quiet hours held back."""
+    quiet hours held back; in the user's language."""
+    with language_of(user):
+        return _digest_message(session, user, now, folded, urls)
+
+
+def _digest_message(session: DbSession, user: User, now: datetime, folded: Sequence[Notification], urls: Links) -> dict:
     today = now.astimezone(zone_of(user.timezone)).date()
     open_alerts = session.execute(
         select(Alert, Plant)
@@ -271,26 +285,33 @@ def digest_message(session: DbSession, user: User, now: datetime, folded: Sequen
     others = sorted({plant.id for alert, plant in open_alerts if alert.problem != WATER_PROBLEM} - set(thirsty))
     summary = []
     if thirsty:
-        summary.append(
-            f"{len(thirsty)} plant{'s' if len(thirsty) != 1 else ''} need{'s' if len(thirsty) == 1 else ''} water"
-        )
+        summary.append(ngettext("%(num)d plant needs water", "%(num)d plants need water", len(thirsty)))
     if others:
-        summary.append(f"{len(others)} other plant{'s' if len(others) != 1 else ''} with alerts")
+        summary.append(ngettext("%(num)d other plant with alerts", "%(num)d other plants with alerts", len(others)))
     due_today = sum(1 for task in tasks if task.due_date == today)
     overdue = len(tasks) - due_today
-    summary.append(f"{due_today} task{'s' if due_today != 1 else ''} due today")
+    summary.append(ngettext("%(num)d task due today", "%(num)d tasks due today", due_today))
     if overdue:
-        summary.append(f"{overdue} overdue")
+        summary.append(ngettext("%(num)d overdue", "%(num)d overdue", overdue))
     lines: list[list] = []
     for alert, plant in open_alerts:
         lines.append(
-            ["• ", plant.name, f": {problem_label(alert.problem).lower()} ({format_value(alert.metric, alert.value)})"]
+            [
+                "• ",
+                plant.name,
+                f": {in_sentence(gettext(problem_label(alert.problem)))}"
+                f" ({format_value(alert.metric, alert.value, number=number)})",
+            ]
         )
     for task in tasks:
-        late = "" if task.due_date is None or task.due_date == today else f" (due {task.due_date.isoformat()})"
-        lines.append(["• Task: ", task.title, late])
+        late = (
+            ""
+            if task.due_date is None or task.due_date == today
+            else " (" + gettext("due %(day)s", day=task.due_date.isoformat()) + ")"
+        )
+        lines.append(["• " + gettext("Task:") + " ", task.title, late])
     if folded:
-        lines.append([f"During quiet hours ({len(folded)}):"])
+        lines.append([gettext("During quiet hours (%(num)s):", num=len(folded))])
         lines += [
             ["• ", *row.payload["title"][1:]] if len(row.payload["title"]) > 1 else list(row.payload["title"])
             for row in folded

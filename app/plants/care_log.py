@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..domain import care
 from ..extensions import db
-from ..filters import user_zone
+from ..filters import _, day, localtime, translated, user_zone
 from ..models import Plant
 
 TIMELINE_LIMIT = 20
@@ -29,7 +29,7 @@ def care_log_context(plant: Plant, now: datetime, errors=None, values=None, logg
         "light_day": light_day,
         "light_day_label": None
         if light_day is None
-        else ("yesterday" if light_day.day == yesterday else f"{light_day.day:%a %-d %b}"),
+        else (_("yesterday") if light_day.day == yesterday else day(light_day.day)),
         "care_now_local": now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
     }
 
@@ -48,8 +48,8 @@ def chart_markers(plant_id: int, start: datetime, end: datetime) -> list[tuple[f
         if event.at > end:
             continue
         x = round(BOX["left"] + (event.at - start) / (end - start) * BOX["plot_w"], 1)
-        label = care.KINDS.get(event.kind, (event.kind, ""))[0]
+        label = translated(care.KINDS.get(event.kind, (event.kind, ""))[0])
         if event.detected:
-            label += " (detected)"
-        markers.append((x, event.kind, f"{label} {event.at.astimezone(zone):%a %-d %b %H:%M}"))
+            label += f" ({_('detected')})"
+        markers.append((x, event.kind, f"{label} {localtime(event.at, '%a %-d %b %H:%M', zone)}"))
     return markers

@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from ..filters import _
+from ..i18n import N_
+
 RANGES = {
     "1h": timedelta(hours=1),
     "6h": timedelta(hours=6),
@@ -22,13 +25,13 @@ RANGES = {
     "1y": timedelta(days=365),
 }
 RANGE_LABELS = {
-    "1h": "hour",
-    "6h": "6 hours",
-    "24h": "24 hours",
-    "7d": "7 days",
-    "30d": "30 days",
-    "90d": "90 days",
-    "1y": "12 months",
+    "1h": N_("hour"),
+    "6h": N_("6 hours"),
+    "24h": N_("24 hours"),
+    "7d": N_("7 days"),
+    "30d": N_("30 days"),
+    "90d": N_("90 days"),
+    "1y": N_("12 months"),
 }
 # Ranges read from the hourly rollups (readings_hourly), which outlive the raw readings.
 ROLLUP_RANGES = frozenset(("90d", "1y"))
@@ -203,9 +206,13 @@ def build_chart(metric, bucketed, start, end, buckets, low=None, high=None, limi
         band_top, band_bottom = y(high if high is not None else top), y(low if low is not None else bottom)
         chart.band = (band_top, round(band_bottom - band_top, 1))
         if low is not None and high is not None:
-            chart.band_label = f"healthy {low:g}–{high:g}"
+            chart.band_label = _("healthy %(low)s–%(high)s", low=f"{low:g}", high=f"{high:g}")
         else:
-            chart.band_label = f"healthy above {low:g}" if low is not None else f"healthy below {high:g}"
+            chart.band_label = (
+                _("healthy above %(low)s", low=f"{low:g}")
+                if low is not None
+                else _("healthy below %(high)s", high=f"{high:g}")
+            )
     width = (end - start) / buckets
     gap = max(2, buckets // 50, math.ceil(LINE_GAP / width))
     for run in runs(series, gap=gap):

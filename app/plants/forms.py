@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -17,22 +18,33 @@ def threshold_field(metric: Metric, bound: str) -> PlainFloatField:
     low, high = metric.threshold_range
     unit = metric.threshold_unit
     return PlainFloatField(
-        f"{metric.label} {bound} ({unit})",
+        _l("%(metric)s min (%(unit)s)", metric=_l(metric.label), unit=unit)
+        if bound == "min"
+        else _l("%(metric)s max (%(unit)s)", metric=_l(metric.label), unit=unit),
         validators=[
             Optional(),
             finite,
-            NumberRange(low, high, message=f"Use a value from {low:,g} to {high:,g} {unit}.".replace("%", "%%")),
+            NumberRange(
+                low,
+                high,
+                message=_l(
+                    "Use a value from %(low)s to %(high)s %(unit)s.",
+                    low=f"{low:,g}",
+                    high=f"{high:,g}",
+                    unit=unit.replace("%", "%%"),
+                ),
+            ),
         ],
     )
 
 
 SAME = ""  # a metric's select: fed by the sensor chosen for every metric
 NO_SENSOR = "none"  # a metric's select: no sensor for this metric
-NOT_YOURS = "Choose one of the devices listed."
+NOT_YOURS = _l("Choose one of the devices listed.")
 
 
 def sensor_field(metric: Metric) -> SelectField:
-    return SelectField(metric.label, choices=[], default=SAME, validate_choice=False)
+    return SelectField(_l(metric.label), choices=[], default=SAME, validate_choice=False)
 
 
 def with_sensor_fields(form_class):
@@ -53,13 +65,13 @@ def with_threshold_fields(form_class):
 @with_sensor_fields
 @with_threshold_fields
 class PlantForm(FlaskForm):
-    name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=100)])
-    species = StringField("Species", filters=[strip], validators=[Length(max=100)])
-    location = StringField("Location", filters=[strip], validators=[Length(max=100)])
-    notes = TextAreaField("Notes", filters=[strip], validators=[Length(max=5000)])
-    device = SelectField("Sensor", choices=[], default="", validate_choice=False)
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=100)])
+    species = StringField(_l("Species"), filters=[strip], validators=[Length(max=100)])
+    location = StringField(_l("Location"), filters=[strip], validators=[Length(max=100)])
+    notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Length(max=5000)])
+    device = SelectField(_l("Sensor"), choices=[], default="", validate_choice=False)
     device_id = StringField(
-        "Or type a sensor's key",
+        _l("Or type a sensor's key"),
         filters=[strip, blank_to_none],
         validators=[
             Optional(),
@@ -68,18 +80,18 @@ class PlantForm(FlaskForm):
         ],
     )
     preset = SelectField(
-        "Preset",
-        choices=[SelectChoice("", "No preset (your own ranges)")]
-        + [SelectChoice(key, label) for key, label in PRESET_LABELS.items()],
+        _l("Preset"),
+        choices=[SelectChoice("", _l("No preset (your own ranges)"))]
+        + [SelectChoice(key, _l(label)) for key, label in PRESET_LABELS.items()],
         default="",
         validate_choice=True,
     )
     stale_after_minutes = IntegerField(
-        "Stale after (minutes)",
+        _l("Stale after (minutes)"),
         default=60,
         validators=[
-            InputRequired(message="Enter a number of minutes."),
-            NumberRange(*STALE_MINUTES_RANGE, message="Use 1 to 10080 minutes (one week)."),
+            InputRequired(message=_l("Enter a number of minutes.")),
+            NumberRange(*STALE_MINUTES_RANGE, message=_l("Use 1 to 10080 minutes (one week).")),
         ],
     )
 
@@ -87,11 +99,11 @@ class PlantForm(FlaskForm):
         """The devices the gardener may pick (theirs; for administrators also discovered ones),
         as the choices of the "every metric" picker and of each metric's select."""
         options = [SelectChoice(str(device.id), label(device)) for device in devices]
-        self.device.choices = [SelectChoice("", "No sensor"), *options]
+        self.device.choices = [SelectChoice("", _l("No sensor")), *options]
         for metric in METRICS:
             self[f"sensor_{metric.key}"].choices = [
-                SelectChoice(SAME, "Same as above"),
-                SelectChoice(NO_SENSOR, "No sensor"),
+                SelectChoice(SAME, _l("Same as above")),
+                SelectChoice(NO_SENSOR, _l("No sensor")),
                 *options,
             ]
 
@@ -111,7 +123,7 @@ class PlantForm(FlaskForm):
                 select.errors = [*select.errors, NOT_YOURS]
                 ok = False
         if self.device.data and self.device_id.data:
-            self.device_id.errors = [*self.device_id.errors, "Choose a sensor above or type a key, not both."]
+            self.device_id.errors = [*self.device_id.errors, _l("Choose a sensor above or type a key, not both.")]
             ok = False
         return ok
 

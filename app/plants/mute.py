@@ -4,17 +4,19 @@ carries (a signed token that can only mute that plant for a day, valid for a wee
 from datetime import timedelta
 
 from flask import abort, current_app, flash, request, url_for
+from flask_babel import gettext
 from flask_login import login_required
 
 from ..clock import utcnow
 from ..extensions import csrf, db
+from ..i18n import N_
 from ..models import Plant, User
 from ..notify.dispatch import MUTE_LINK_HOURS, mute_plant, muted_until, read_mute_token, zone_of
 from ..ownership import get_owned_or_404
 from ..web import is_htmx, render, see_other
 from . import bp
 
-MUTE_CHOICES = {"1": "1 hour", "4": "4 hours", "24": "1 day", "72": "3 days", "168": "1 week"}
+MUTE_CHOICES = {"1": N_("1 hour"), "4": N_("4 hours"), "24": N_("1 day"), "72": N_("3 days"), "168": N_("1 week")}
 
 
 @bp.app_template_global()
@@ -29,14 +31,14 @@ def mute(plant_id):
     hours = request.form.get("hours", "")
     if hours == "0":
         mute_plant(db.session, plant.id, None)
-        message = f"Notifications for {plant.name} are on again."
+        message = gettext("Notifications for %(plant)s are on again.", plant=plant.name)
     elif hours in MUTE_CHOICES:
         mute_plant(db.session, plant.id, utcnow() + timedelta(hours=int(hours)))
-        message = f"{plant.name} is muted for {MUTE_CHOICES[hours]}."
+        message = gettext("%(plant)s is muted for %(time)s.", plant=plant.name, time=gettext(MUTE_CHOICES[hours]))
     else:
         if is_htmx():
-            return render("plants/_mute.html", None, 422, plant=plant, mute_error="Choose how long to mute.")
-        flash("Choose how long to mute.", "error")
+            return render("plants/_mute.html", None, 422, plant=plant, mute_error=gettext("Choose how long to mute."))
+        flash(gettext("Choose how long to mute."), "error")
         return see_other(url_for("plants.show_plant", plant_id=plant.id))
     db.session.commit()
     flash(message, "success")

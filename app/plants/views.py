@@ -4,6 +4,7 @@ from collections.abc import Generator, Iterator
 from datetime import timedelta
 
 from flask import Response, after_this_request, flash, request, stream_with_context, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..devices import queries as device_queries
@@ -206,7 +207,7 @@ def new_plant():
     if validate_plant_form(form):
         plant = Plant(user_id=current_user.id)
         if save_plant(plant, form, choices):
-            flash(f"Added {plant.name}.", "success")
+            flash(gettext("Added %(plant)s.", plant=plant.name), "success")
             return see_other(url_for("plants.show_plant", plant_id=plant.id))
     return render_form(form, status=422)
 
@@ -228,7 +229,7 @@ def edit_plant(plant_id):
         form.apply_preset()
         return render_form(form, plant)
     if validate_plant_form(form, plant) and save_plant(plant, form, choices):
-        flash(f"Saved {plant.name}.", "success")
+        flash(gettext("Saved %(plant)s.", plant=plant.name), "success")
         return see_other(url_for("plants.show_plant", plant_id=plant.id))
     return render_form(form, plant, status=422)
 
@@ -254,7 +255,7 @@ def delete_plant(plant_id):
     name = plant.name
     plant_service.delete_plant(db.session, plant)
     db.session.commit()
-    flash(f"Deleted {name} and its alerts; its sensors keep their readings.", "success")
+    flash(gettext("Deleted %(plant)s and its alerts; its sensors keep their readings.", plant=name), "success")
     return see_other(url_for("plants.list_plants"))
 
 

@@ -4,6 +4,7 @@ import logging
 import secrets
 
 from flask import current_app, flash, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
@@ -93,7 +94,7 @@ def add_channel():
         else:
             db.session.commit()
             log.info("user %s added a %s channel", current_user.id, data.kind)
-            flash(f"{channels.KINDS[data.kind]} channel added.", "success")
+            flash(gettext("%(kind)s channel added.", kind=gettext(channels.KINDS[data.kind])), "success")
             return see_other(url_for("settings.show_settings") + "#channels")
     return page(422, "settings/_channels.html", channel_form=form)
 
@@ -104,7 +105,7 @@ def delete_channel(channel_id):
     channel = get_owned_or_404(NotificationChannel, channel_id)
     db.session.delete(channel)
     db.session.commit()
-    flash("Channel removed.", "info")
+    flash(gettext("Channel removed."), "info")
     return see_other(url_for("settings.show_settings") + "#channels")
 
 

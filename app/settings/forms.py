@@ -2,6 +2,8 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -20,9 +22,9 @@ class DiscordForm(FlaskForm):
     # sends it back (the template renders value=""); after an error, static/focus.js keeps what
     # was typed in the browser ([data-keep-typed]). Once saved only its last four characters show.
     webhook_url = URLField(
-        "New webhook URL",
+        _l("New webhook URL"),
         filters=[strip],
-        validators=[DataRequired(message="Paste the webhook URL that Discord shows."), Length(max=500)],
+        validators=[DataRequired(message=_l("Paste the webhook URL that Discord shows.")), Length(max=500)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"},
     )
 
@@ -35,19 +37,19 @@ class DiscordForm(FlaskForm):
 
 class LLMForm(FlaskForm):
     base_url = StringField(
-        "Base URL",
+        _l("Base URL"),
         filters=[strip],
-        validators=[DataRequired(message="Give the API's base URL."), Length(max=500)],
+        validators=[DataRequired(message=_l("Give the API's base URL.")), Length(max=500)],
         render_kw={"placeholder": "https://api.openai.com/v1", "inputmode": "url", "spellcheck": "false"},
     )
     model = StringField(
-        "Model",
+        _l("Model"),
         filters=[strip],
-        validators=[DataRequired(message="Give the model's name."), Length(max=200)],
+        validators=[DataRequired(message=_l("Give the model's name.")), Length(max=200)],
         render_kw={"placeholder": "gpt-4o-mini", "spellcheck": "false"},
     )
     api_key = PasswordField(
-        "API key",
+        _l("API key"),
         filters=[strip],
         validators=[Optional(), Length(max=500)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
@@ -63,11 +65,11 @@ class LLMForm(FlaskForm):
 
     def validate_model(self, field):
         if any(ord(ch) < 32 for ch in field.data):
-            raise ValidationError("A model name cannot contain control characters.")
+            raise ValidationError(_l("A model name cannot contain control characters."))
 
     def validate_api_key(self, field):
         if field.data and any(ch.isspace() or ord(ch) < 32 for ch in field.data):
-            raise ValidationError("An API key cannot contain spaces or control characters.")
+            raise ValidationError(_l("An API key cannot contain spaces or control characters."))
 
 
 @cache
@@ -76,23 +78,27 @@ def timezone_choices():
 
 
 class TimezoneForm(FlaskForm):
-    timezone = SelectField("Timezone", choices=[])
+    timezone = SelectField(_l("Timezone"), choices=[])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_choices()
 
 
-THEMES = [SelectChoice("system", "Same as this device"), SelectChoice("light", "Light"), SelectChoice("dark", "Dark")]
-TEMPERATURE_UNITS = [SelectChoice("C", "°C (Celsius)"), SelectChoice("F", "°F (Fahrenheit)")]
+THEMES = [
+    SelectChoice("system", _l("Same as this device")),
+    SelectChoice("light", lazy_pgettext("colour theme", "Light")),
+    SelectChoice("dark", lazy_pgettext("colour theme", "Dark")),
+]
+TEMPERATURE_UNITS = [SelectChoice("C", _l("°C (Celsius)")), SelectChoice("F", _l("°F (Fahrenheit)"))]
 
 
 class PreferencesForm(FlaskForm):
     """How pages look and read: colour theme, language, temperature unit."""
 
-    theme = SelectField("Colours", choices=THEMES)
+    theme = SelectField(_l("Colours"), choices=THEMES)
     locale = SelectField(
-        "Language",
-        choices=[SelectChoice("", "Same as this browser")] + [SelectChoice(k, v) for k, v in LANGUAGES.items()],
+        _l("Language"),
+        choices=[SelectChoice("", _l("Same as this browser"))] + [SelectChoice(k, v) for k, v in LANGUAGES.items()],
     )
-    temperature_unit = SelectField("Temperatures in", choices=TEMPERATURE_UNITS)
+    temperature_unit = SelectField(_l("Temperatures in"), choices=TEMPERATURE_UNITS)

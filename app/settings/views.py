@@ -90,7 +90,7 @@ def save_discord():
     store_secret(current_user, "discord_webhook_url", form.webhook_url.data)
     db.session.commit()
     log.info("user %s saved a Discord webhook", current_user.id)
-    flash("Discord webhook saved.", "success")
+    flash(_("Discord webhook saved."), "success")
     return see_other(url_for("settings.show_settings"))
 
 
@@ -99,7 +99,7 @@ def save_discord():
 def remove_discord():
     store_secret(current_user, "discord_webhook_url", None)
     db.session.commit()
-    flash("Discord webhook removed.", "info")
+    flash(_("Discord webhook removed."), "info")
     return see_other(url_for("settings.show_settings"))
 
 
@@ -135,7 +135,7 @@ def save_llm():
     user.llm_model = form.model.data
     db.session.commit()
     log.info("user %s saved an LLM provider", user.id)
-    flash("LLM provider saved.", "success")
+    flash(_("LLM provider saved."), "success")
     return see_other(url_for("settings.show_settings"))
 
 
@@ -160,7 +160,7 @@ def keep_key_for(user, base_url: str) -> bool:
 def remove_llm_key():
     store_secret(current_user, "llm_api_key", None)
     db.session.commit()
-    flash("API key removed.", "info")
+    flash(_("API key removed."), "info")
     return see_other(url_for("settings.show_settings"))
 
 
@@ -171,7 +171,7 @@ def remove_llm():
     user.llm_base_url = user.llm_model = None
     store_secret(user, "llm_api_key", None)
     db.session.commit()
-    flash("LLM provider removed.", "info")
+    flash(_("LLM provider removed."), "info")
     return see_other(url_for("settings.show_settings"))
 
 
@@ -226,7 +226,7 @@ def save_timezone():
         return page(422, "settings/_timezone.html", timezone_form=form)
     current_user.timezone = form.timezone.data
     db.session.commit()
-    flash(f"Times are now shown in {form.timezone.data}.", "success")
+    flash(_("Times are now shown in %(zone)s.", zone=form.timezone.data), "success")
     return see_other(url_for("settings.show_settings"))
 
 

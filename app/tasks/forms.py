@@ -5,6 +5,7 @@ input, or the X-CSRFToken header htmx sends), so the form does not add its own,
 and edit forms can take a per-task prefix without renaming the token field.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput, NumberInput
@@ -16,24 +17,24 @@ class TaskForm(FlaskForm):
     class Meta:
         csrf = False
 
-    title = StringField("Title", render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off"})
-    description = TextAreaField("Notes", render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2})
-    due_date = StringField("Due", widget=DateInput())
-    plant_id = SelectField("Plant", validate_choice=False)
+    title = StringField(_l("Title"), render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off"})
+    description = TextAreaField(_l("Notes"), render_kw={"maxlength": DESCRIPTION_MAX, "rows": 2})
+    due_date = StringField(_l("Due"), widget=DateInput())
+    plant_id = SelectField(_l("Plant"), validate_choice=False)
     recurrence_days = StringField(
-        "Repeat every … days",
+        _l("Repeat every … days"),
         widget=NumberInput(min=RECURRENCE_MIN, max=RECURRENCE_MAX),
-        render_kw={"inputmode": "numeric", "placeholder": "no repeat"},
+        render_kw={"inputmode": "numeric", "placeholder": _l("no repeat")},
     )
     repeat_from = SelectField(
-        "Repeat from",
-        choices=[SelectChoice("", "Default (watering: when done)")]
-        + [SelectChoice(key, label) for key, label in REPEAT_FROM.items()],
+        _l("Repeat from"),
+        choices=[SelectChoice("", _l("Default (watering: when done)"))]
+        + [SelectChoice(key, _l(label)) for key, label in REPEAT_FROM.items()],
         validate_choice=False,
     )
 
     def set_plants(self, plants):
-        self.plant_id.choices = [("", "No plant")] + [(str(plant.id), plant.name) for plant in plants]
+        self.plant_id.choices = [("", _l("No plant"))] + [(str(plant.id), plant.name) for plant in plants]
         return self
 
     def raw(self):

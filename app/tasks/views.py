@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
@@ -162,7 +163,7 @@ def create_task():
         return render("tasks/list.html", "tasks/_create.html", status=422, **context)
     db.session.commit()
     if not is_htmx():
-        flash(f"Added “{task.title}”.", "success")
+        flash(gettext("Added “%(title)s”.", title=task.title), "success")
         return see_other(return_to())
     return render("tasks/list.html", "tasks/_created.html", **list_context(return_filters(), created=task))
 
@@ -195,7 +196,7 @@ def update_task(task_id):
         return render("tasks/edit.html", block="edit_row", status=422, **row_context(task, form=form))
     db.session.commit()
     if not is_htmx():
-        flash(f"Saved “{task.title}”.", "success")
+        flash(gettext("Saved “%(title)s”.", title=task.title), "success")
         return see_other(return_to())
     return render("tasks/task.html", "tasks/_row.html", **row_context(task))
 
@@ -209,7 +210,12 @@ def complete_task(task_id):
     db.session.commit()
     if not is_htmx():
         if created:
-            flash(f"Done. The next “{created.title}” is due {created.due_date.isoformat()}.", "success")
+            flash(
+                gettext(
+                    "Done. The next “%(title)s” is due %(day)s.", title=created.title, day=created.due_date.isoformat()
+                ),
+                "success",
+            )
         return see_other(return_to())
     filters = return_filters()
     counts = queries.status_counts(current_user, filters.plant_id)
@@ -234,7 +240,7 @@ def delete_task(task_id):
     title = task.title
     service.delete_task(db.session, task)
     db.session.commit()
-    flash(f"Deleted “{title}”.", "info")
+    flash(gettext("Deleted “%(title)s”.", title=title), "info")
     return see_other(return_to())
 
 

@@ -9,9 +9,11 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from app.config import default_public_url
+from app.domain import care, device_settings, tasks
+from app.domain.broker import BRIDGE_NAME_MESSAGE
 from app.domain.describe import STATUS_LABELS, format_value, problem_label, status_label
-from app.domain.devices import DEVICE_ID_MESSAGE
-from app.domain.metrics import BY_KEY, THRESHOLD_METRICS
+from app.domain.devices import DEVICE_ID_MESSAGE, DEVICE_KEY_MESSAGE
+from app.domain.metrics import BY_KEY, METRICS, PRESET_LABELS, THRESHOLD_METRICS
 from app.domain.presets import matching_preset, preset_thresholds
 from app.domain.tasks import MESSAGES as TASK_MESSAGES
 from app.filters import cldr_pattern
@@ -52,7 +54,10 @@ def test_the_catalog_has_the_vocabulary_and_each_marked_string_still_exists_in_t
     }
     assert labels | {problem_label("battery_low")} <= ids
     source = "\n".join(p.read_text() for p in (ROOT / "app").rglob("*.py") if p.name != "i18n.py")
-    made = set(TASK_MESSAGES.values()) | {DEVICE_ID_MESSAGE}
+    made = set(TASK_MESSAGES.values()) | {DEVICE_ID_MESSAGE, DEVICE_KEY_MESSAGE, BRIDGE_NAME_MESSAGE}
+    made |= {m.label for m in METRICS} | set(PRESET_LABELS.values()) | set(tasks.REPEAT_FROM.values())
+    made |= {label for label, _ in care.KINDS.values()} | set(care.MESSAGES.values())
+    made |= set(device_settings.REASON_WORDS.values()) | {device_settings.NO_RAW_SOIL, device_settings.SAME_DRY_WET}
     for text in VOCABULARY:
         assert text in labels or text == "Battery low" or text in made or text in source, text
 
@@ -136,3 +141,32 @@ def test_a_chart_table_gives_a_charts_numbers_as_text(app):
     assert 'id="light-table"' in html
     assert "Licht als Tabelle" in html
     assert '<th scope="row">01:00</th><td class="num">9.100 lux</td>' in html
+
+
+def test_every_message_of_the_template_has_a_german_translation_with_the_same_placeholders():
+    """The .pot is what `make translations` extracts from the code; each of its messages is in
+    the German catalog, translated, not fuzzy, and names the same %(placeholders)s."""
+    with open(ROOT / "app" / "translations" / "messages.pot", "rb") as f:
+        template = read_po(f)
+    po = german()
+    wanted = {(m.context, str(m.id)) for m in template if m.id}
+    assert wanted - {(m.context, str(m.id)) for m in po if m.id} == set()
+    problems = {}
+    for message in po:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = message.id if isinstance(message.id, list | tuple) else (message.id,)
+        found = [str(error) for error in message.check(po)]
+        if not all(strings):
+            found.append("untranslated")
+        if message.fuzzy:
+            found.append("fuzzy")
+        names = {name for text in ids for name in re.findall(r"%\((\w+)\)", text)}
+        for text in strings:
+            if set(re.findall(r"%\((\w+)\)", text)) - {"num"} != names - {"num"}:
+                found.append(f"placeholders differ: {text!r}")
+        if found:
+            problems[str(message.id)] = found
+    assert problems == {}
+    assert len(wanted) > 650  # every template string, flash message, label and domain message

@@ -32,6 +32,7 @@ from ...domain.metrics import KEYS, METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
 from ...domain.tasks import DESCRIPTION_MAX, RECURRENCE_MAX, RECURRENCE_MIN, TITLE_MAX
+from ...i18n import N_
 from ...models import Plant as PlantRow
 from ...models import Reading as ReadingRow
 
@@ -45,8 +46,8 @@ DEFAULT_WINDOW = timedelta(hours=24)
 TEXT_PATTERN = r"^[^\u0000]*$"
 NAME_PATTERN = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
 PATTERN_MESSAGES = {
-    NAME_PATTERN: "Must not be empty or contain NUL characters.",
-    TEXT_PATTERN: "Must not contain NUL characters.",
+    NAME_PATTERN: N_("Must not be empty or contain NUL characters."),
+    TEXT_PATTERN: N_("Must not contain NUL characters."),
     DEVICE_KEY_PATTERN: DEVICE_KEY_MESSAGE,
 }
 READING_METRICS = tuple(m for m in METRICS if hasattr(ReadingRow, m.key) and hasattr(PlantRow, f"latest_{m.key}"))
@@ -608,7 +609,7 @@ class DeviceList(BaseModel):
 ChannelKind = Literal["discord", "ntfy", "telegram", "gotify", "email", "matrix", "slack", "webhook"]
 ChannelEvent = Literal["alert_opened", "alert_resolved", "sensor_silent", "battery_low", "task_due", "daily_digest"]
 CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-PATTERN_MESSAGES[CLOCK_TIME] = "Must be a time as HH:MM (24-hour clock)."
+PATTERN_MESSAGES[CLOCK_TIME] = N_("Must be a time as HH:MM (24-hour clock).")
 
 
 class QuietHours(Input):

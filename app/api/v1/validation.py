@@ -17,24 +17,25 @@ from werkzeug.exceptions import BadRequest
 
 from ...database import MAX_ID
 from ...errors import NotFoundError, ValidationError
+from ...i18n import N_
 from ...ownership import get_owned_or_404
 from .schemas import PATTERN_MESSAGES, Input
 
 MESSAGES = {
-    "missing": "This field is required.",
-    "extra_forbidden": "Unknown field.",
-    "string_type": "Must be text.",
-    "bool_type": "Must be true or false.",
-    "bool_parsing": "Must be true or false.",
-    "int_type": "Must be a whole number.",
-    "int_parsing": "Must be a whole number.",
-    "int_from_float": "Must be a whole number.",
-    "float_type": "Must be a number.",
-    "float_parsing": "Must be a number.",
-    "model_type": "Must be an object.",
-    "model_attributes_type": "Must be an object.",
-    "dict_type": "Must be an object.",
-    "string_too_short": "Must not be empty.",
+    "missing": N_("This field is required."),
+    "extra_forbidden": N_("Unknown field."),
+    "string_type": N_("Must be text."),
+    "bool_type": N_("Must be true or false."),
+    "bool_parsing": N_("Must be true or false."),
+    "int_type": N_("Must be a whole number."),
+    "int_parsing": N_("Must be a whole number."),
+    "int_from_float": N_("Must be a whole number."),
+    "float_type": N_("Must be a number."),
+    "float_parsing": N_("Must be a number."),
+    "model_type": N_("Must be an object."),
+    "model_attributes_type": N_("Must be an object."),
+    "dict_type": N_("Must be an object."),
+    "string_too_short": N_("Must not be empty."),
 }
 
 # Errors our models raise with their own words (PydanticCustomError).
