@@ -63,7 +63,9 @@ def test_an_alert_reaches_every_current_member_once_per_channel(app):
 
     counts = queued(app, "alert_opened")
     assert counts == {mine[0]: 1, mine[1]: 1, carers: 1, viewers: 1}
-    assert gones not in counts and outsiders not in counts and eves_first not in counts
+    assert gones not in counts
+    assert outsiders not in counts
+    assert eves_first not in counts
 
     store(app, plant_id, 50.0, 55.0, 60.0, 60.0)
     resolved = queued(app, "alert_resolved")

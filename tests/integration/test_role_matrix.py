@@ -46,7 +46,8 @@ def read_matrix(text):
         if not found:
             continue
         cells = [c.strip() for c in found.group(3).split("|")]
-        assert len(cells) == len(ROLES) and set(cells) <= OUTCOMES, line
+        assert len(cells) == len(ROLES), line
+        assert set(cells) <= OUTCOMES, line
         key = (found.group(1), found.group(2))
         assert key not in matrix, f"twice in the matrix: {key}"
         matrix[key] = dict(zip(ROLES, cells, strict=True))
