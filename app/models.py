@@ -67,8 +67,6 @@ class User(db.Model):
     llm_api_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    plants: Mapped[list["Plant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
-
     # What Flask-Login asks of a user, written here so the models need no Flask-Login import.
     is_authenticated = True
     is_anonymous = False
@@ -79,6 +77,70 @@ class User(db.Model):
     @property
     def is_active(self):
         return not self.disabled
+
+
+# Roles in a garden, from most to least: what each may do is app.gardens.roles (docs/security.md).
+GARDEN_ROLES = ("owner", "caretaker", "sitter", "viewer")
+
+
+class Garden(db.Model):
+    """A set of plants, devices, tasks, care and alerts that its members share with roles.
+
+    Every user has one personal garden (`personal_of_id`), made with the account; they may
+    belong to others (GardenMember)."""
+
+    __tablename__ = "gardens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    personal_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list["GardenMember"]] = relationship(
+        back_populates="garden", cascade="all, delete-orphan", order_by="GardenMember.id"
+    )
+
+
+class GardenMember(db.Model):
+    """A user's role in a garden. A plant-sitter's access ends by itself at `until`."""
+
+    __tablename__ = "garden_members"
+    __table_args__ = (UniqueConstraint("garden_id", "user_id", name="uq_garden_members_garden_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # GARDEN_ROLES
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which of this member's notification channels hear this garden, and for which events:
+    # {"<channel id>": ["opened", ...]}; None: every channel of the member, with its own events.
+    notify: Mapped[dict | None] = mapped_column(JSON)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    garden: Mapped[Garden] = relationship(back_populates="members")
+    user: Mapped["User"] = relationship()
+
+
+class GardenInvitation(db.Model):
+    """An invitation to a garden, by link or by email address. Only the SHA-256 of the
+    link's secret is stored; it is used once, expires, and can be revoked."""
+
+    __tablename__ = "garden_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # GARDEN_ROLES
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a plant-sitter's end
+    email: Mapped[str | None] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    garden: Mapped[Garden] = relationship()
 
 
 class ApiToken(db.Model):
@@ -138,7 +200,7 @@ class Plant(db.Model):
     __tablename__ = "plants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     species: Mapped[str] = mapped_column(String(100), default="", server_default="")
     location: Mapped[str] = mapped_column(String(100), default="", server_default="")
@@ -156,6 +218,7 @@ class Plant(db.Model):
     stale_after_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The newest reading, kept by the ingest writer in the same transaction as the
     # readings, so the dashboard never scans history.
     last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -170,7 +233,7 @@ class Plant(db.Model):
     watering_rise_points: Mapped[float | None] = mapped_column(Float)
     watering_rise_minutes: Mapped[int | None] = mapped_column(Integer)
 
-    user: Mapped[User] = relationship(back_populates="plants")
+    garden: Mapped[Garden] = relationship()
     sensors: Mapped[list["PlantSensor"]] = relationship(
         back_populates="plant", cascade="all, delete-orphan", order_by="PlantSensor.metric"
     )
@@ -193,6 +256,8 @@ class Device(db.Model):
     key: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(32))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # None for a shared-topic device nobody has claimed (administrators only).
+    garden_id: Mapped[int | None] = mapped_column(ForeignKey("gardens.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     model: Mapped[str] = mapped_column(String(100), default="", server_default="")
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -329,7 +394,7 @@ class Alert(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
     plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), index=True)
     problem: Mapped[str] = mapped_column(String(40))
     metric: Mapped[str | None] = mapped_column(String(20))
@@ -338,6 +403,7 @@ class Alert(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notify_error: Mapped[str | None] = mapped_column(String(500))
 
@@ -377,12 +443,12 @@ class Task(db.Model):
     __tablename__ = "tasks"
     # The list's order (app.tasks.queries.ORDER) for the "all" tab and for each status tab.
     __table_args__ = (
-        Index("ix_tasks_user_order", "user_id", "due_date", "created_at", "id"),
-        Index("ix_tasks_user_completed_order", "user_id", "completed", "due_date", "created_at", "id"),
+        Index("ix_tasks_garden_order", "garden_id", "due_date", "created_at", "id"),
+        Index("ix_tasks_garden_completed_order", "garden_id", "completed", "due_date", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"))
     plant_id: Mapped[int | None] = mapped_column(ForeignKey("plants.id", ondelete="SET NULL"), index=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
     source: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
@@ -393,6 +459,9 @@ class Task(db.Model):
     completed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completion_note: Mapped[str | None] = mapped_column(String(500))
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The member this task is assigned to (Today shows it first); None: anyone in the garden.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # The task a completed recurring task spawned; set once, so re-ticking spawns nothing.
     next_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     # "due": the next occurrence is due `recurrence_days` after this one's due date; "done":
@@ -460,7 +529,7 @@ class CareEvent(db.Model):
     __table_args__ = (Index("ix_care_events_plant_at", "plant_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
     plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # app.domain.care.KINDS
     at: Mapped[datetime] = mapped_column(UTCDateTime)

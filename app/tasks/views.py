@@ -20,7 +20,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
 from ..models import Plant, Task, utcnow
-from ..ownership import get_owned_or_404
+from ..ownership import choose_garden, garden_roles, get_allowed_or_404, get_visible_or_404
 from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp, queries
@@ -72,7 +72,7 @@ def read_filters(args):
     plant_id = args.get("plant_id")
     return Filters(
         status=status if status in queries.STATUSES else "all",
-        plant=get_owned_or_404(Plant, plant_id) if plant_id else None,
+        plant=get_visible_or_404(Plant, plant_id) if plant_id else None,
         page=query_int(args, "page", 1, 1, MAX_PAGE),
     )
 
@@ -103,7 +103,7 @@ def list_context(filters, form=None, created=None, with_form=True):
         "filters": filters,
         "counts": counts,
         "tasks": tasks,
-        "form": form and form.set_plants(queries.user_plants(current_user)),
+        "form": form and form.set_plants(queries.user_plants(current_user, "edit")),
         "created": created,
         **list_row_context(filters.url()),
     }
@@ -118,6 +118,7 @@ def list_row_context(next_url):
         "task_urls": RowUrls(next_url),
         "alerts_url": url_for("alerts.list_alerts"),
         "plant_names": queries.plant_names(current_user),
+        "can_in": garden_roles(),
         "csrf": generate_csrf(),
     }
 
@@ -155,7 +156,8 @@ def list_tasks():
 def create_task():
     form = TaskForm()
     try:
-        task = service.create_task(db.session, current_user, form.raw())
+        garden_id = choose_garden(request.form.get("garden_id"))
+        task = service.create_task(db.session, current_user, form.raw(), garden_id=garden_id)
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -171,25 +173,25 @@ def create_task():
 @bp.get("/<int:task_id>")
 @login_required
 def show_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_visible_or_404(Task, task_id)
     return render("tasks/task.html", "tasks/_row.html", **row_context(task))
 
 
 @bp.get("/<int:task_id>/edit")
 @login_required
 def edit_task(task_id):
-    task = get_owned_or_404(Task, task_id)
-    form = form_for_task(task, queries.user_plants(current_user))
+    task = get_allowed_or_404(Task, task_id, "edit")
+    form = form_for_task(task, queries.user_plants(current_user, "edit"))
     return render("tasks/edit.html", block="edit_row", **row_context(task, form=form))
 
 
 @bp.route("/<int:task_id>", methods=["POST", "PATCH"])
 @login_required
 def update_task(task_id):
-    task = get_owned_or_404(Task, task_id)
-    form = form_for_task(task, queries.user_plants(current_user), formdata=request.form)
+    task = get_allowed_or_404(Task, task_id, "edit")
+    form = form_for_task(task, queries.user_plants(current_user, "edit"), formdata=request.form)
     try:
-        service.update_task(db.session, task, form.raw())
+        service.update_task(db.session, task, form.raw(), user=current_user)
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -205,8 +207,8 @@ def update_task(task_id):
 @login_required
 def complete_task(task_id):
     """Set the state the checkbox shows (not a blind toggle, so a double submit is harmless)."""
-    task = get_owned_or_404(Task, task_id)
-    created = service.set_completed(db.session, task, bool(request.form.get("completed")), utcnow())
+    task = get_allowed_or_404(Task, task_id, "care")
+    created = service.set_completed(db.session, task, bool(request.form.get("completed")), utcnow(), by=current_user)
     db.session.commit()
     if not is_htmx():
         if created:
@@ -229,14 +231,14 @@ def complete_task(task_id):
 @bp.get("/<int:task_id>/delete")
 @login_required
 def confirm_delete_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "edit")
     return render("tasks/delete.html", block="delete_row", **row_context(task))
 
 
 @bp.post("/<int:task_id>/delete")
 @login_required
 def delete_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "edit")
     title = task.title
     service.delete_task(db.session, task)
     db.session.commit()
@@ -248,7 +250,7 @@ def delete_task(task_id):
 @login_required
 def destroy_task(task_id):
     """htmx removes the row (an empty answer) and refreshes the tab counts; others get a 303."""
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "edit")
     service.delete_task(db.session, task)
     db.session.commit()
     if not is_htmx():

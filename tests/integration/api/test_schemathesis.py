@@ -21,6 +21,7 @@ from app.api.v1.schemas import RANGE_METRICS
 from app.domain.devices import bind_device
 from app.extensions import db
 from app.models import Device, Plant, Task
+from app.ownership import personal_garden_id
 
 from ... import conftest
 from .conftest import make_token
@@ -30,7 +31,7 @@ SEED = 20261201
 # What the document cannot say: your own plant, a device key free in your namespace, min <= max,
 # one device per metric, a calibration's dry and wet values apart, one source field per metric,
 # a channel URL of its kind, a care event's time not in the future, and a note event's text.
-SEMANTIC_FIELDS = {"plant_id", "device_id", "sensors", "url", "at", "note"} | {
+SEMANTIC_FIELDS = {"plant_id", "garden_id", "device_id", "sensors", "url", "at", "note"} | {
     f"thresholds.{m.key}" for m in RANGE_METRICS
 }
 SEMANTIC_PREFIXES = ("sensors.", "calibration.", "field_map.")
@@ -66,12 +67,19 @@ def refused_only_for_semantics(ctx, response, case):
 def seeded(app, gardener):
     """One plant with its device and one task, so operations on an id also reach real objects."""
     with app.app_context():
-        plant = Plant(user_id=gardener, name="Fern")
-        device = Device(namespace="", key="fern-1", source="native", owner_id=gardener, metrics=[])
+        plant = Plant(garden_id=personal_garden_id(gardener), name="Fern")
+        device = Device(
+            namespace="",
+            key="fern-1",
+            source="native",
+            owner_id=gardener,
+            garden_id=personal_garden_id(gardener),
+            metrics=[],
+        )
         db.session.add_all([plant, device])
         db.session.flush()
         bind_device(db.session, plant, device)
-        task = Task(user_id=gardener, title="Water", plant_id=plant.id, recurrence_days=3)
+        task = Task(garden_id=personal_garden_id(gardener), title="Water", plant_id=plant.id, recurrence_days=3)
         db.session.add(task)
         db.session.commit()
         return {"plant_id": plant.id, "task_id": task.id, "device_id": device.id}
