@@ -27,6 +27,7 @@ def seed(env):
     from app.domain.devices import bind_device, device_for_key
     from app.extensions import db
     from app.models import Plant, Task
+    from app.ownership import personal_garden_id
 
     keys = ("PLANTOPS_ENV", "DATABASE_URL", "MQTT_ENABLED", "LOG_LEVEL", "API_RATE_LIMIT")
     app = create_app({"ENV": {k: env[k] for k in keys}, "INSTANCE_PATH": env["PLANTOPS_INSTANCE_PATH"]})
@@ -34,9 +35,10 @@ def seed(env):
     rng = random.Random(8)
     with app.app_context():
         user = create_user("bench@example.com", "bench-password-1")
+        garden_id = personal_garden_id(user.id)
         plants = [
             Plant(
-                user_id=user.id,
+                garden_id=garden_id,
                 name=f"Plant {n:03d}",
                 species="Monstera",
                 location="Living room",
@@ -59,7 +61,7 @@ def seed(env):
             bind_device(db.session, plant, device_for_key(db.session, user, f"bench-{n:03d}"))
         db.session.add_all(
             Task(
-                user_id=user.id,
+                garden_id=garden_id,
                 plant_id=plants[n % PLANTS].id,
                 title=f"Water plant {n % PLANTS:03d}",
                 description="Use rain water.",

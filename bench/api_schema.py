@@ -184,6 +184,7 @@ def bench_plant_list(plants, rounds):
     from app.domain.devices import bind_device, device_for_key
     from app.extensions import db
     from app.models import Plant
+    from app.ownership import personal_garden_id
     from app.plants.queries import plants_fingerprint
     from tests.conftest import test_env
 
@@ -192,10 +193,11 @@ def bench_plant_list(plants, rounds):
     with app.app_context():
         db.create_all()
         user = create_user("bench@example.com", "bench-password-1")
+        garden_id = personal_garden_id(user.id)
         now = datetime.now(UTC)
         rows = [
             Plant(
-                user_id=user.id,
+                garden_id=garden_id,
                 name=f"Plant {n:03d}",
                 soil_moisture_min=30,
                 soil_moisture_max=70,

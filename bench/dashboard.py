@@ -63,13 +63,15 @@ def seed_plants(db, now, plants, small_plants):
     from app.auth.users import create_user
     from app.domain.metrics import KEYS
     from app.models import Device, Plant, PlantSensor
+    from app.ownership import personal_garden_id
 
     ids = {}
     for email, count in (("big@bench.example", plants), ("small@bench.example", small_plants)):
         user = create_user(email, PASSWORD)
+        garden_id = personal_garden_id(user.id)
         rows = [
             Plant(
-                user_id=user.id,
+                garden_id=garden_id,
                 name=f"{email[:3]} plant {i:03d}",
                 location=("Kitchen", "Balcony", "Greenhouse", "Office")[i % 4],
                 soil_moisture_min=30.0,

@@ -159,21 +159,31 @@ def seed(database_url, devices):
             ),
             {"now": now},
         )
+        garden_id = conn.execute(
+            text(
+                "INSERT INTO gardens (name, personal_of_id, created_at) VALUES ('Fault garden', 1, :now) RETURNING id"
+            ),
+            {"now": now},
+        ).scalar_one()
+        conn.execute(
+            text("INSERT INTO garden_members (garden_id, user_id, role, joined_at) VALUES (:g, 1, 'owner', :now)"),
+            {"g": garden_id, "now": now},
+        )
         conn.execute(
             text(
-                "INSERT INTO plants (user_id, name, species, location, notes, stale_after_minutes, "
-                "created_at, updated_at) VALUES (1, :device, '', '', '', 60, :now, :now)"
+                "INSERT INTO plants (garden_id, name, species, location, notes, stale_after_minutes, "
+                "created_at, updated_at) VALUES (:g, :device, '', '', '', 60, :now, :now)"
             ),
-            [{"device": device, "now": now} for device in device_ids],
+            [{"g": garden_id, "device": device, "now": now} for device in device_ids],
         )
         # Each plant's sensor, owned by the gardener and bound for every metric (docs/contracts.md, "Devices").
         conn.execute(
             text(
-                "INSERT INTO devices (namespace, key, source, owner_id, name, model, first_seen_at, message_count, "
-                "metrics, calibration, field_map, last_raw) "
-                "VALUES ('', :device, 'native', 1, '', '', :now, 0, '[]', '{}', '{}', '{}')"
+                "INSERT INTO devices (namespace, key, source, owner_id, garden_id, name, model, first_seen_at, "
+                "message_count, metrics, calibration, field_map, last_raw) "
+                "VALUES ('', :device, 'native', 1, :g, '', '', :now, 0, '[]', '{}', '{}', '{}')"
             ),
-            [{"device": device, "now": now} for device in device_ids],
+            [{"g": garden_id, "device": device, "now": now} for device in device_ids],
         )
         conn.execute(
             text(

@@ -271,6 +271,7 @@ class Database:
         self.app = create_app()
 
     def prepare(self, devices):
+        from app.domain.gardens import create_personal_garden
         from app.domain.metrics import KEYS
         from app.extensions import db
         from app.models import Device, Plant, PlantSensor, User
@@ -279,8 +280,12 @@ class Database:
             user = User(email="bench@example.com", password_hash="-")
             db.session.add(user)
             db.session.flush()
-            plants = [Plant(user_id=user.id, name=d) for d in devices]
-            sensors = [Device(namespace="", key=d, source="native", owner_id=user.id, metrics=[]) for d in devices]
+            garden = create_personal_garden(db.session, user)
+            plants = [Plant(garden_id=garden.id, name=d) for d in devices]
+            sensors = [
+                Device(namespace="", key=d, source="native", owner_id=user.id, garden_id=garden.id, metrics=[])
+                for d in devices
+            ]
             db.session.add_all(plants + sensors)
             db.session.flush()
             db.session.add_all(

@@ -95,13 +95,23 @@ def add_owners(engine, plants):
             ),
             {"now": NOW.replace(tzinfo=None)},
         )
+        garden_id = conn.execute(
+            text(
+                "INSERT INTO gardens (name, personal_of_id, created_at) VALUES ('Bench garden', 1, :now) RETURNING id"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        ).scalar_one()
+        conn.execute(
+            text("INSERT INTO garden_members (garden_id, user_id, role, joined_at) VALUES (:g, 1, 'owner', :now)"),
+            {"g": garden_id, "now": NOW.replace(tzinfo=None)},
+        )
         for n in range(1, plants + 1):
             conn.execute(
                 text(
-                    "INSERT INTO plants (user_id, name, species, location, notes, stale_after_minutes, "
-                    "created_at, updated_at) VALUES (1, :name, '', '', '', 60, :now, :now)"
+                    "INSERT INTO plants (garden_id, name, species, location, notes, stale_after_minutes, "
+                    "created_at, updated_at) VALUES (:g, :name, '', '', '', 60, :now, :now)"
                 ),
-                {"name": f"plant {n}", "now": NOW.replace(tzinfo=None)},
+                {"g": garden_id, "name": f"plant {n}", "now": NOW.replace(tzinfo=None)},
             )
             conn.execute(
                 text(

@@ -31,13 +31,15 @@ def seed(env, count):
     from app import create_app
     from app.extensions import db
     from app.models import Plant, Task, User
+    from app.ownership import personal_garden_id
 
     app = create_app({"ENV": env, "INSTANCE_PATH": env["PLANTOPS_INSTANCE_PATH"]})
     rng = random.Random(4)
     now = datetime.now(UTC)
     with app.app_context():
         user_id = db.session.scalar(db.select(User.id).where(User.email == EMAIL))
-        plants = [Plant(user_id=user_id, name=name) for name in ("Fern", "Basil", "Monstera", "Roses", "Tomatoes")]
+        garden_id = personal_garden_id(user_id)
+        plants = [Plant(garden_id=garden_id, name=name) for name in ("Fern", "Basil", "Monstera", "Roses", "Tomatoes")]
         db.session.add_all(plants)
         db.session.flush()
         rows = []
@@ -46,7 +48,7 @@ def seed(env, count):
             done = rng.random() < 0.33
             rows.append(
                 {
-                    "user_id": user_id,
+                    "garden_id": garden_id,
                     "plant_id": plant and plant.id,
                     "source": "alert" if rng.random() < 0.05 else "user",
                     "title": f"{rng.choice(TITLES)} the {plant.name if plant else 'garden'} #{n}",

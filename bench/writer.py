@@ -50,8 +50,15 @@ with app.app_context():
     db.session.flush()
     if NEW:
         from app.domain.metrics import KEYS
-        plants = [models.Plant(user_id=user.id, name=d) for d in devices]
-        sensors = [models.Device(namespace="", key=d, source="native", owner_id=user.id, metrics=[]) for d in devices]
+        if hasattr(models, "Garden"):  # since gardens (0009), plants and devices belong to a garden
+            from app.domain.gardens import create_personal_garden
+            scope = {"garden_id": create_personal_garden(db.session, user).id}
+        else:
+            scope = {"user_id": user.id}
+        plants = [models.Plant(name=d, **scope) for d in devices]
+        device_scope = {k: v for k, v in scope.items() if k == "garden_id"}
+        sensors = [models.Device(namespace="", key=d, source="native", owner_id=user.id, metrics=[], **device_scope)
+                   for d in devices]
         db.session.add_all(plants + sensors)
         db.session.flush()
         db.session.add_all(models.PlantSensor(plant_id=p.id, metric=m, device_id=s.id)
