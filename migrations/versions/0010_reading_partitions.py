@@ -1,7 +1,7 @@
 """readings partitioned by month on PostgreSQL (a no-op on SQLite)
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 05:00:00.000000
 
 `readings` becomes a table partitioned by range of `ts`: a partition per UTC month
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import Alert, Task, User
 from app.notify.dispatch import Links, alert_message_for, digest_message
+from app.ownership import personal_garden_id
 
 from ..conftest import AuthActions, make_user
 from .alerting import add_plant, store
@@ -52,7 +53,9 @@ def german_garden(app, client):
     plant_id = add_plant(app, user_id, name="Basilikum")
     store(app, plant_id, 12.0, 11.0)
     with app.app_context():
-        db.session.add(Task(user_id=user_id, plant_id=plant_id, title="Gießen", due_date=utcnow().date()))
+        db.session.add(
+            Task(garden_id=personal_garden_id(user_id), plant_id=plant_id, title="Gießen", due_date=utcnow().date())
+        )
         db.session.commit()
     return user_id, plant_id
 
@@ -126,8 +129,9 @@ def test_a_notification_for_a_german_gardener_is_german_and_for_others_english(a
     with app.app_context():
         messages = {}
         for owner in (user_id, english_id):
-            alert = db.session.scalar(db.select(Alert).where(Alert.user_id == owner))
-            messages[owner] = alert_message_for(alert, "opened", alert.value, utcnow(), urls())
+            alert = db.session.scalar(db.select(Alert).where(Alert.garden_id == personal_garden_id(owner)))
+            recipient = db.session.get_one(User, owner)
+            messages[owner] = alert_message_for(alert, "opened", alert.value, utcnow(), urls(), recipient)
         digest = digest_message(db.session, db.session.get(User, user_id), utcnow(), [], urls())
     german = json.dumps(messages[user_id], ensure_ascii=False)
     assert "Bodenfeuchte niedrig" in german
