@@ -1,4 +1,4 @@
-"""Invitations to a garden and members' names, without HTTP.
+"""Invitations to a garden, without HTTP.
 
 An invitation is a link whose secret is shown once: only its SHA-256 is stored, so a copy of
 the database invites nobody. It is used once, expires (7 days unless the inviter says
@@ -132,13 +132,6 @@ def check_garden_name(name: Any) -> str:
     if len(name) > NAME_MAX or "\x00" in name:
         raise ValidationError([{"field": "name", "message": N_("Keep the name to 100 characters or fewer.")}])
     return name
-
-
-def display_name(email: str | None) -> str:
-    """How members see each other: the local part of the email address (there is no name)."""
-    if not email:
-        return N_("someone")
-    return email.split("@", 1)[0]
 
 
 def secret_from_url(url: Any) -> str | None:

@@ -18,12 +18,12 @@ from ..domain.gardens import ROLE_LABELS
 from ..domain.invitations import (
     STATE_MESSAGES,
     InvitationInput,
-    display_name,
     hash_secret,
     is_secret,
     new_secret,
     state_of,
 )
+from ..domain.members import name_from_email
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Garden, GardenInvitation, GardenMember, NotificationChannel, User
@@ -166,7 +166,7 @@ def invitation_message(garden: Garden, inviter: User, invitation: GardenInvitati
             gettext("You are invited to the garden “"),
             garden.name,
             gettext("” as %(role)s by ", role=role),
-            display_name(inviter.email),
+            name_from_email(inviter.email),
         ],
         [gettext("Open this link to accept the invitation (it works once): %(url)s", url=url)],
     ]

@@ -11,10 +11,11 @@ from ..database import MAX_ID
 from ..domain.invitations import check_garden_name, check_until
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
+from ..i18n import N_
 from ..models import GARDEN_ROLES, Garden, GardenMember, NotificationChannel, User
 from ..notify.channels import EVENTS
 
-LAST_OWNER = "A garden needs an owner: make someone else an owner first."
+LAST_OWNER = N_("A garden needs an owner: make someone else an owner first.")
 
 
 def create_garden(user: User, name: str) -> Garden:

@@ -14,12 +14,13 @@ from ..domain.invitations import (
     DEFAULT_EXPIRY,
     STATE_MESSAGES,
     check_invitation,
-    display_name,
     state_of,
 )
+from ..domain.members import name_from_email
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
+from ..i18n import N_
 from ..models import GARDEN_ROLES, GardenInvitation, User, utcnow
 from ..notify.channels import EVENTS, KINDS
 from ..web import render, see_other
@@ -27,12 +28,14 @@ from . import bp, invitations, members
 from .access import membership_or_404
 
 EXPIRY_DAYS = (1, 3, 7, 14, 30)
+# app.domain.gardens.ROLE_LABELS, marked for extraction (shown through role_label()).
+ROLE_WORDS = (N_("Owner"), N_("Caretaker"), N_("Plant-sitter"), N_("Viewer"))
 DATE_MAX = 10
 
 
-@bp.app_template_filter("display_name")
-def display_name_filter(email):
-    return display_name(email)
+@bp.app_template_filter("name_from_email")
+def name_from_email_filter(email):
+    return name_from_email(email)
 
 
 @bp.app_template_global()
@@ -44,7 +47,7 @@ def member_name(user_id):
     names = g.setdefault("member_names", {})
     if user_id not in names:
         email = db.session.scalar(select(User.email).where(User.id == user_id))
-        names[user_id] = display_name(email) if email else ""
+        names[user_id] = name_from_email(email)
     return names[user_id]
 
 
