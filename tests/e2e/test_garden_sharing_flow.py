@@ -39,7 +39,7 @@ def test_an_owner_invites_a_plant_sitter_who_does_the_watering(app, live_server,
         db.session.commit()
         plant_id = plant.id
 
-    page.get_by_label("Role", exact=True).select_option("sitter")
+    page.get_by_label("Invite as").select_option("sitter")
     last_day = (utcnow() + timedelta(days=14)).date().isoformat()
     page.get_by_label("Plant-sitter until (last day)").fill(last_day)
     page.get_by_role("button", name="Create invitation").click()
