@@ -119,7 +119,7 @@ def check_email(email: Any) -> str:
     if len(email) > EMAIL_MAX:
         raise ValueError(N_("An email address has at most 254 characters."))
     try:
-        return validate_email(email, check_deliverability=False).normalized
+        return str(validate_email(email, check_deliverability=False).normalized)
     except EmailNotValidError:
         raise ValueError(N_("That is not an email address.")) from None
 
@@ -128,10 +128,10 @@ def check_garden_name(name: Any) -> str:
     """A garden's name: visible text of at most 100 characters."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError([{"field": "name", "message": N_("Give the garden a name.")}])
-    name = name.strip()
-    if len(name) > NAME_MAX or "\x00" in name:
+    cleaned: str = name.strip()
+    if len(cleaned) > NAME_MAX or "\x00" in cleaned:
         raise ValidationError([{"field": "name", "message": N_("Keep the name to 100 characters or fewer.")}])
-    return name
+    return cleaned
 
 
 def secret_from_url(url: Any) -> str | None:

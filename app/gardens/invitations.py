@@ -8,10 +8,11 @@ the link only shows the invitation (link previews fetch it); accepting is a POST
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from .. import outbound
 from ..domain.gardens import ROLE_LABELS
@@ -92,11 +93,11 @@ def revoke(invitation: GardenInvitation, now: datetime) -> None:
         invitation.revoked_at = now
 
 
-def existing_member(invitation: GardenInvitation, user: User, now: datetime) -> GardenMember | None:
-    member = db.session.scalar(
+def existing_member(invitation: GardenInvitation, user: User) -> GardenMember | None:
+    """The user's row in the invitation's garden, current or (a plant-sitter's) ended."""
+    return db.session.scalar(
         select(GardenMember).where(GardenMember.garden_id == invitation.garden_id, GardenMember.user_id == user.id)
     )
-    return member
 
 
 def accept(secret: str, user: User, now: datetime) -> GardenMember:
@@ -108,22 +109,26 @@ def accept(secret: str, user: User, now: datetime) -> GardenMember:
     if invitation is None:
         raise InvitationRefused("invalid")
     garden = invitation.garden
-    member = existing_member(invitation, user, now)
+    member = existing_member(invitation, user)
     current = member is not None and (member.until is None or member.until > now)
     state = state_of(invitation, now)
     if current and state in ("pending", "accepted"):
         raise InvitationRefused("member", garden)
     if state != "pending":
         raise InvitationRefused(state, garden)
-    taken = db.session.execute(
-        update(GardenInvitation)
-        .where(
-            GardenInvitation.id == invitation.id,
-            GardenInvitation.accepted_at.is_(None),
-            GardenInvitation.revoked_at.is_(None),
-        )
-        .values(accepted_at=now, accepted_by_id=user.id)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult, which has the rowcount; execute() is typed for any statement.
+    taken = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(GardenInvitation)
+            .where(
+                GardenInvitation.id == invitation.id,
+                GardenInvitation.accepted_at.is_(None),
+                GardenInvitation.revoked_at.is_(None),
+            )
+            .values(accepted_at=now, accepted_by_id=user.id)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if taken != 1:
         db.session.rollback()

@@ -61,12 +61,15 @@ def member_or_404(garden: Garden, member_id, now: datetime) -> GardenMember:
 
 
 def _owners(garden: Garden, now: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(GardenMember.id)).where(
-            GardenMember.garden_id == garden.id,
-            GardenMember.role == "owner",
-            (GardenMember.until.is_(None)) | (GardenMember.until > now),
+    return (
+        db.session.scalar(
+            select(func.count(GardenMember.id)).where(
+                GardenMember.garden_id == garden.id,
+                GardenMember.role == "owner",
+                (GardenMember.until.is_(None)) | (GardenMember.until > now),
+            )
         )
+        or 0
     )
 
 

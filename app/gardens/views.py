@@ -339,7 +339,7 @@ def show_invitation(secret):
     state = state_of(invitation, now)
     member = None
     if current_user.is_authenticated:
-        member = invitations.existing_member(invitation, current_user, now)
+        member = invitations.existing_member(invitation, current_user)
         if member is not None and (member.until is not None and member.until <= now):
             member = None
     if member is not None and state in ("pending", "accepted"):
