@@ -34,7 +34,13 @@ def test_an_owner_invites_a_plant_sitter_who_does_the_watering(app, live_server,
         db.session.add(plant)
         db.session.flush()
         db.session.add(
-            Task(garden_id=garden_id, plant_id=plant.id, title="Water the tomatoes", due_date=utcnow().date())
+            Task(
+                garden_id=garden_id,
+                plant_id=plant.id,
+                title="Water the tomatoes",
+                care_kind="watered",
+                due_date=utcnow().date(),
+            )
         )
         db.session.commit()
         plant_id = plant.id
