@@ -15,6 +15,8 @@ from werkzeug.datastructures import MultiDict
 
 from ..database import MAX_ID
 from ..domain import tasks as service
+from ..domain.gardens import gardens_of
+from ..domain.members import check_assignee, helpers_of
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
@@ -102,10 +104,19 @@ def list_context(filters, form=None, created=None, with_form=True):
         "filters": filters,
         "counts": counts,
         "tasks": tasks,
-        "form": form and form.set_plants(queries.user_plants(current_user)),
+        "form": form and form.set_plants(queries.user_plants(current_user)).set_helpers(*assignable()),
         "created": created,
         **list_row_context(filters.url()),
     }
+
+
+def assignable(garden_ids=None):
+    """The assignee choices of a task form: the members who may do care in the gardens where
+    the user may edit tasks (or in `garden_ids`), and those gardens' names."""
+    now = utcnow()
+    names = {garden.id: garden.name for garden, _ in gardens_of(db.session, current_user.id, now, "edit")}
+    ids = [garden_id for garden_id in (garden_ids or names) if garden_id in names]
+    return helpers_of(db.session, ids, now), names
 
 
 def list_row_context(next_url):
@@ -155,6 +166,7 @@ def create_task():
     form = TaskForm()
     try:
         task = service.create_task(db.session, current_user, form.raw())
+        task.assignee_id = check_assignee(db.session, task.garden_id, form.assignee_id.data, utcnow())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -178,7 +190,7 @@ def show_task(task_id):
 @login_required
 def edit_task(task_id):
     task = get_owned_or_404(Task, task_id)
-    form = form_for_task(task, queries.user_plants(current_user))
+    form = form_for_task(task, queries.user_plants(current_user)).set_helpers(*assignable([task.garden_id]))
     return render("tasks/edit.html", block="edit_row", **row_context(task, form=form))
 
 
@@ -187,8 +199,11 @@ def edit_task(task_id):
 def update_task(task_id):
     task = get_owned_or_404(Task, task_id)
     form = form_for_task(task, queries.user_plants(current_user), formdata=request.form)
+    form.set_helpers(*assignable([task.garden_id]))
     try:
         service.update_task(db.session, task, form.raw())
+        if form.assignee_id.name in request.form:
+            task.assignee_id = check_assignee(db.session, task.garden_id, form.assignee_id.data, utcnow())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)

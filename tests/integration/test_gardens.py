@@ -2,16 +2,16 @@
 garden's members and roles, invitations by link and by email, and who may do what."""
 
 import hashlib
-from email import message_from_bytes, policy
 import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from app.extensions import db
-from app.models import Garden, GardenMember, NotificationChannel, Plant
+from app.models import Garden, GardenMember, NotificationChannel, Plant, Task
 from app.settings.notification_channels import ChannelInput, create_channel
 
 from ..conftest import AuthActions, make_user
@@ -445,3 +445,59 @@ def test_a_member_of_one_garden_cannot_manage_another_with_its_member_ids(app, c
     assert response.status_code == 404
     assert member_of(app, theirs, bea) is not None
     add_member(app, theirs, owner, "viewer")
+
+
+# Tasks assigned to a member ------------------------------------------------------------
+
+
+def shared_plant(app, garden_id, name="Tomatoes"):
+    with app.app_context():
+        plant = Plant(garden_id=garden_id, name=name)
+        db.session.add(plant)
+        db.session.commit()
+        return plant.id
+
+
+def test_a_task_is_assigned_to_a_member_who_sees_it_first_on_today(app, client, owner):
+    bea, bea_client = signed_in(app, "bea@example.com")
+    cem, _ = signed_in(app, "cem@example.com")
+    garden = make_garden(
+        app, owner, "Plot", bea=(bea, "sitter", datetime.now(UTC) + timedelta(days=5)), cem=(cem, "viewer")
+    )
+    plant = shared_plant(app, garden)
+    today = datetime.now(UTC).date().isoformat()
+
+    form = client.get("/tasks").get_data(as_text=True)
+    assert f'<option value="{bea}">bea (Plot)</option>' in form  # the owner's personal garden is one more
+    assert f'<option value="{cem}">' not in form  # a viewer does no care
+
+    for someone in (cem, 424242, "x"):
+        response = client.post(
+            "/tasks", data={"title": "Water", "plant_id": plant, "due_date": today, "assignee_id": someone}
+        )
+        assert response.status_code == 422
+        assert "Choose a member of the task&#39;s garden who may do its care." in response.get_data(as_text=True)
+
+    data = {"title": "Tie up the tomatoes", "plant_id": plant, "due_date": today}
+    assert client.post("/tasks", data={**data, "assignee_id": bea}).status_code == 303
+    assert client.post("/tasks", data={**data, "title": "Weed the bed"}).status_code == 303
+    with app.app_context():
+        tasks = {t.title: t for t in db.session.scalars(db.select(Task))}
+        assert tasks["Tie up the tomatoes"].assignee_id == bea
+        assert tasks["Weed the bed"].assignee_id is None
+        assigned_id = tasks["Tie up the tomatoes"].id
+
+    today_page = bea_client.get("/today").get_data(as_text=True)
+    assert today_page.index("Assigned to me") < today_page.index("Tie up the tomatoes") < today_page.index("Tasks due")
+    assert today_page.index("Tasks due") < today_page.index("Weed the bed")
+    assert "Assigned to bea" in client.get("/tasks").get_data(as_text=True)
+    assert "Assigned to me" not in client.get("/today").get_data(as_text=True)
+
+    prefix = f"task-{assigned_id}-"
+    response = client.post(
+        f"/tasks/{assigned_id}",
+        data={prefix + "title": "Tie up the tomatoes", prefix + "plant_id": plant, prefix + "assignee_id": ""},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Task, assigned_id).assignee_id is None
