@@ -8,11 +8,11 @@ from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .domain.errors import AuthenticationError, NotFoundError, PlantOpsError, ValidationError
+from .domain.errors import AuthenticationError, ForbiddenError, NotFoundError, PlantOpsError, ValidationError
 from .extensions import db
 from .web import is_htmx
 
-__all__ = ["AuthenticationError", "NotFoundError", "PlantOpsError", "ValidationError"]
+__all__ = ["AuthenticationError", "ForbiddenError", "NotFoundError", "PlantOpsError", "ValidationError"]
 
 
 HTTP_CODES = {

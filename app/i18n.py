@@ -26,6 +26,13 @@ def N_(text: str) -> str:  # noqa: N802  (the usual name of gettext's no-op mark
 # Source strings that live outside templates and `_()` calls (app.domain holds no Flask), marked
 # here so `make translations` extracts them; tests/unit/test_i18n.py checks each still exists.
 VOCABULARY = (
+    # app.domain.gardens: what a role may not do, and a garden that is not one of yours
+    N_("You cannot see this garden."),
+    N_("Your role in this garden lets you look, not log care or complete tasks."),
+    N_("Your role in this garden does not let you change plants, tasks or devices."),
+    N_("Only the garden's owners can manage its members."),
+    N_("Choose one of your gardens."),
+    N_("It stays in its garden; create a new one in the other garden instead."),
     # app.domain.describe: statuses and problems
     N_("Needs care"),
     N_("Sensor silent"),

@@ -67,8 +67,6 @@ class User(db.Model):
     llm_api_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    plants: Mapped[list["Plant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
-
     # What Flask-Login asks of a user, written here so the models need no Flask-Login import.
     is_authenticated = True
     is_anonymous = False
@@ -202,7 +200,6 @@ class Plant(db.Model):
     __tablename__ = "plants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     species: Mapped[str] = mapped_column(String(100), default="", server_default="")
@@ -236,7 +233,7 @@ class Plant(db.Model):
     watering_rise_points: Mapped[float | None] = mapped_column(Float)
     watering_rise_minutes: Mapped[int | None] = mapped_column(Integer)
 
-    user: Mapped[User] = relationship(back_populates="plants")
+    garden: Mapped[Garden] = relationship()
     sensors: Mapped[list["PlantSensor"]] = relationship(
         back_populates="plant", cascade="all, delete-orphan", order_by="PlantSensor.metric"
     )
@@ -393,7 +390,6 @@ class Alert(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
     plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), index=True)
     problem: Mapped[str] = mapped_column(String(40))
@@ -443,13 +439,12 @@ class Task(db.Model):
     __tablename__ = "tasks"
     # The list's order (app.tasks.queries.ORDER) for the "all" tab and for each status tab.
     __table_args__ = (
-        Index("ix_tasks_user_order", "user_id", "due_date", "created_at", "id"),
-        Index("ix_tasks_user_completed_order", "user_id", "completed", "due_date", "created_at", "id"),
+        Index("ix_tasks_garden_order", "garden_id", "due_date", "created_at", "id"),
+        Index("ix_tasks_garden_completed_order", "garden_id", "completed", "due_date", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
+    garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"))
     plant_id: Mapped[int | None] = mapped_column(ForeignKey("plants.id", ondelete="SET NULL"), index=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
     source: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
@@ -530,7 +525,6 @@ class CareEvent(db.Model):
     __table_args__ = (Index("ix_care_events_plant_at", "plant_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     garden_id: Mapped[int] = mapped_column(ForeignKey("gardens.id", ondelete="CASCADE"), index=True)
     plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # app.domain.care.KINDS

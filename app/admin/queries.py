@@ -6,13 +6,20 @@ import threading
 from sqlalchemy import func, select
 
 from ..clock import utcnow
-from ..models import Device, IngestRejection, IngestSource, Notification, Plant, User
+from ..models import Device, Garden, IngestRejection, IngestSource, Notification, Plant, User
 
 DISCOVERED_SHOWN = 50
 
 
+# Administrators manage accounts: they see how many plants a user's personal garden holds,
+# never the plants (or any other garden's contents).
 def users_with_plant_counts(session):
-    plants = select(Plant.user_id, func.count(Plant.id).label("plants")).group_by(Plant.user_id).subquery()
+    plants = (
+        select(Garden.personal_of_id.label("user_id"), func.count(Plant.id).label("plants"))
+        .join(Plant, Plant.garden_id == Garden.id)
+        .group_by(Garden.personal_of_id)
+        .subquery()
+    )
     query = (
         select(User, func.coalesce(plants.c.plants, 0))
         .outerjoin(plants, plants.c.user_id == User.id)
@@ -22,7 +29,10 @@ def users_with_plant_counts(session):
 
 
 def user_with_plant_count(session, user):
-    return user, session.scalar(select(func.count(Plant.id)).where(Plant.user_id == user.id))
+    count = session.scalar(
+        select(func.count(Plant.id)).join(Garden, Garden.id == Plant.garden_id).where(Garden.personal_of_id == user.id)
+    )
+    return user, count
 
 
 def rejections(session):
@@ -30,8 +40,8 @@ def rejections(session):
 
 
 def discovered_devices(session, limit=DISCOVERED_SHOWN):
-    """Devices seen on the sources' shared topics that nobody owns yet, most recently heard first."""
-    discovered = (Device.namespace == "", Device.owner_id.is_(None))
+    """Devices seen on the sources' shared topics that no garden has yet, most recently heard first."""
+    discovered = (Device.namespace == "", Device.garden_id.is_(None))
     total = session.scalar(select(func.count()).select_from(Device).where(*discovered))
     query = select(Device).where(*discovered).order_by(Device.last_seen_at.desc().nulls_last(), Device.id.desc())
     return session.scalars(query.limit(limit)).all(), total

@@ -1,6 +1,6 @@
 """The messages of an alert event, queued in the outbox in the caller's transaction: the
-Discord webhook of the user's settings (or the instance's), and each notification channel
-of the user that takes the event (app.notify.dispatch)."""
+Discord webhook of the garden owner's settings (or the instance's), and each notification
+channel of each current member of the garden that takes the event (app.notify.dispatch)."""
 
 from datetime import datetime
 
@@ -8,6 +8,7 @@ from flask import current_app
 
 from .. import throttle
 from ..domain.describe import format_value, problem_label
+from ..domain.gardens import members_allowed, owner_of
 from ..domain.types import DbSession
 from ..models import Alert, Notification
 from ..notify.discord import alert_message
@@ -24,13 +25,14 @@ def enqueue(session: DbSession, alert: Alert, event: str, value: float | None, n
     """Queue the messages for `event` ("opened"/"resolved") of `alert`; the Discord settings
     webhook's row, or None when it is not sent.
 
-    Nothing is queued when the user has no webhook and no channel, or the plant is muted;
-    the per-plant cooldown drops the messages and says so on the alert.
+    Nothing is queued when nobody in the garden has a channel and there is no webhook, or
+    the plant is muted; the per-plant cooldown drops the messages and says so on the alert.
     """
     plant = alert.plant
-    user = plant.user
-    legacy = bool(user.discord_webhook_url or current_app.config["DISCORD_WEBHOOK_URL"])
-    if not legacy and not channels_of(session, user.id):
+    user = owner_of(session, alert.garden_id)
+    legacy = user is not None and bool(user.discord_webhook_url or current_app.config["DISCORD_WEBHOOK_URL"])
+    members = members_allowed(session, alert.garden_id, "view", now)
+    if not legacy and not any(channels_of(session, m.user_id) for m in members):
         return None
     if muted_until(session, plant.id, now) is not None:
         return None
@@ -41,7 +43,7 @@ def enqueue(session: DbSession, alert: Alert, event: str, value: float | None, n
         )
         return None
     queue_alert_event(session, alert, event, value, now, links())
-    if not legacy:
+    if not legacy or user is None:
         return None
     payload = alert_message(
         event,
@@ -54,7 +56,7 @@ def enqueue(session: DbSession, alert: Alert, event: str, value: float | None, n
         plant_url=public_url("plants.show_plant", plant_id=plant.id),
     )
     notification = Notification(
-        user_id=alert.user_id,
+        user_id=user.id,
         alert_id=alert.id,
         event=event,
         payload=payload,

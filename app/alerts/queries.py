@@ -5,14 +5,14 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Alert
-from ..ownership import owned
+from ..ownership import visible
 
 STATES = ("open", "acknowledged", "resolved")
 
 
 def alerts_query(state=None):
     """The gardener's alerts, newest first, optionally in one state."""
-    query = owned(Alert).options(joinedload(Alert.plant)).order_by(Alert.opened_at.desc(), Alert.id.desc())
+    query = visible(Alert).options(joinedload(Alert.plant)).order_by(Alert.opened_at.desc(), Alert.id.desc())
     if state in STATES:
         query = query.where(Alert.state == state)
     return query
@@ -20,4 +20,4 @@ def alerts_query(state=None):
 
 def open_alert_count():
     """One COUNT over the gardener's open alerts (for the nav)."""
-    return db.session.scalar(owned(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open"))
+    return db.session.scalar(visible(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open"))

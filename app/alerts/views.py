@@ -7,7 +7,7 @@ from ..domain.alerts import acknowledge
 from ..extensions import db
 from ..filters import value_text
 from ..models import Alert
-from ..ownership import get_owned_or_404
+from ..ownership import garden_roles, get_allowed_or_404
 from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp
@@ -50,14 +50,14 @@ def list_alerts():
         max_per_page=PER_PAGE,
         error_out=False,
     )
-    return render("alerts/list.html", block="alert_list", pagination=page, state=state)
+    return render("alerts/list.html", block="alert_list", pagination=page, state=state, can_in=garden_roles())
 
 
 @bp.post("/<int:alert_id>/acknowledge")
 @login_required
 def acknowledge_alert(alert_id):
-    alert = get_owned_or_404(Alert, alert_id)
-    acknowledge(alert, utcnow())
+    alert = get_allowed_or_404(Alert, alert_id, "care")
+    acknowledge(alert, utcnow(), current_user)
     db.session.commit()
     if is_htmx():
         return render_template("alerts/_acknowledged.html", alert=alert)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import database
+from ..domain.gardens import create_personal_garden
 from ..extensions import db
 from ..models import FirstAdministrator, User
 from .sessions import end_all_sessions
@@ -31,7 +32,8 @@ def _dummy_hash(method: str) -> str:
 
 
 def create_user(email: str, password: str, is_admin: bool = False, timezone: str = "UTC") -> User:
-    """Add an account; the first account of an empty instance is its administrator."""
+    """Add an account with its personal garden (its owner); the first account of an empty
+    instance is its administrator."""
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(email)
@@ -39,6 +41,7 @@ def create_user(email: str, password: str, is_admin: bool = False, timezone: str
     user = User(email=email, password_hash=hash_password(password), is_admin=is_admin, timezone=timezone)
     db.session.add(user)
     db.session.flush()
+    create_personal_garden(db.session, user)
     if empty and _claim_first_administrator(user):
         user.is_admin = True
     return user

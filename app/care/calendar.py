@@ -12,7 +12,9 @@ from datetime import date, datetime, timedelta
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from ..clock import utcnow
 from ..domain import calendar as feeds
+from ..domain import gardens
 from ..domain.types import DbSession
 from ..models import CalendarFeed, Plant, Task, User
 
@@ -23,7 +25,8 @@ MAX_EVENTS = 500
 def feed_tasks(session: DbSession, user: User, today: date) -> list[Task]:
     query = (
         select(Task)
-        .where(Task.user_id == user.id, Task.completed.is_(False), Task.due_date.is_not(None))
+        .where(Task.garden_id.in_(gardens.garden_ids_of(user.id, utcnow())))
+        .where(Task.completed.is_(False), Task.due_date.is_not(None))
         .where(Task.due_date >= today - timedelta(days=PAST_DAYS), Task.due_date <= today + timedelta(days=FUTURE_DAYS))
         .order_by(Task.due_date, Task.id)
         .limit(MAX_EVENTS)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from ..domain.gardens import personal_garden_id
 from ..domain.metrics import KEYS
 from ..domain.types import DbSession
 from ..models import CareEvent, Device, Plant, PlantSensor, Reading, Task, User
@@ -101,7 +102,8 @@ def seed_demo_history(session: DbSession, user: User, now: datetime, zone, seed:
     """Write `history()` for each of `user`'s plants with a bound device and no readings of it
     yet; returns how many plants got one. Flushes, never commits."""
     seeded = 0
-    plants = session.scalars(select(Plant).where(Plant.user_id == user.id).order_by(Plant.id)).all()
+    garden_id = personal_garden_id(session, user.id)
+    plants = session.scalars(select(Plant).where(Plant.garden_id == garden_id).order_by(Plant.id)).all()
     for plant in plants:
         device_id = session.scalar(
             select(PlantSensor.device_id).where(PlantSensor.plant_id == plant.id).order_by(PlantSensor.metric).limit(1)
@@ -118,7 +120,7 @@ def seed_demo_history(session: DbSession, user: User, now: datetime, zone, seed:
         for event in made.events:
             session.add(
                 CareEvent(
-                    user_id=user.id,
+                    garden_id=garden_id,
                     plant_id=plant.id,
                     by_user_id=None if event["detected"] else user.id,
                     created_at=now,
@@ -136,7 +138,7 @@ def seed_demo_history(session: DbSession, user: User, now: datetime, zone, seed:
         last_watering = max((e["at"] for e in made.events if e["kind"] == "watered"), default=start)
         session.add(
             Task(
-                user_id=user.id,
+                garden_id=garden_id,
                 plant_id=plant.id,
                 title=f"Water {plant.name}"[:200],
                 due_date=(last_watering + timedelta(days=4)).astimezone(zone).date(),

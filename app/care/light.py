@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from ..domain import daylight
 from ..domain.alerts import Notify, open_alert, open_alerts_by_plant, resolve_alert
+from ..domain.gardens import owner_id_of_garden
 from ..domain.types import DbSession
-from ..models import Plant, PlantLightDay, PlantSensor, User
+from ..models import Garden, Plant, PlantLightDay, PlantSensor, User
 from .series import metric_series
 
 
@@ -38,7 +39,8 @@ def due_plants(session: DbSession, now: datetime) -> list[tuple[Plant, date, tzi
     """(plant, its yesterday, zone) for plants with a light sensor whose yesterday is not stored."""
     rows = session.execute(
         select(Plant, User.timezone)
-        .join(User, User.id == Plant.user_id)
+        .join(Garden, Garden.id == Plant.garden_id)
+        .outerjoin(User, User.id == owner_id_of_garden())
         .where(Plant.id.in_(select(PlantSensor.plant_id).where(PlantSensor.metric == "light")))
         .order_by(Plant.id)
     ).all()

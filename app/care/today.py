@@ -13,8 +13,6 @@ Tasks assigned to the user come first, in their own list ("Assigned to me").
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from ..domain import care
 from ..domain.describe import problem_label
 from ..domain.status import plant_status
@@ -22,6 +20,7 @@ from ..domain.tasks import user_today
 from ..domain.watering import not_needed_yet
 from ..extensions import db
 from ..models import Alert, Plant, Task, User
+from ..ownership import garden_roles, visible
 
 MAX_TASKS = 100
 
@@ -58,12 +57,10 @@ class Today:
 def today_for(user: User, now: datetime) -> Today:
     day = user_today(user, now)
     result = Today(day)
-    plants = {p.id: p for p in db.session.scalars(select(Plant).where(Plant.user_id == user.id))}
+    plants = {p.id: p for p in db.session.scalars(visible(Plant, user))}
     alerts = list(
         db.session.scalars(
-            select(Alert)
-            .where(Alert.user_id == user.id, Alert.resolved_at.is_(None))
-            .order_by(Alert.opened_at.desc(), Alert.id.desc())
+            visible(Alert, user).where(Alert.resolved_at.is_(None)).order_by(Alert.opened_at.desc(), Alert.id.desc())
         )
     )
     alert_problems: dict[int, list[str]] = {}
@@ -71,9 +68,10 @@ def today_for(user: User, now: datetime) -> Today:
         alert_problems.setdefault(alert.plant_id, []).append(alert.problem)
     result.alerts = [a for a in alerts if a.state == "open"]
     tasks = db.session.scalars(
-        select(Task)
-        .where(Task.user_id == user.id, Task.completed.is_(False), Task.due_date <= day)
-        .order_by(Task.due_date, Task.created_at, Task.id)
+        visible(Task, user)
+        .where(Task.completed.is_(False), Task.due_date <= day)
+        # what is assigned to me first, then by due date
+        .order_by((Task.assignee_id == user.id).desc(), Task.due_date, Task.created_at, Task.id)
         .limit(MAX_TASKS)
     ).all()
     for task in tasks:
@@ -99,4 +97,4 @@ def today_for(user: User, now: datetime) -> Today:
 
 
 def today_context(user: User, now: datetime) -> dict:
-    return {"today": today_for(user, now), "now": now}
+    return {"today": today_for(user, now), "now": now, "can_in": garden_roles(user)}

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from flask import Response, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from ..clock import utcnow
 from ..domain import calendar as feeds
@@ -22,7 +23,7 @@ from ..domain.watering import RISE_MINUTES_RANGE, RISE_POINTS_RANGE
 from ..extensions import csrf, db
 from ..filters import user_zone
 from ..models import Alert, Plant, Task, User
-from ..ownership import get_owned_or_404
+from ..ownership import get_allowed_or_404, get_visible_or_404
 from ..plants.care_log import care_log_context
 from ..settings import bp as settings_bp
 from ..web import is_htmx, public_url, render, see_other
@@ -49,8 +50,8 @@ def back_to_today():
 @bp.post("/today/tasks/<int:task_id>/done")
 @login_required
 def today_done(task_id):
-    task = get_owned_or_404(Task, task_id)
-    created = task_service.set_completed(db.session, task, True, utcnow())
+    task = get_allowed_or_404(Task, task_id, "care")
+    created = task_service.set_completed(db.session, task, True, utcnow(), by=current_user)
     db.session.commit()
     flash(f"Done: {task.title}." + (f" Next one due {created.due_date:%-d %b}." if created else ""), "success")
     return back_to_today()
@@ -59,7 +60,7 @@ def today_done(task_id):
 @bp.post("/today/tasks/<int:task_id>/snooze")
 @login_required
 def today_snooze(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "care")
     task_service.snooze_task(db.session, task, utcnow())
     db.session.commit()
     flash(f"Snoozed: {task.title}, due tomorrow.", "info")
@@ -69,8 +70,8 @@ def today_snooze(task_id):
 @bp.post("/today/alerts/<int:alert_id>/seen")
 @login_required
 def today_seen(alert_id):
-    alert = get_owned_or_404(Alert, alert_id)
-    acknowledge(alert, utcnow())
+    alert = get_allowed_or_404(Alert, alert_id, "care")
+    acknowledge(alert, utcnow(), current_user)
     db.session.commit()
     return back_to_today()
 
@@ -100,7 +101,7 @@ def parse_amount(value: str):
 @bp.post("/plants/<int:plant_id>/care")
 @login_required
 def log_care(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_allowed_or_404(Plant, plant_id, "care")
     now = utcnow()
     data = {
         "kind": request.form.get("kind", ""),
@@ -131,7 +132,7 @@ def log_care(plant_id):
 def save_watering_detection(plant_id):
     """The plant's own rise (points within minutes) for watering detected from the soil;
     empty fields take the defaults."""
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_allowed_or_404(Plant, plant_id, "edit")
     errors = {}
     values = {}
     for name, (low, high), parse in (
@@ -163,12 +164,13 @@ def save_watering_detection(plant_id):
 @bp.get("/plants/<int:plant_id>/care.csv")
 @login_required
 def export_care(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_visible_or_404(Plant, plant_id)
     events = service.plant_events(db.session, plant.id, limit=100_000)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(("at", "kind", "amount", "note", "detected", "by"))
-    emails = {u.id: u.email for u in db.session.query(User).filter(User.id == current_user.id)}
+    by_ids = {e.by_user_id for e in events if e.by_user_id}
+    emails = dict(db.session.execute(select(User.id, User.email).where(User.id.in_(by_ids))).tuples().all())
     for event in reversed(events):
         writer.writerow(
             (
@@ -239,7 +241,7 @@ def calendar_action(action, token):
     task = checked.task
     if request.method == "GET" or task.completed:
         return render("care/calendar_action.html", task=task, action=action, token=token, done=task.completed)
-    task_service.set_completed(db.session, task, True, now, log_care=action == "done")
+    task_service.set_completed(db.session, task, True, now, log_care=action == "done", by=checked.user)
     if action == "skip":
         task.completion_note = "Skipped from the calendar."
     db.session.commit()

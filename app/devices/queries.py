@@ -8,16 +8,26 @@ from ..domain.errors import NotFoundError
 from ..domain.metrics import KEYS
 from ..extensions import db
 from ..models import Device, PlantSensor, Reading
+from ..ownership import require
 
 DISCOVERED_SHOWN = 100  # the newest discovered devices an administrator sees at once
 UNUSED_SHOWN = 20
 
 
-def device_or_404(user, device_id):
-    """The device if `user` may see it; someone else's or a missing one is a 404."""
+def device_or_404(user, device_id, action="view"):
+    """The device if `user` may see it (one outside their gardens or a missing one is a 404),
+    and their role in its garden allows `action` (else 403). Discovered devices are the
+    administrators' alone, who may set them up."""
     if not 0 < device_id <= MAX_ID:
         raise NotFoundError()
-    return device_service.device_for(db.session, user, device_id)
+    device = device_service.device_for(db.session, user, device_id)
+    if device.garden_id is not None:
+        require(device, action, user)
+    return device
+
+
+def in_gardens():
+    return Device.garden_id.is_not(None)
 
 
 def _by_name(query):
@@ -25,17 +35,17 @@ def _by_name(query):
 
 
 def my_devices(user):
-    query = device_service.visible_devices(db.session, user).where(Device.owner_id == user.id)
+    query = device_service.visible_devices(db.session, user).where(in_gardens())
     return db.session.scalars(_by_name(query)).all()
 
 
 def discovered_devices(user, limit=DISCOVERED_SHOWN):
-    """Devices on the sources' shared topics that nobody owns: administrators only, newest first."""
+    """Devices on the sources' shared topics that no garden has: administrators only, newest first."""
     if not user.is_admin:
         return []
     query = (
         device_service.visible_devices(db.session, user)
-        .where(Device.owner_id.is_(None))
+        .where(device_service.discovered())
         .order_by(None)
         .order_by(Device.last_seen_at.desc().nulls_last(), Device.id.desc())
         .limit(limit)
@@ -44,11 +54,11 @@ def discovered_devices(user, limit=DISCOVERED_SHOWN):
 
 
 def unused_devices(user, limit=UNUSED_SHOWN):
-    """The user's devices no plant uses, then (administrators) discovered ones, newest first."""
+    """The devices of the user's gardens no plant uses, then (administrators) discovered ones, newest first."""
     used = exists().where(PlantSensor.device_id == Device.id)
     query = (
         device_service.visible_devices(db.session, user)
-        .where(Device.owner_id == user.id, ~used)
+        .where(in_gardens(), ~used)
         .order_by(None)
         .order_by(Device.last_seen_at.desc().nulls_last(), Device.id.desc())
         .limit(limit)

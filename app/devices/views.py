@@ -6,6 +6,7 @@ from ..domain import device_settings as settings
 from ..domain.errors import ValidationError
 from ..domain.metrics import BY_KEY, KEYS, METRICS
 from ..extensions import db
+from ..ownership import permissions
 from ..web import is_htmx, render, see_other
 from . import bp, queries
 from .forms import CalibrationForm, RenameForm
@@ -59,6 +60,7 @@ def page_context(device, now, **forms):
         "payload_truncated": len(payload) > PAYLOAD_SHOWN,
         "raw_soil": (device.last_raw or {}).get("soil_moisture"),
         "metric_keys": KEYS,
+        "can": (lambda action: True) if device.garden_id is None else permissions(device),
         **forms,
     }
 
@@ -73,7 +75,7 @@ def show_device(device_id):
 @bp.post("/<int:device_id>/name")
 @login_required
 def rename_device(device_id):
-    device = queries.device_or_404(current_user, device_id)
+    device = queries.device_or_404(current_user, device_id, "edit")
     form = RenameForm()
     if form.validate():
         try:
@@ -95,7 +97,7 @@ def rename_device(device_id):
 def calibrate_device(device_id):
     """Save the typed calibration; "This is dry now" / "This is in water now" first put the
     device's current raw soil value into that point, keeping everything else typed."""
-    device = queries.device_or_404(current_user, device_id)
+    device = queries.device_or_404(current_user, device_id, "edit")
     form = CalibrationForm()
     valid = form.validate()
     take = request.form.get("take")
@@ -127,7 +129,7 @@ def calibrate_device(device_id):
 def map_fields(device_id):
     """Each source field the device sends -> a metric, or ignored. Only fields the device
     has sent can be mapped; anything else posted is ignored."""
-    device = queries.device_or_404(current_user, device_id)
+    device = queries.device_or_404(current_user, device_id, "edit")
     known = device.field_map or {}
     mapping = {name: request.form.get(f"map.{name}", known[name]) for name in known}
     try:

@@ -48,7 +48,7 @@ def open_alert(
     unique index refuses the second, and the savepoint keeps the caller's batch.
     """
     alert = Alert(
-        user_id=plant.user_id,
+        garden_id=plant.garden_id,
         plant_id=plant.id,
         problem=problem,
         metric=metric,
@@ -71,19 +71,19 @@ def open_alert(
 def add_water_task(session: DbSession, plant: Plant, alert: Alert, now: datetime) -> None:
     """The dry plant's "Water" task, due now (today where the gardener lives), so it sorts with
     the overdue ones; a watering task, so a logged or detected watering completes it too."""
-    from .tasks import user_today  # the tasks service imports this module
+    from .tasks import garden_today  # the tasks service imports this module
 
     already = session.scalar(select(Task.id).where(Task.alert_id == alert.id, Task.completed.is_(False)))
     if already is not None:
         return
     session.add(
         Task(
-            user_id=plant.user_id,
+            garden_id=plant.garden_id,
             plant_id=plant.id,
             alert_id=alert.id,
             source="alert",
             title=f"Water {plant.name}"[:200],
-            due_date=user_today(session.get_one(User, plant.user_id), now),
+            due_date=garden_today(session, plant.garden_id, now),
             care_kind="watered",
             repeat_from="done",
             description=(
@@ -127,19 +127,20 @@ def complete_water_tasks(session: DbSession, alert: Alert, value: float | None, 
         task.completion_note = note
 
 
-def acknowledge(alert: Alert, now: datetime) -> bool:
-    """The gardener has seen it: an open alert becomes acknowledged (stays until resolved)."""
+def acknowledge(alert: Alert, now: datetime, by: User | None = None) -> bool:
+    """A member has seen it (`by`, recorded): an open alert becomes acknowledged (stays until resolved)."""
     if alert.state != "open":
         return False
     alert.state = "acknowledged"
     alert.acknowledged_at = now
+    alert.acknowledged_by_id = by.id if by is not None else None
     return True
 
 
-def on_task_completed(session: DbSession, task: Task, now: datetime) -> None:
+def on_task_completed(session: DbSession, task: Task, now: datetime, by: User | None = None) -> None:
     """Called by the tasks service when a task is ticked: watering a dry plant acknowledges its alert."""
     if not task.completed or task.alert_id is None:
         return
     alert = session.get(Alert, task.alert_id)
     if alert is not None and alert.resolved_at is None:
-        acknowledge(alert, now)
+        acknowledge(alert, now, by)

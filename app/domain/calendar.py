@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from ..models import CalendarFeed, Task, User
+from . import gardens
 from .types import DbSession
 
 ACTIONS = ("done", "skip")
@@ -73,6 +74,7 @@ class Action:
     feed: CalendarFeed
     task: Task
     action: str
+    user: User  # the feed's, who does it (they may care for the task's garden)
 
 
 class LinkProblem(Exception):
@@ -93,6 +95,9 @@ def check_action(session: DbSession, secret_key: str, token: str, action: str, n
         raise LinkProblem("expired")
     feed = session.get(CalendarFeed, data.get("f"))
     task = session.get(Task, data.get("t"))
-    if feed is None or feed.revoked_at is not None or task is None or task.user_id != feed.user_id:
+    if feed is None or feed.revoked_at is not None or task is None:
         raise LinkProblem("invalid")
-    return Action(feed, task, action)
+    user = session.get(User, feed.user_id)
+    if user is None or not gardens.allows(gardens.role_of(session, task.garden_id, user.id, now), "care"):
+        raise LinkProblem("invalid")  # no longer in the task's garden, or a role that may not
+    return Action(feed, task, action, user)

@@ -87,9 +87,10 @@ def log_event(
     """Add a care event (fields from `clean_event`); logging a watering completes the plant's
     open watering tasks that are due (app.domain.tasks), unless it comes from one."""
     event = CareEvent(
-        user_id=plant.user_id,
+        garden_id=plant.garden_id,
         plant_id=plant.id,
         by_user_id=by.id if by else None,
+        by_user=by,
         detected=detected,
         task_id=task_id,
         created_at=now,
@@ -137,15 +138,15 @@ def care_kind_of_title(title: str) -> str | None:
     }.get(first)
 
 
-def task_event(session: DbSession, task: Task, now: datetime) -> CareEvent | None:
-    """Ticking a care task of a plant logs that care (by the task's owner)."""
+def task_event(session: DbSession, task: Task, now: datetime, by: User | None = None) -> CareEvent | None:
+    """Ticking a care task of a plant logs that care (by the member who ticked it)."""
     if task.care_kind not in KINDS or task.care_kind == "note" or task.plant_id is None:
         return None
     plant = session.get(Plant, task.plant_id)
     if plant is None:
         return None
     fields = {"kind": task.care_kind, "at": now, "note": f"Task: {task.title}"[:NOTE_MAX], "amount": None}
-    return log_event(session, plant, fields, session.get(User, task.user_id), now, task_id=task.id)
+    return log_event(session, plant, fields, by, now, task_id=task.id)
 
 
 def latest_light_day(session: DbSession, plant_id: int) -> PlantLightDay | None:

@@ -290,14 +290,12 @@ def plants_using(session: DbSession, device_ids: Iterable[int]) -> dict[int, lis
 # Binding chosen devices ---------------------------------------------------------------
 
 
-def take(session: DbSession, user: User, device: Device) -> Device:
-    """A device `user` binds becomes theirs when it was a discovered one (administrators only);
-    anything they may not bind is NotFoundError, like a missing device."""
-    if not devices.may_take(user, device):
+def take(session: DbSession, user: User, device: Device, garden_id: int | None = None) -> Device:
+    """A discovered device `user` binds (administrators only) joins the garden `garden_id`
+    (default: theirs); anything they may not bind is NotFoundError, like a missing device."""
+    if not devices.may_take(session, user, device):
         raise NotFoundError()
-    if device.owner_id is None:
-        device.owner_id = user.id
-        session.flush()
+    devices.settle(session, user, device, garden_id)
     return device
 
 
@@ -306,7 +304,7 @@ def bind_chosen(session: DbSession, user: User, plant: Plant, chosen: Mapping[st
     A change of bindings is a change of the plant (its `updated_at`, which the dashboard's and
     the API list's fingerprints read), even when its latest values stay the same."""
     for device in {d.id: d for d in chosen.values() if d is not None}.values():
-        take(session, user, device)
+        take(session, user, device, plant.garden_id)
     before = devices.plant_bindings(session, plant.id) if plant.id is not None else {}
     devices.bind_sensors(session, plant, chosen)
     if devices.plant_bindings(session, plant.id) != before:

@@ -2,8 +2,9 @@
 
 A device key is the plain id for native devices (the one in MQTT telemetry topics,
 docs/contracts.md) and `<source>:<id>` for adapter sources ("zigbee2mqtt:Fern soil").
-Who sees a device (docs/security.md, "Devices"): its owner; administrators also see the
-discovered ones (namespace "", no owner). Anything else is "not found", never "forbidden".
+Who sees a device (docs/security.md, "Devices"): the members of its garden (binding and
+settings need "edit" there); administrators also see the discovered ones (namespace "", no
+garden). Anything else is "not found".
 
 Every function takes the session it works in and flushes but never commits.
 """
@@ -12,11 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
 from ..models import BrokerAccount, Device, Plant, PlantSensor, Reading, User
+from . import gardens
 from .errors import NotFoundError, ValidationError
 from .metrics import KEYS
 from .types import DbSession
@@ -75,25 +77,41 @@ def waiting_namespace(user_id: int) -> str:
     return f"user-{user_id}"
 
 
-def visible_devices(session: DbSession, user: User) -> Select[tuple[Device]]:
-    """A select of the devices `user` may see and bind, by id."""
-    condition = Device.owner_id == user.id
+def visible_devices(session: DbSession, user: User, action: str = "view") -> Select[tuple[Device]]:
+    """A select of the devices `user` may see (or, with `action="edit"`, bind and set up), by id."""
+    condition: ColumnElement[bool] = Device.garden_id.in_(gardens.garden_ids_of(user.id, utcnow(), action))
     if user.is_admin:
-        condition = or_(condition, and_(Device.namespace == "", Device.owner_id.is_(None)))
+        condition = or_(condition, discovered())
     return select(Device).where(condition).order_by(Device.id)
 
 
-def device_for(session: DbSession, user: User, device_id: int) -> Device:
+def discovered() -> ColumnElement[bool]:
+    """A device heard on the shared topics that no garden has taken yet (administrators only)."""
+    return and_(Device.namespace == "", Device.garden_id.is_(None))
+
+
+def device_for(session: DbSession, user: User, device_id: int, action: str = "view") -> Device:
     """The device with this id if `user` may see it; NotFoundError otherwise."""
-    device = session.scalar(visible_devices(session, user).where(Device.id == device_id))
+    device = session.scalar(visible_devices(session, user, action).where(Device.id == device_id))
     if device is None:
         raise NotFoundError()
     return device
 
 
-def may_take(user: User, device: Device) -> bool:
-    """Whether `user` may bind `device`: theirs, or, for an administrator, a discovered one."""
-    return device.owner_id == user.id or (user.is_admin and device.owner_id is None and device.namespace == "")
+def may_take(session: DbSession, user: User, device: Device) -> bool:
+    """Whether `user` may bind `device`: in a garden where they may edit, or, for an
+    administrator, a discovered one."""
+    if device.garden_id is None:
+        return user.is_admin and device.namespace == ""
+    return gardens.allows(gardens.role_of(session, device.garden_id, user.id, utcnow()), "edit")
+
+
+def settle(session: DbSession, user: User, device: Device, garden_id: int | None) -> None:
+    """A discovered device someone binds joins the garden it is bound in (default: theirs)."""
+    if device.garden_id is None:
+        device.owner_id = user.id
+        device.garden_id = garden_id or gardens.personal_garden_id(session, user.id)
+        session.flush()
 
 
 def key_problems(session: DbSession, user: User, key: str | None, field: str = "device_id") -> list[dict[str, str]]:
@@ -102,7 +120,7 @@ def key_problems(session: DbSession, user: User, key: str | None, field: str = "
         return []
     if not valid_key(key):
         return [{"field": field, "message": DEVICE_KEY_MESSAGE}]
-    if session.scalar(visible_devices(session, user).where(Device.key == key).limit(1)) is not None:
+    if session.scalar(visible_devices(session, user, "edit").where(Device.key == key).limit(1)) is not None:
         return []
     namespace = namespace_for(session, user)
     if session.scalar(select(Device.id).where(Device.namespace == namespace, Device.key == key)) is not None:
@@ -110,38 +128,41 @@ def key_problems(session: DbSession, user: User, key: str | None, field: str = "
     return []
 
 
-def device_for_key(session: DbSession, user: User, key: str, field: str = "device_id") -> Device:
-    """The device `user` means by `key`, made if there is none (then owned by them).
+def device_for_key(
+    session: DbSession, user: User, key: str, field: str = "device_id", garden_id: int | None = None
+) -> Device:
+    """The device `user` means by `key` for a plant in `garden_id` (default: their personal
+    garden), made there if there is none.
 
-    Preference: a device of theirs with that key in their own namespace, then any of theirs
-    with that key; for an administrator a discovered one (which becomes theirs). Otherwise
-    the device is created in `namespace_for(user)`. A key taken there by someone else
-    raises ValidationError on `field` with a message that does not say whether it exists.
+    Preference: a device with that key in that garden and their own namespace, then any they
+    may bind with that key; for an administrator a discovered one (which joins the garden).
+    Otherwise the device is created in `namespace_for(user)`. A key taken there by someone
+    else raises ValidationError on `field` with a message that does not say whether it exists.
     """
     if not valid_key(key):
         raise ValidationError([{"field": field, "message": DEVICE_KEY_MESSAGE}])
+    garden_id = garden_id or gardens.personal_garden_id(session, user.id)
     namespace = namespace_for(session, user)
-    candidates = session.scalars(visible_devices(session, user).where(Device.key == key)).all()
+    candidates = session.scalars(visible_devices(session, user, "edit").where(Device.key == key)).all()
     if candidates:
-        device = min(candidates, key=lambda d: (d.namespace != namespace, d.owner_id != user.id, d.id))
-        if device.owner_id is None:
-            device.owner_id = user.id
-            session.flush()
+        device = min(candidates, key=lambda d: (d.garden_id != garden_id, d.namespace != namespace, d.id))
+        settle(session, user, device, garden_id)
         return device
     taken = session.scalar(select(Device.id).where(Device.namespace == namespace, Device.key == key))
     if taken is not None:
         raise ValidationError([{"field": field, "message": DEVICE_UNAVAILABLE}])
-    device = Device(namespace=namespace, key=key, source=source_of(key), owner_id=user.id, metrics=[])
+    device = Device(
+        namespace=namespace, key=key, source=source_of(key), owner_id=user.id, garden_id=garden_id, metrics=[]
+    )
     try:
         with session.begin_nested():
             session.add(device)
     except IntegrityError:
         # Another request (or the ingest writer) made it a moment ago: look again once.
         existing = session.scalar(select(Device).where(Device.namespace == namespace, Device.key == key))
-        if existing is None or not may_take(user, existing):
+        if existing is None or not may_take(session, user, existing):
             raise ValidationError([{"field": field, "message": DEVICE_UNAVAILABLE}]) from None
-        existing.owner_id = user.id
-        session.flush()
+        settle(session, user, existing, garden_id)
         return existing
     return device
 

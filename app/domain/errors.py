@@ -31,3 +31,11 @@ class AuthenticationError(PlantOpsError):
     status = 401
     code = "unauthorized"
     message = "Authentication required."
+
+
+class ForbiddenError(PlantOpsError):
+    """Something the user can see, asked for an action their role in its garden does not allow."""
+
+    status = 403
+    code = "forbidden"
+    message = "Your role in this garden does not allow this."

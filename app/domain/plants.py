@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import Plant, User
-from . import devices
+from . import devices, gardens
 from .errors import ValidationError
 from .metrics import THRESHOLD_METRICS
 from .types import DbSession
@@ -37,24 +37,28 @@ def device_problems(session: DbSession, user: User, device_id: str | None) -> li
     return devices.key_problems(session, user, device_id)
 
 
-def save_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any]) -> Plant:
+def save_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any], user: User | None = None) -> Plant:
     """Check the shared rules on `fields` (FIELDS, as the forms and the API cleaned them), apply
-    them and flush. `device_id` is a device key of the plant's owner (made if new) bound for
-    every metric; None unbinds every metric; the same key as now keeps per-metric bindings.
-    A device serves any number of plants: ownership, not another plant, decides."""
+    them and flush, recording `user` as the one who changed it. `device_id` is a device key
+    `user` may bind (made in the plant's garden if new) bound for every metric; None unbinds
+    every metric; the same key as now keeps per-metric bindings. A device serves any number
+    of plants: the gardens, not another plant, decide."""
     problems = threshold_problems(fields)
     if problems:
         raise ValidationError(problems)
-    user = plant.user if plant.user is not None else session.get(User, plant.user_id)
     device = None
     rebind = "device_id" in fields and fields["device_id"] != (
         devices.primary_device_key(plant) if plant.id is not None else None
     )
     if rebind and fields["device_id"] is not None:
-        device = devices.device_for_key(session, user, fields["device_id"])
+        if user is None:
+            raise ValueError("binding a device by its key needs the user who typed it")
+        device = devices.device_for_key(session, user, fields["device_id"], garden_id=plant.garden_id)
     for name in FIELDS:
         if name in fields and name != "device_id":
             setattr(plant, name, fields[name])
+    if user is not None:
+        plant.updated_by_id = user.id
     session.add(plant)
     session.flush()
     if rebind:
@@ -62,12 +66,15 @@ def save_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any]) -> P
     return plant
 
 
-def create_plant(session: DbSession, user: User, fields: Mapping[str, Any]) -> Plant:
-    return save_plant(session, Plant(user_id=user.id), fields)
+def create_plant(session: DbSession, user: User, fields: Mapping[str, Any], garden_id: int | None = None) -> Plant:
+    """A new plant in `garden_id` (default: the user's personal garden; the caller checked
+    that `user` may edit there)."""
+    garden_id = garden_id or gardens.personal_garden_id(session, user.id)
+    return save_plant(session, Plant(garden_id=garden_id), fields, user)
 
 
-def update_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any]) -> Plant:
-    return save_plant(session, plant, fields)
+def update_plant(session: DbSession, plant: Plant, fields: Mapping[str, Any], user: User | None = None) -> Plant:
+    return save_plant(session, plant, fields, user)
 
 
 def delete_plant(session: DbSession, plant: Plant) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..database import MAX_ID
 from ..models import CareEvent, Plant, Task, User, utcnow
+from . import gardens
 from .alerts import on_task_completed
 from .care import care_kind_of_title, task_event
 from .errors import ValidationError
@@ -51,6 +52,12 @@ def user_today(user: User, now: datetime) -> date:
     except (ZoneInfoNotFoundError, ValueError):
         zone = UTC
     return now.astimezone(zone).date()
+
+
+def garden_today(session: DbSession, garden_id: int, now: datetime) -> date:
+    """The date it is at `now` in the garden: where its owner lives (app.domain.gardens.owner_of)."""
+    owner = gardens.owner_of(session, garden_id)
+    return user_today(owner, now) if owner is not None else now.astimezone(UTC).date()
 
 
 def is_blank(value: Any) -> bool:
@@ -108,7 +115,12 @@ def clean_plant_id(value: Any, user: User, session: DbSession) -> int | None:
     if (
         plant_id is None
         or not 0 < plant_id <= MAX_ID
-        or session.scalar(select(Plant.id).where(Plant.id == plant_id, Plant.user_id == user.id)) is None
+        or session.scalar(
+            select(Plant.id).where(
+                Plant.id == plant_id, Plant.garden_id.in_(gardens.garden_ids_of(user.id, utcnow(), "edit"))
+            )
+        )
+        is None
     ):
         raise Invalid(MESSAGES["plant_id"])
     return plant_id
@@ -170,22 +182,40 @@ def create_task(
     now: datetime | None = None,
     source: str = "user",
     alert_id: int | None = None,
+    garden_id: int | None = None,
 ) -> Task:
+    """A new task of `user`'s in `garden_id` (the caller checked they may edit there; default:
+    their personal garden); a task of a plant is in the plant's garden."""
     fields = validate_fields(session, data, user)
     now = now or utcnow()
     care_kind = care_kind_of_title(fields["title"])
     fields["repeat_from"] = fields.get("repeat_from") or default_repeat_from(care_kind)
+    if fields.get("plant_id") is not None:
+        garden_id = session.scalar(select(Plant.garden_id).where(Plant.id == fields["plant_id"]))
     task = Task(
-        user_id=user.id, source=source, alert_id=alert_id, care_kind=care_kind, created_at=now, updated_at=now, **fields
+        garden_id=garden_id or gardens.personal_garden_id(session, user.id),
+        source=source,
+        alert_id=alert_id,
+        care_kind=care_kind,
+        created_at=now,
+        updated_at=now,
+        **fields,
     )
     session.add(task)
     session.flush()
     return task
 
 
-def update_task(session: DbSession, task: Task, data: Mapping[str, Any], now: datetime | None = None) -> Task:
-    """Apply the fields present in `data` (a partial update; send all fields to replace)."""
-    fields = validate_fields(session, data, owner(session, task), partial=True)
+def update_task(
+    session: DbSession, task: Task, data: Mapping[str, Any], now: datetime | None = None, user: User | None = None
+) -> Task:
+    """Apply the fields present in `data` (a partial update; send all fields to replace), as
+    `user` (default: the garden's owner). A task keeps its garden: its plant is one of it."""
+    fields = validate_fields(session, data, user or owner(session, task), partial=True)
+    if fields.get("plant_id") is not None and (
+        session.scalar(select(Plant.garden_id).where(Plant.id == fields["plant_id"])) != task.garden_id
+    ):
+        raise ValidationError([{"field": "plant_id", "message": MESSAGES["plant_id"]}])
     if "title" in fields:
         task.care_kind = care_kind_of_title(fields["title"]) if task.source != "alert" else task.care_kind
     if "repeat_from" in fields:
@@ -218,8 +248,11 @@ def next_due(due: date | None, done_on: date, every: int, repeat_from: str) -> d
     return following
 
 
-def set_completed(session: DbSession, task: Task, completed: bool, now: datetime, log_care: bool = True) -> Task | None:
-    """Tick or untick `task`; returns the next occurrence when this call created one.
+def set_completed(
+    session: DbSession, task: Task, completed: bool, now: datetime, log_care: bool = True, by: User | None = None
+) -> Task | None:
+    """Tick or untick `task` (`by`: the member who did it, recorded); returns the next
+    occurrence when this call created one.
 
     Completing a repeating task creates its next occurrence (`next_due`), once: the
     link in `next_task_id` stays while that occurrence exists, so ticking again
@@ -233,13 +266,14 @@ def set_completed(session: DbSession, task: Task, completed: bool, now: datetime
     created = None
     if completed and not task.completed:
         task.completed, task.completed_at = True, now
-        on_task_completed(session, task, now)
+        task.completed_by_id = by.id if by is not None else None
+        on_task_completed(session, task, now, by)
         if log_care:
-            task_event(session, task, now)
+            task_event(session, task, now, by)
         if task.recurrence_days and task.next_task_id is None:
             created = next_occurrence(session, task, now)
     elif not completed and task.completed:
-        task.completed, task.completed_at = False, None
+        task.completed, task.completed_at, task.completed_by_id = False, None, None
         take_back(session, task)
     task.updated_at = now
     session.flush()
@@ -262,10 +296,11 @@ def take_back(session: DbSession, task: Task) -> None:
 def next_occurrence(session: DbSession, task: Task, now: datetime) -> Task:
     if task.recurrence_days is None:
         raise TypeError("a task that does not repeat has no next occurrence")
-    done_on = user_today(owner(session, task), now)
+    done_on = garden_today(session, task.garden_id, now)
     due = next_due(task.due_date, done_on, task.recurrence_days, task.repeat_from)
     following = Task(
-        user_id=task.user_id,
+        garden_id=task.garden_id,
+        assignee_id=task.assignee_id,
         plant_id=task.plant_id,
         alert_id=task.alert_id,
         source=task.source,
@@ -287,7 +322,7 @@ def next_occurrence(session: DbSession, task: Task, now: datetime) -> Task:
 def complete_care_tasks(session: DbSession, plant: Plant, kind: str, event: CareEvent, now: datetime) -> list[Task]:
     """Care just given (a logged or detected watering) completes the plant's open tasks of that
     kind that are due by today (or undated); later ones stay."""
-    today = user_today(session.get_one(User, plant.user_id), now)
+    today = garden_today(session, plant.garden_id, now)
     tasks = session.scalars(
         select(Task)
         .where(Task.plant_id == plant.id, Task.care_kind == kind, Task.completed.is_(False))
@@ -295,7 +330,7 @@ def complete_care_tasks(session: DbSession, plant: Plant, kind: str, event: Care
         .order_by(Task.id)
     ).all()
     for task in tasks:
-        set_completed(session, task, True, now, log_care=False)
+        set_completed(session, task, True, now, log_care=False, by=event.by_user)
         task.completion_note = ("Detected from the soil: " if event.detected else "Logged: ") + (
             f"watered {event.at:%Y-%m-%d %H:%M} UTC" if kind == "watered" else kind
         )
@@ -304,7 +339,7 @@ def complete_care_tasks(session: DbSession, plant: Plant, kind: str, event: Care
 
 def snooze_task(session: DbSession, task: Task, now: datetime, days: int = 1) -> Task:
     """Not today: the task is due `days` after today (the user's today)."""
-    task.due_date = user_today(owner(session, task), now) + timedelta(days=days)
+    task.due_date = garden_today(session, task.garden_id, now) + timedelta(days=days)
     task.updated_at = now
     session.flush()
     return task
@@ -316,4 +351,8 @@ def delete_task(session: DbSession, task: Task) -> None:
 
 
 def owner(session: DbSession, task: Task) -> User:
-    return session.get_one(User, task.user_id)
+    """The person the task's garden answers to (app.domain.gardens.owner_of)."""
+    user = gardens.owner_of(session, task.garden_id)
+    if user is None:
+        raise LookupError(f"garden {task.garden_id} has no owner")
+    return user

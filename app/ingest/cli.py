@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..auth.users import create_user, hash_password
 from ..care.demo import seed
 from ..domain.devices import bind_device
+from ..domain.gardens import personal_garden_id
 from ..extensions import db
 from ..models import Device, Plant, PlantSensor, User
 from ..workers import background_services
@@ -112,6 +113,7 @@ def ensure_demo_garden(devices):
         user = create_user(DEMO_EMAIL, password)
     else:
         user.password_hash = hash_password(password)
+    garden_id = personal_garden_id(db.session, user.id)
     # The simulator publishes on the shared native topics: its devices are namespace "" ones.
     shared = {d.key: d for d in db.session.scalars(select(Device).where(Device.namespace == ""))}
     used = set(db.session.scalars(select(PlantSensor.device_id).distinct()))
@@ -123,12 +125,12 @@ def ensure_demo_garden(devices):
         if device is None:
             device = Device(namespace="", key=device_id, source="native", owner_id=user.id, metrics=[])
             db.session.add(device)
-        device.owner_id = user.id
+        device.owner_id, device.garden_id = user.id, garden_id
         name, species, location = DEMO_PLANTS[(number - 1) % len(DEMO_PLANTS)]
         if number > len(DEMO_PLANTS):
             name = f"{name} {number}"
         plant = Plant(
-            user_id=user.id,
+            garden_id=garden_id,
             name=name,
             species=species,
             location=location,

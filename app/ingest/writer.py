@@ -30,7 +30,7 @@ from ..domain.metrics import KEYS as METRICS
 from ..domain.payload import RANGES, detail
 from ..domain.sources import suggest_metric
 from ..extensions import db
-from ..models import BrokerAccount, Device, DeviceRejection, IngestRejection, Plant, PlantSensor, Reading
+from ..models import BrokerAccount, Device, DeviceRejection, Garden, IngestRejection, Plant, PlantSensor, Reading
 
 log = logging.getLogger(__name__)
 
@@ -243,11 +243,16 @@ def locked_devices(session, heard, now, outcome):
         found = {device.key: device for device in select_devices(session, namespace, keys)}
         missing = [key for key in keys if key not in found]
         if missing:
-            owner = None
+            owner = garden = None
             if namespace:
-                owner = session.scalar(select(BrokerAccount.user_id).where(BrokerAccount.username == namespace))
+                owner, garden = session.execute(
+                    select(BrokerAccount.user_id, Garden.id)
+                    .outerjoin(Garden, Garden.personal_of_id == BrokerAccount.user_id)
+                    .where(BrokerAccount.username == namespace)
+                ).one_or_none() or (None, None)
             new = [
                 {"namespace": namespace, "key": key, "source": heard[namespace, key].source, "owner_id": owner,
+                 "garden_id": garden,
                  "first_seen_at": now, "message_count": 0, "metrics": [], "calibration": {}, "field_map": {},
                  "last_raw": {}, "name": "", "model": ""}
                 for key in sorted(missing)

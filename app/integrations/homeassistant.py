@@ -37,7 +37,7 @@ from ..database import read_only
 from ..domain.homeassistant import OFFLINE, ONLINE, PLANT_FIELDS, Settings, plant_messages
 from ..domain.status import is_stale
 from ..extensions import db
-from ..models import Plant, User
+from ..models import GardenMember, Plant, User
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ class HomeAssistantPublisher:
         now = utcnow()
         query = select(*(getattr(Plant, name) for name in PLANT_FIELDS))
         if self.users:
-            query = query.join(User, User.id == Plant.user_id).where(func.lower(User.email).in_(self.users))
+            members = select(GardenMember.garden_id).join(User, User.id == GardenMember.user_id)
+            query = query.where(Plant.garden_id.in_(members.where(func.lower(User.email).in_(self.users))))
         with self.app.app_context(), read_only():
             rows = db.session.execute(query.order_by(Plant.id)).all()
             db.session.rollback()

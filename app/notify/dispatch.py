@@ -1,4 +1,6 @@
-"""Which channel hears of what, and when: events per channel, quiet hours in the user's
+"""Which channel hears of what, and when: every current member of a garden who may see it
+hears of its alerts on their channels (narrowed by their per-garden choice,
+GardenMember.notify), events per channel, quiet hours in the user's
 timezone (held until they end, or folded into the next digest), muted plants, the daily
 digest, reminders of unacknowledged alerts and tasks due today.
 
@@ -14,9 +16,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import gardens
 from ..domain.describe import format_value, problem_label
 from ..domain.types import DbSession
-from ..models import Alert, Notification, NotificationChannel, Plant, PlantMute, Task, User
+from ..models import Alert, GardenMember, Notification, NotificationChannel, Plant, PlantMute, Task, User
 from .channels import alert_event_message, plain_message
 
 MUTE_LINK_SALT = "plantops.notify.mute-plant"
@@ -94,6 +97,20 @@ def channels_of(session: DbSession, user_id: int) -> Sequence[NotificationChanne
     ).all()
 
 
+def channel_events(channel: NotificationChannel, member: GardenMember) -> set[str]:
+    """The events `channel` takes for the member's garden: its own events when the member chose
+    nothing (notify None), else only what they chose for this channel in this garden."""
+    if member.notify is None:
+        return set(channel.events or [])
+    return set(member.notify.get(str(channel.id)) or [])
+
+
+def memberships(session: DbSession, user_id: int, now: datetime) -> dict[int, GardenMember]:
+    """{garden id: membership} of the gardens `user_id` may see now (a sitter's ended ones not)."""
+    members = session.scalars(select(GardenMember).where(gardens.current_member(user_id, now))).all()
+    return {m.garden_id: m for m in members if gardens.allows(m.role, "view")}
+
+
 def queue(
     session: DbSession,
     channel: NotificationChannel,
@@ -135,8 +152,9 @@ def queue(
 
 
 def alert_message_for(
-    alert: Alert, event: str, value: float | None, now: datetime, urls: "Links", reminder_hours=None
+    alert: Alert, event: str, value: float | None, now: datetime, urls: "Links", user: User, reminder_hours=None
 ) -> dict:
+    """The message of an alert event for `user` (their timezone, their mute link)."""
     plant = alert.plant
     return alert_event_message(
         event,
@@ -145,9 +163,9 @@ def alert_message_for(
         value=None if value is None else format_value(alert.metric, value),
         threshold=format_value(alert.metric, alert.threshold),
         when=now if event == "resolved" or reminder_hours is None else alert.opened_at,
-        timezone=plant.user.timezone,
+        timezone=user.timezone,
         plant_url=urls.plant(plant.id),
-        mute_url=urls.mute(plant.user_id, plant.id),
+        mute_url=urls.mute(user.id, plant.id),
         reminder_hours=reminder_hours,
     )
 
@@ -164,16 +182,20 @@ class Links:
 def queue_alert_event(
     session: DbSession, alert: Alert, event: str, value: float | None, now: datetime, urls: Links
 ) -> list[Notification]:
-    """The alert event for each of the user's channels that takes it."""
+    """The alert event for each channel that takes it of each current member of the alert's
+    garden who may see it: one row per recipient channel."""
     wanted = channel_event(alert.problem, event)
-    plant = alert.plant
     queued = []
-    for channel in channels_of(session, plant.user_id):
-        if wanted in (channel.events or []):
-            message = alert_message_for(alert, event, value, now, urls)
-            row = queue(session, channel, plant.user.timezone, message, now, alert_id=alert.id)
-            if row is not None:
-                queued.append(row)
+    for member in gardens.members_allowed(session, alert.garden_id, "view", now):
+        user = session.get(User, member.user_id)
+        if user is None or user.disabled:
+            continue
+        for channel in channels_of(session, member.user_id):
+            if wanted in channel_events(channel, member):
+                message = alert_message_for(alert, event, value, now, urls, user)
+                row = queue(session, channel, user.timezone, message, now, alert_id=alert.id)
+                if row is not None:
+                    queued.append(row)
     return queued
 
 
@@ -219,9 +241,10 @@ def _folded(session: DbSession, channel: NotificationChannel) -> Sequence[Notifi
 
 def _reminders(session: DbSession, channel: NotificationChannel, user: User, now: datetime, urls: Links) -> int:
     hours = channel.remind_after_hours or 0
+    members = memberships(session, user.id, now)
     alerts = session.scalars(
         select(Alert).where(
-            Alert.user_id == user.id,
+            Alert.garden_id.in_(members),
             Alert.state == "open",
             Alert.resolved_at.is_(None),
             Alert.opened_at <= now - timedelta(hours=hours),
@@ -229,11 +252,11 @@ def _reminders(session: DbSession, channel: NotificationChannel, user: User, now
     ).all()
     count = 0
     for alert in alerts:
-        if channel_event(alert.problem, "opened") not in (channel.events or []) or muted_until(
-            session, alert.plant_id, now
+        if channel_event(alert.problem, "opened") not in channel_events(channel, members[alert.garden_id]) or (
+            muted_until(session, alert.plant_id, now)
         ):
             continue
-        message = alert_message_for(alert, "opened", alert.value, now, urls, reminder_hours=hours)
+        message = alert_message_for(alert, "opened", alert.value, now, urls, user, reminder_hours=hours)
         message["event"] = "reminder"
         if queue(session, channel, user.timezone, message, now, alert_id=alert.id, key=f"reminder:{alert.id}"):
             count += 1
@@ -241,11 +264,14 @@ def _reminders(session: DbSession, channel: NotificationChannel, user: User, now
 
 
 def _tasks_due(session: DbSession, channel: NotificationChannel, user: User, now: datetime, today) -> int:
+    members = memberships(session, user.id, now)
     tasks = session.scalars(
-        select(Task).where(Task.user_id == user.id, Task.completed.is_(False), Task.due_date == today)
+        select(Task).where(Task.garden_id.in_(members), Task.completed.is_(False), Task.due_date == today)
     ).all()
     count = 0
     for task in tasks:
+        if "task_due" not in channel_events(channel, members[task.garden_id]):
+            continue
         message = plain_message("task_due", ["📋 Due today: ", task.title, ""], [["A care task is due today."]])
         if queue(session, channel, user.timezone, message, now, key=f"task:{task.id}:{today.isoformat()}"):
             count += 1
@@ -256,15 +282,17 @@ def digest_message(session: DbSession, user: User, now: datetime, folded: Sequen
     """ "3 plants need water, 2 tasks due today", then one line per plant and task, then what
     quiet hours held back."""
     today = now.astimezone(zone_of(user.timezone)).date()
+    visible = gardens.garden_ids_of(user.id, now)
     open_alerts = session.execute(
         select(Alert, Plant)
         .join(Plant, Plant.id == Alert.plant_id)
-        .where(Alert.user_id == user.id, Alert.resolved_at.is_(None))
+        .where(Alert.garden_id.in_(visible), Alert.resolved_at.is_(None))
         .order_by(Plant.name, Alert.id)
     ).all()
     tasks = session.scalars(
         select(Task)
-        .where(Task.user_id == user.id, Task.completed.is_(False), Task.due_date.is_not(None), Task.due_date <= today)
+        .where(Task.garden_id.in_(visible), Task.completed.is_(False))
+        .where(Task.due_date.is_not(None), Task.due_date <= today)
         .order_by(Task.due_date, Task.id)
     ).all()
     thirsty = sorted({plant.id for alert, plant in open_alerts if alert.problem == WATER_PROBLEM})

@@ -21,7 +21,7 @@ from ..domain.metrics import KEYS
 from ..domain.readings import plant_readings
 from ..extensions import db
 from ..models import Advice, Alert, Plant, Task
-from ..ownership import get_owned_or_404, owned
+from ..ownership import get_visible_or_404, own, visible
 from ..settings.providers import ProviderError, caller_for, chat
 from ..settings.secrets import KeyForAnotherOrigin, llm_provider
 from ..web import is_htmx, render, see_other
@@ -49,14 +49,14 @@ class Answer:
 @bp.get("/<int:plant_id>/advice")
 @login_required
 def show_advice(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_visible_or_404(Plant, plant_id)
     return advice_section(plant)
 
 
 @bp.post("/<int:plant_id>/advice")
 @login_required
 def ask_advice(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_visible_or_404(Plant, plant_id)
     user = current_user
     try:
         provider = llm_provider(user)
@@ -96,7 +96,7 @@ def ask_advice(plant_id):
 def advice_section(plant, message=None, status=200):
     """The advice section (htmx) or a page holding it (no JavaScript)."""
     rows = db.session.scalars(
-        owned(Advice).where(Advice.plant_id == plant.id).order_by(Advice.created_at.desc()).limit(SHOWN_ANSWERS)
+        own(Advice).where(Advice.plant_id == plant.id).order_by(Advice.created_at.desc()).limit(SHOWN_ANSWERS)
     ).all()
     answers = [Answer(row.model, row.created_at, render_answer(row.answer)) for row in rows]
     return render(
@@ -113,14 +113,14 @@ def prompt_for(plant, user, now):
     since = now - timedelta(hours=WINDOW_HOURS)
     summaries = summarise(readings_summary(plant.id, since, now))
     alerts = db.session.scalars(
-        owned(Alert, user)
+        visible(Alert, user)
         .where(Alert.plant_id == plant.id, Alert.resolved_at.is_(None))
         .order_by(Alert.opened_at)
         .limit(10)
     ).all()
     today = now.astimezone(_zone(user.timezone)).date()
     tasks = db.session.scalars(
-        owned(Task, user)
+        visible(Task, user)
         .where(Task.plant_id == plant.id, Task.completed.is_(False), Task.due_date < today)
         .order_by(Task.due_date)
         .limit(10)

@@ -7,10 +7,11 @@ from flask import abort, current_app, flash, request, url_for
 from flask_login import login_required
 
 from ..clock import utcnow
+from ..domain.gardens import allows, owner_of, role_of
 from ..extensions import csrf, db
 from ..models import Plant, User
 from ..notify.dispatch import MUTE_LINK_HOURS, mute_plant, muted_until, read_mute_token, zone_of
-from ..ownership import get_owned_or_404
+from ..ownership import get_allowed_or_404
 from ..web import is_htmx, render, see_other
 from . import bp
 
@@ -25,7 +26,7 @@ def plant_muted_until(plant):
 @bp.post("/<int:plant_id>/mute")
 @login_required
 def mute(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_allowed_or_404(Plant, plant_id, "edit")
     hours = request.form.get("hours", "")
     if hours == "0":
         mute_plant(db.session, plant.id, None)
@@ -50,8 +51,10 @@ def _from_token(token):
     user_id, plant_id = found
     plant = db.session.get(Plant, plant_id)
     user = db.session.get(User, user_id)
-    if plant is None or user is None or plant.user_id != user_id or user.disabled:
+    if plant is None or user is None or user.disabled:
         return None
+    if not allows(role_of(db.session, plant.garden_id, user_id, utcnow()), "edit"):
+        return None  # no longer in the garden, or a role that may not mute
     return plant
 
 
@@ -73,5 +76,7 @@ def mute_from_link_confirm(token):
     until = utcnow() + timedelta(hours=MUTE_LINK_HOURS)
     mute_plant(db.session, plant.id, until)
     db.session.commit()
-    shown = until.astimezone(zone_of(plant.user.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    shown = until.astimezone(zone_of(getattr(owner_of(db.session, plant.garden_id), "timezone", "UTC"))).strftime(
+        "%Y-%m-%d %H:%M %Z"
+    )
     return render("notify/mute_link.html", None, 200, plant=plant, done=True, until_text=shown, hours=MUTE_LINK_HOURS)

@@ -1,4 +1,4 @@
-"""The plants area's selects. User data always starts from `owned(...)` or `owned_statement(...)`."""
+"""The plants area's selects. User data always starts from `visible(...)` or `visible_statement(...)`."""
 
 import hashlib
 from collections import namedtuple
@@ -16,7 +16,7 @@ from ..domain.metrics import KEYS, THRESHOLD_KEYS
 from ..domain.readings import plant_readings
 from ..extensions import db
 from ..models import Alert, Device, Plant, PlantSensor, ReadingHourly
-from ..ownership import owned, owned_statement, owner_params
+from ..ownership import viewer_params, visible, visible_statement
 from ..retention import hourly_series
 
 # The dashboard's age texts and staleness move with the clock: a poll re-renders at
@@ -52,16 +52,16 @@ CardRow = namedtuple("CardRow", [column.key for column in card_columns(database.
 
 
 # The dashboard's two statements run on every poll: they are built once per backend
-# and filter, and run with the owner and location as parameters.
+# and filter, and run with the viewer, the moment and the location as parameters.
 @cache
 def card_statement(dialect_name, by_location):
-    return at_location(owned_statement(Plant).with_only_columns(*card_columns(dialect_name)), by_location)
+    return at_location(visible_statement(Plant).with_only_columns(*card_columns(dialect_name)), by_location)
 
 
 @cache
 def fingerprint_statement(dialect_name, by_location):
-    open_alerts = owned_statement(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open")
-    query = owned_statement(Plant).with_only_columns(
+    open_alerts = visible_statement(Alert).with_only_columns(func.count(Alert.id)).where(Alert.state == "open")
+    query = visible_statement(Plant).with_only_columns(
         func.count(Plant.id),
         func.coalesce(func.sum(Plant.id), 0),
         func.max(Plant.updated_at),
@@ -78,7 +78,7 @@ def at_location(query, by_location):
 
 
 def filter_params(location):
-    return {**owner_params(), "location": location} if location else owner_params()
+    return {**viewer_params(), "location": location} if location else viewer_params()
 
 
 def card_rows(location=None):
@@ -106,7 +106,8 @@ def plants_fingerprint(location: str | None = None) -> PlantsFingerprint:
     """
     params = filter_params(location)
     row = db.session.connection().execute(fingerprint_statement(dialect(), bool(location)), params).one()
-    key = "|".join(map(str, (*params.values(), *row)))
+    # The moment only decides whose membership has ended: the rows it selects say that already.
+    key = "|".join(map(str, (*(v for k, v in params.items() if k != "viewed_at"), *row)))
     return PlantsFingerprint(hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), row[-1])
 
 
@@ -119,7 +120,7 @@ def dashboard_etag(fingerprint: PlantsFingerprint, filters: dict, now: datetime)
 
 
 def locations():
-    query = owned(Plant).with_only_columns(Plant.location).where(Plant.location != "").distinct()
+    query = visible(Plant).with_only_columns(Plant.location).where(Plant.location != "").distinct()
     return sorted(db.session.scalars(query))
 
 
@@ -127,13 +128,13 @@ def unused_devices(user, limit=20):
     """The devices `user` may bind that no plant uses yet (administrators: with the discovered
     ones), most recently heard first."""
     used = exists().where(PlantSensor.device_id == Device.id)
-    query = visible_devices(db.session, user).where(~used).order_by(None)
+    query = visible_devices(db.session, user, "edit").where(~used).order_by(None)
     query = query.order_by(Device.last_seen_at.desc().nulls_last(), Device.id.desc()).limit(limit)
     return db.session.scalars(query).all()
 
 
 def open_alerts(plant):
-    query = owned(Alert).where(Alert.plant_id == plant.id, Alert.resolved_at.is_(None))
+    query = visible(Alert).where(Alert.plant_id == plant.id, Alert.resolved_at.is_(None))
     return db.session.scalars(query.order_by(Alert.opened_at.desc())).all()
 
 

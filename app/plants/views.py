@@ -17,7 +17,7 @@ from ..domain.status import STATUS_ORDER, plant_status
 from ..extensions import compress, db
 from ..filters import user_zone
 from ..models import Plant
-from ..ownership import get_owned_or_404
+from ..ownership import choose_garden, get_allowed_or_404, get_visible_or_404, my_gardens, permissions
 from ..tasks.views import plant_tasks_context
 from ..web import is_htmx, not_modified, render, see_other
 from . import bp, queries
@@ -140,7 +140,9 @@ def chosen_devices(form, choices):
     if form.device.data:
         every = choices[int(form.device.data)]
     elif form.device_id.data:
-        every = device_service.device_for_key(db.session, current_user, form.device_id.data)
+        every = device_service.device_for_key(
+            db.session, current_user, form.device_id.data, garden_id=plant_garden(form)
+        )
     chosen = {}
     for metric, select in form.sensor_fields():
         if select.data == SAME:
@@ -152,10 +154,15 @@ def chosen_devices(form, choices):
     return chosen
 
 
+def plant_garden(form):
+    return getattr(form, "chosen_garden_id", None)
+
+
 def save_plant(plant, form, choices):
     """Commit, or put the service's errors (a key someone else took a moment ago) on the form."""
+    form.chosen_garden_id = plant.garden_id
     try:
-        plant_service.save_plant(db.session, plant, form_fields(form, PLANT_FIELDS))
+        plant_service.save_plant(db.session, plant, form_fields(form, PLANT_FIELDS), current_user)
         device_settings.bind_chosen(db.session, current_user, plant, chosen_devices(form, choices))
     except ValidationError as invalid:
         db.session.rollback()
@@ -183,7 +190,18 @@ def render_form(form, plant=None, status=200):
     page = "plants/edit.html" if plant else "plants/new.html"
     picked = {int(f.data) for f in (form.device, *(s for _, s in form.sensor_fields())) if f.data and f.data.isdigit()}
     waiting = [d for d in device_queries.unused_devices(current_user) if d.id not in picked]
-    return render(page, "plants/_form.html", status, form=form, plant=plant, waiting=waiting, device_label=device_label)
+    return render(
+        page,
+        "plants/_form.html",
+        status,
+        form=form,
+        plant=plant,
+        waiting=waiting,
+        device_label=device_label,
+        gardens=my_gardens("edit") if plant is None else [],
+        garden_error=getattr(form, "garden_error", None),
+        chosen_garden=request.form.get("garden_id", ""),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -203,8 +221,14 @@ def new_plant():
     if "apply_preset" in request.form:
         form.apply_preset()
         return render_form(form)
+    try:
+        garden_id = choose_garden(request.form.get("garden_id"))
+    except ValidationError as invalid:
+        form.garden_error = invalid.detail[0]["message"]
+        validate_plant_form(form)
+        return render_form(form, status=422)
     if validate_plant_form(form):
-        plant = Plant(user_id=current_user.id)
+        plant = Plant(garden_id=garden_id)
         if save_plant(plant, form, choices):
             flash(f"Added {plant.name}.", "success")
             return see_other(url_for("plants.show_plant", plant_id=plant.id))
@@ -214,7 +238,7 @@ def new_plant():
 @bp.route("/<int:plant_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_plant(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_allowed_or_404(Plant, plant_id, "edit")
     form = PlantForm(obj=plant)
     choices = device_choices(form)
     if request.method == "GET":
@@ -248,7 +272,7 @@ def show_preset_thresholds():
 @bp.route("/<int:plant_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_plant(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_allowed_or_404(Plant, plant_id, "edit")
     if request.method == "GET":
         return render("plants/delete.html", block="delete_form", plant=plant)
     name = plant.name
@@ -296,7 +320,7 @@ def plant_sensors(plant, now):
 @bp.get("/<int:plant_id>")
 @login_required
 def show_plant(plant_id):
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_visible_or_404(Plant, plant_id)
     range_key = request.args.get("range", DEFAULT_RANGE)
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
@@ -314,6 +338,7 @@ def show_plant(plant_id):
     if not is_htmx():
         context["sensors"] = plant_sensors(plant, now)
         context.update(live_context(plant, now))
+    context.setdefault("can", permissions(plant))
     return render("plants/show.html", block="charts", **context)
 
 
@@ -329,6 +354,7 @@ def live_context(plant, now):
         "problems": [*state.problems, *(a.problem for a in alerts if a.problem not in state.problems)],
         "device_key": device_service.primary_device_key(plant),
         "live_etag": live_etag(plant),
+        "can": permissions(plant),
         **plant_tasks_context(plant),
         **care_log_context(plant, now),
         "now": now,
@@ -347,7 +373,7 @@ def plant_live(plant_id):
     """The plant page's poll (every 5 s): 304 while nothing it shows changed (two queries), else
     its live regions as out-of-band swaps; the care form and the charts are never replaced, so
     nothing typed, focused or scrolled is lost."""
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_visible_or_404(Plant, plant_id)
     etag = live_etag(plant)
     if unchanged := not_modified(etag):
         return unchanged
@@ -379,7 +405,7 @@ def csv_lines(header: tuple[str, ...], rows: Generator[tuple, None, None], batch
 @login_required
 def export_readings(plant_id):
     """Raw readings; the long ranges as one row per hour from the rollups (8,760 rows a year)."""
-    plant = get_owned_or_404(Plant, plant_id)
+    plant = get_visible_or_404(Plant, plant_id)
     range_key = request.args.get("range", "all")
     if range_key not in CSV_RANGES:
         range_key = "all"

@@ -15,7 +15,7 @@ from ..fields import strip
 from ..models import NotificationChannel
 from ..notify import channels
 from ..notify.dispatch import channels_of
-from ..ownership import get_owned_or_404
+from ..ownership import get_own_or_404
 from ..web import see_other
 from . import bp
 from .notification_channels import ChannelError, ChannelInput, check_target, create_channel, describe
@@ -101,7 +101,7 @@ def add_channel():
 @bp.post("/channels/<int:channel_id>/delete")
 @login_required
 def delete_channel(channel_id):
-    channel = get_owned_or_404(NotificationChannel, channel_id)
+    channel = get_own_or_404(NotificationChannel, channel_id)
     db.session.delete(channel)
     db.session.commit()
     flash("Channel removed.", "info")
@@ -111,7 +111,7 @@ def delete_channel(channel_id):
 @bp.post("/channels/<int:channel_id>/test")
 @login_required
 def test_channel(channel_id):
-    channel = get_owned_or_404(NotificationChannel, channel_id)
+    channel = get_own_or_404(NotificationChannel, channel_id)
     return test_result(f"channel-{channel.id}", lambda user: _run_test(channel))
 
 

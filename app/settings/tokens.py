@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length
 from ..auth import tokens
 from ..extensions import db
 from ..models import ApiToken
-from ..ownership import get_owned_or_404
+from ..ownership import get_own_or_404
 from ..web import is_htmx, render, see_other
 from . import bp
 
@@ -56,7 +56,7 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id):
-    tokens.revoke_token(get_owned_or_404(ApiToken, token_id))
+    tokens.revoke_token(get_own_or_404(ApiToken, token_id))
     db.session.commit()
     if is_htmx():
         return _panel()

@@ -1,12 +1,14 @@
-"""The selects of care tasks, always scoped to their owner through app.ownership."""
+"""The selects of care tasks, always scoped to the user's gardens through app.ownership."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import false, func, true
 
+from ..clock import utcnow
+from ..domain.gardens import garden_ids_of
 from ..extensions import db
 from ..models import Plant, Task
-from ..ownership import owned
+from ..ownership import visible
 
 STATUSES = ("all", "pending", "completed")
 PER_PAGE = 50
@@ -29,7 +31,7 @@ class TaskPage:
 
 
 def filtered(user, status="all", plant_id=None):
-    query = owned(Task, user)
+    query = visible(Task, user)
     if status == "pending":
         query = query.where(Task.completed == false())
     elif status == "completed":
@@ -57,15 +59,19 @@ def list_tasks(user, status="all", plant_id=None, page=1, per_page=PER_PAGE, tot
     return TaskPage(items=list(items), total=total, page=page, per_page=per_page)
 
 
-def user_plants(user):
-    """The user's plants for the plant select, by name."""
-    return db.session.scalars(owned(Plant, user).order_by(Plant.name, Plant.id)).all()
+def user_plants(user, action="view"):
+    """The plants of the user's gardens for the plant select (with `action`, only of the
+    gardens where their role allows it), by name."""
+    query = visible(Plant, user)
+    if action != "view":
+        query = query.where(Plant.garden_id.in_(garden_ids_of(user.id, utcnow(), action)))
+    return db.session.scalars(query.order_by(Plant.name, Plant.id)).all()
 
 
 def plant_names(user):
     """{plant id: name} of the user's plants: rows show their plant's name without loading
     a Plant per task (a user has a handful of plants and thousands of tasks)."""
-    return dict(db.session.execute(owned(Plant, user).with_only_columns(Plant.id, Plant.name)).tuples().all())
+    return dict(db.session.execute(visible(Plant, user).with_only_columns(Plant.id, Plant.name)).tuples().all())
 
 
 def pending_for_plant(user, plant_id, limit=10):

@@ -15,13 +15,12 @@ from werkzeug.datastructures import MultiDict
 
 from ..database import MAX_ID
 from ..domain import tasks as service
-from ..domain.gardens import gardens_of
 from ..domain.members import check_assignee, helpers_of
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
 from ..models import Plant, Task, utcnow
-from ..ownership import get_owned_or_404
+from ..ownership import choose_garden, garden_roles, get_allowed_or_404, get_visible_or_404, my_gardens
 from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp, queries
@@ -73,7 +72,7 @@ def read_filters(args):
     plant_id = args.get("plant_id")
     return Filters(
         status=status if status in queries.STATUSES else "all",
-        plant=get_owned_or_404(Plant, plant_id) if plant_id else None,
+        plant=get_visible_or_404(Plant, plant_id) if plant_id else None,
         page=query_int(args, "page", 1, 1, MAX_PAGE),
     )
 
@@ -104,7 +103,7 @@ def list_context(filters, form=None, created=None, with_form=True):
         "filters": filters,
         "counts": counts,
         "tasks": tasks,
-        "form": form and form.set_plants(queries.user_plants(current_user)).set_helpers(*assignable()),
+        "form": form and form.set_plants(queries.user_plants(current_user, "edit")).set_helpers(*assignable()),
         "created": created,
         **list_row_context(filters.url()),
     }
@@ -114,7 +113,7 @@ def assignable(garden_ids=None):
     """The assignee choices of a task form: the members who may do care in the gardens where
     the user may edit tasks (or in `garden_ids`), and those gardens' names."""
     now = utcnow()
-    names = {garden.id: garden.name for garden, _ in gardens_of(db.session, current_user.id, now, "edit")}
+    names = {garden.id: garden.name for garden, _ in my_gardens("edit")}
     ids = [garden_id for garden_id in (garden_ids or names) if garden_id in names]
     return helpers_of(db.session, ids, now), names
 
@@ -128,6 +127,7 @@ def list_row_context(next_url):
         "task_urls": RowUrls(next_url),
         "alerts_url": url_for("alerts.list_alerts"),
         "plant_names": queries.plant_names(current_user),
+        "can_in": garden_roles(),
         "csrf": generate_csrf(),
     }
 
@@ -165,7 +165,8 @@ def list_tasks():
 def create_task():
     form = TaskForm()
     try:
-        task = service.create_task(db.session, current_user, form.raw())
+        garden_id = choose_garden(request.form.get("garden_id"))
+        task = service.create_task(db.session, current_user, form.raw(), garden_id=garden_id)
         task.assignee_id = check_assignee(db.session, task.garden_id, form.assignee_id.data, utcnow())
     except ValidationError as error:
         db.session.rollback()
@@ -182,26 +183,26 @@ def create_task():
 @bp.get("/<int:task_id>")
 @login_required
 def show_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_visible_or_404(Task, task_id)
     return render("tasks/task.html", "tasks/_row.html", **row_context(task))
 
 
 @bp.get("/<int:task_id>/edit")
 @login_required
 def edit_task(task_id):
-    task = get_owned_or_404(Task, task_id)
-    form = form_for_task(task, queries.user_plants(current_user)).set_helpers(*assignable([task.garden_id]))
+    task = get_allowed_or_404(Task, task_id, "edit")
+    form = form_for_task(task, queries.user_plants(current_user, "edit")).set_helpers(*assignable([task.garden_id]))
     return render("tasks/edit.html", block="edit_row", **row_context(task, form=form))
 
 
 @bp.route("/<int:task_id>", methods=["POST", "PATCH"])
 @login_required
 def update_task(task_id):
-    task = get_owned_or_404(Task, task_id)
-    form = form_for_task(task, queries.user_plants(current_user), formdata=request.form)
+    task = get_allowed_or_404(Task, task_id, "edit")
+    form = form_for_task(task, queries.user_plants(current_user, "edit"), formdata=request.form)
     form.set_helpers(*assignable([task.garden_id]))
     try:
-        service.update_task(db.session, task, form.raw())
+        service.update_task(db.session, task, form.raw(), user=current_user)
         if form.assignee_id.name in request.form:
             task.assignee_id = check_assignee(db.session, task.garden_id, form.assignee_id.data, utcnow())
     except ValidationError as error:
@@ -219,8 +220,8 @@ def update_task(task_id):
 @login_required
 def complete_task(task_id):
     """Set the state the checkbox shows (not a blind toggle, so a double submit is harmless)."""
-    task = get_owned_or_404(Task, task_id)
-    created = service.set_completed(db.session, task, bool(request.form.get("completed")), utcnow())
+    task = get_allowed_or_404(Task, task_id, "care")
+    created = service.set_completed(db.session, task, bool(request.form.get("completed")), utcnow(), by=current_user)
     db.session.commit()
     if not is_htmx():
         if created:
@@ -238,14 +239,14 @@ def complete_task(task_id):
 @bp.get("/<int:task_id>/delete")
 @login_required
 def confirm_delete_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "edit")
     return render("tasks/delete.html", block="delete_row", **row_context(task))
 
 
 @bp.post("/<int:task_id>/delete")
 @login_required
 def delete_task(task_id):
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "edit")
     title = task.title
     service.delete_task(db.session, task)
     db.session.commit()
@@ -257,7 +258,7 @@ def delete_task(task_id):
 @login_required
 def destroy_task(task_id):
     """htmx removes the row (an empty answer) and refreshes the tab counts; others get a 303."""
-    task = get_owned_or_404(Task, task_id)
+    task = get_allowed_or_404(Task, task_id, "edit")
     service.delete_task(db.session, task)
     db.session.commit()
     if not is_htmx():

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Alert, PlantSensor, Task
+from app.ownership import personal_garden_id
 from tests.fixtures.browser import sign_in
 
 from ..conftest import make_user
@@ -50,15 +51,15 @@ def seed(app):
     with app.app_context():
         db.session.add_all(
             [
-                Alert(user_id=user_id, plant_id=fern, problem="temperature_high", metric="temperature", value=33.0,
+                Alert(garden_id=personal_garden_id(user_id), plant_id=fern, problem="temperature_high", metric="temperature", value=33.0,
                       threshold=30.0, state="acknowledged", opened_at=now - timedelta(hours=3),
                       acknowledged_at=now - timedelta(hours=2)),
-                Alert(user_id=user_id, plant_id=fern, problem="soil_moisture_low", metric="soil_moisture", value=20.0,
+                Alert(garden_id=personal_garden_id(user_id), plant_id=fern, problem="soil_moisture_low", metric="soil_moisture", value=20.0,
                       threshold=30.0, state="resolved", opened_at=now - timedelta(days=2),
                       resolved_at=now - timedelta(days=1)),
-                Task(user_id=user_id, title="Repot the fern", plant_id=fern, due_date=date.today() - timedelta(days=2)),
-                Task(user_id=user_id, title="Mist the orchid", due_date=date.today(), recurrence_days=3),
-                Task(user_id=user_id, title="Buy compost", completed=True, completed_at=now),
+                Task(garden_id=personal_garden_id(user_id), title="Repot the fern", plant_id=fern, due_date=date.today() - timedelta(days=2)),
+                Task(garden_id=personal_garden_id(user_id), title="Mist the orchid", due_date=date.today(), recurrence_days=3),
+                Task(garden_id=personal_garden_id(user_id), title="Buy compost", completed=True, completed_at=now),
             ]
         )  # fmt: skip
         db.session.commit()

@@ -12,6 +12,7 @@ from app.care.demo import history
 from app.clock import utcnow
 from app.extensions import db
 from app.models import CareEvent, Plant, Task
+from app.ownership import personal_garden_id
 from tests.fixtures.browser import sign_in
 
 from ..conftest import make_user
@@ -25,7 +26,7 @@ PHONE = {"width": 390, "height": 844}
 
 def add_plant(app, user_id, name, key, **fields):
     with app.app_context():
-        plant = Plant(user_id=user_id, name=name, **fields)
+        plant = Plant(garden_id=personal_garden_id(user_id), name=name, **fields)
         db.session.add(plant)
         db.session.flush()
         attach_device(db.session, plant, key)
@@ -40,7 +41,9 @@ def with_history(app, user_id, plant_id, days=2):
     seed_readings(app, plant_id, made.readings)
     with app.app_context():
         for event in made.events:
-            db.session.add(CareEvent(user_id=user_id, plant_id=plant_id, by_user_id=user_id, **event))
+            db.session.add(
+                CareEvent(garden_id=personal_garden_id(user_id), plant_id=plant_id, by_user_id=user_id, **event)
+            )
         db.session.commit()
 
 
@@ -54,9 +57,14 @@ def test_today_on_a_phone_done_and_snooze(app, live_server, page):
         plant.latest_soil_moisture, plant.last_reading_at = 14.0, utcnow()
         db.session.add_all(
             [
-                Task(user_id=user_id, plant_id=basil, title="Feed Basil", due_date=today - timedelta(days=2)),
-                Task(user_id=user_id, title="Turn the orchid", due_date=today),
-                Task(user_id=user_id, title="Clean the saucers", due_date=today),
+                Task(
+                    garden_id=personal_garden_id(user_id),
+                    plant_id=basil,
+                    title="Feed Basil",
+                    due_date=today - timedelta(days=2),
+                ),
+                Task(garden_id=personal_garden_id(user_id), title="Turn the orchid", due_date=today),
+                Task(garden_id=personal_garden_id(user_id), title="Clean the saucers", due_date=today),
             ]
         )
         db.session.commit()
@@ -80,7 +88,7 @@ def test_today_on_a_phone_done_and_snooze(app, live_server, page):
 def test_today_works_without_javascript(app, live_server, browser):
     user_id = make_user(app)
     with app.app_context():
-        db.session.add(Task(user_id=user_id, title="Mist the fern", due_date=utcnow().date()))
+        db.session.add(Task(garden_id=personal_garden_id(user_id), title="Mist the fern", due_date=utcnow().date()))
         db.session.commit()
     context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
     page = context.new_page()
@@ -130,7 +138,13 @@ def test_a_detected_watering_closes_its_task_on_a_page_that_refreshes_itself(app
     )
     with app.app_context():
         db.session.add(
-            Task(user_id=user_id, plant_id=fern, title="Water Fern", care_kind="watered", due_date=now.date())
+            Task(
+                garden_id=personal_garden_id(user_id),
+                plant_id=fern,
+                title="Water Fern",
+                care_kind="watered",
+                due_date=now.date(),
+            )
         )
         db.session.commit()
     sign_in(page, live_server)

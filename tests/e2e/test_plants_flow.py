@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Device, Plant
+from app.ownership import personal_garden_id
 from tests.fixtures.browser import sign_in
 
 from ..conftest import make_user
@@ -40,7 +41,7 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     sign_in(page, live_server, then="/plants")
 
     with app.app_context():
-        device = Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, metrics=[])
+        device = Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), metrics=[])
         db.session.add(device)
         db.session.commit()
         device_id = device.id
@@ -118,7 +119,7 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
 def test_an_unchanged_dashboard_poll_is_a_304_and_leaves_the_cards_in_place(app, live_server, page):
     user_id = make_user(app)
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Calathea")
+        plant = Plant(garden_id=personal_garden_id(user_id), name="Calathea")
         db.session.add(plant)
         db.session.commit()
     statuses = []

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Plant
+from app.ownership import personal_garden_id
 from tests.conftest import PASSWORD, make_user
 from tests.fixtures.services import Reply
 
@@ -59,7 +60,9 @@ def test_secrets_are_saved_tested_and_never_shown(app, live_server, page, record
 def test_asking_for_advice_shows_the_answer_inline(app, live_server, page, recording_server):
     user_id = make_user(app, llm_base_url=recording_server.url, llm_model="tiny-model")
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Kitchen fern", species="Boston fern", location="north window")
+        plant = Plant(
+            garden_id=personal_garden_id(user_id), name="Kitchen fern", species="Boston fern", location="north window"
+        )
         db.session.add(plant)
         db.session.commit()
         plant_id = plant.id
@@ -83,7 +86,7 @@ def test_advice_section_loads_on_the_plant_page(app, live_server, page, recordin
         pytest.skip("the plant page lands with the plants branch")
     user_id = make_user(app, llm_base_url=recording_server.url, llm_model="tiny-model")
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Kitchen fern", species="Boston fern")
+        plant = Plant(garden_id=personal_garden_id(user_id), name="Kitchen fern", species="Boston fern")
         db.session.add(plant)
         db.session.commit()
         plant_id = plant.id

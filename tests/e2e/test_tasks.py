@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Plant, Task
+from app.ownership import personal_garden_id
 
 from ..conftest import PASSWORD, make_user
 from ..fixtures.browser import screenshot
@@ -25,7 +26,7 @@ def app(make_app):
 def gardener(app):
     user_id = make_user(app)
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Fern")
+        plant = Plant(garden_id=personal_garden_id(user_id), name="Fern")
         db.session.add(plant)
         db.session.commit()
     return user_id
@@ -134,10 +135,31 @@ def test_task_list_at_phone_size(live_server, browser, app, gardener, tmp_path):
         fern = db.session.scalar(db.select(Plant.id))
         db.session.add_all(
             [
-                Task(user_id=gardener, title="Mist the fern leaves", plant_id=fern, due_date=today - timedelta(days=2)),
-                Task(user_id=gardener, title="Water the fern", plant_id=fern, due_date=today, recurrence_days=3),
-                Task(user_id=gardener, title="Check the soil", source="alert", description="Soil moisture was 12 %"),
-                Task(user_id=gardener, title="Repot the basil", due_date=today + timedelta(days=9), completed=True),
+                Task(
+                    garden_id=personal_garden_id(gardener),
+                    title="Mist the fern leaves",
+                    plant_id=fern,
+                    due_date=today - timedelta(days=2),
+                ),
+                Task(
+                    garden_id=personal_garden_id(gardener),
+                    title="Water the fern",
+                    plant_id=fern,
+                    due_date=today,
+                    recurrence_days=3,
+                ),
+                Task(
+                    garden_id=personal_garden_id(gardener),
+                    title="Check the soil",
+                    source="alert",
+                    description="Soil moisture was 12 %",
+                ),
+                Task(
+                    garden_id=personal_garden_id(gardener),
+                    title="Repot the basil",
+                    due_date=today + timedelta(days=9),
+                    completed=True,
+                ),
             ]
         )
         db.session.commit()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.extensions import db
 from app.models import Plant
+from app.ownership import personal_garden_id
 
 from ..fixtures.readings import attach_device
 
@@ -11,7 +12,7 @@ from ..fixtures.readings import attach_device
 def add_plant(app, user_id, key="dev-fern", **fields):
     """A plant bound to device `key` for every metric; returns its id."""
     with app.app_context():
-        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
+        plant = Plant(garden_id=personal_garden_id(user_id), **{"name": "Fern", **fields})
         db.session.add(plant)
         db.session.flush()
         attach_device(db.session, plant, key)

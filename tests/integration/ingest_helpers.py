@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Device, IngestRejection, Plant, Reading
+from app.ownership import personal_garden_id
 from tests.conftest import make_user
 from tests.fixtures.readings import attach_device
 
@@ -54,7 +55,7 @@ def claim(app, device_ids, email="gardener@example.com", **thresholds):
     consumer subscribes to); returns {device_id: plant_id}."""
     user_id = make_user(app, email=email)
     with app.app_context():
-        plants = {d: Plant(user_id=user_id, name=f"Plant {d}", **thresholds) for d in device_ids}
+        plants = {d: Plant(garden_id=personal_garden_id(user_id), name=f"Plant {d}", **thresholds) for d in device_ids}
         for device_id, plant in plants.items():
             attach_device(db.session, plant, device_id)
         db.session.commit()

@@ -27,6 +27,7 @@ from app import create_app
 from app.domain.devices import bind_device
 from app.extensions import db
 from app.models import Alert, ApiToken, Device, Plant, Task, User
+from app.ownership import personal_garden_id
 
 from ..conftest import PASSWORD, make_user
 
@@ -135,17 +136,22 @@ OWNERS_TEXTS = ("Owner's fern", "Water the fern", "Owner's soil sensor")
 def seed_objects(app, user_id):
     """One object of every kind, owned by `user_id`; returns the ids by URL parameter name."""
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Owner's fern")
+        plant = Plant(garden_id=personal_garden_id(user_id), name="Owner's fern")
         device = Device(
-            namespace="", key=f"dev-{user_id}", source="native", owner_id=user_id, name="Owner's soil sensor"
+            namespace="", key=f"dev-{user_id}", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), name="Owner's soil sensor"
         )
         db.session.add_all([plant, device])
         db.session.flush()
         bind_device(db.session, plant, device)
-        alert = Alert(user_id=user_id, plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture")
+        alert = Alert(
+            garden_id=personal_garden_id(user_id),
+            plant_id=plant.id,
+            problem="soil_moisture_low",
+            metric="soil_moisture",
+        )
         db.session.add(alert)
         db.session.flush()
-        task = Task(user_id=user_id, plant_id=plant.id, title="Water the fern")
+        task = Task(garden_id=personal_garden_id(user_id), plant_id=plant.id, title="Water the fern")
         secret = f"owner-token-{user_id}"
         token = ApiToken(
             user_id=user_id, name="script", prefix=secret[:8], token_hash=hashlib.sha256(secret.encode()).hexdigest()

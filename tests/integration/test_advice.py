@@ -9,6 +9,7 @@ from app import outbound
 from app.crypto import Secret
 from app.extensions import db
 from app.models import Advice, Alert, Reading, Task, User
+from app.ownership import personal_garden_id
 from app.plants.advice import readings_summary
 from app.plants.advice_prompt import summarise
 from app.settings.providers import LLMProvider
@@ -60,11 +61,25 @@ def add_plant(app, user_id, readings=True):
                 )
             db.session.add(Reading(device_id=device, ts=now - timedelta(days=3), light=9))
         db.session.add(
-            Alert(user_id=user_id, plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture", value=22.0,
+            Alert(garden_id=personal_garden_id(user_id), plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture", value=22.0,
                   threshold=30.0)
         )  # fmt: skip
-        db.session.add(Task(user_id=user_id, plant_id=plant.id, title="Water the fern", due_date=date(2026, 1, 2)))
-        db.session.add(Task(user_id=user_id, plant_id=plant.id, title="Repot in spring", due_date=date(2099, 3, 1)))
+        db.session.add(
+            Task(
+                garden_id=personal_garden_id(user_id),
+                plant_id=plant.id,
+                title="Water the fern",
+                due_date=date(2026, 1, 2),
+            )
+        )
+        db.session.add(
+            Task(
+                garden_id=personal_garden_id(user_id),
+                plant_id=plant.id,
+                title="Repot in spring",
+                due_date=date(2099, 3, 1),
+            )
+        )
         db.session.commit()
         return plant.id
 

@@ -12,6 +12,7 @@ from app.domain.alerts import on_task_completed
 from app.domain.devices import primary_device
 from app.extensions import db
 from app.models import Alert, Plant, Reading, Task
+from app.ownership import personal_garden_id
 
 from ..conftest import PASSWORD, make_user
 from .alerting import add_plant, alerts, notifications, store, tasks
@@ -147,7 +148,7 @@ def test_completing_an_ordinary_task_touches_no_alert(app, plant_id, user_id):
     store(app, plant_id, 25.0, 25.0)
     now = datetime.now(UTC)
     with app.app_context():
-        task = Task(user_id=user_id, title="Repot", completed=True, completed_at=now)
+        task = Task(garden_id=personal_garden_id(user_id), title="Repot", completed=True, completed_at=now)
         db.session.add(task)
         on_task_completed(db.session, task, now)
         db.session.commit()
@@ -381,11 +382,19 @@ def test_many_alerts_are_paged_newest_first(client, app, user_id):
     now = datetime.now(UTC)
     with app.app_context():
         for index in range(55):
-            plant = Plant(user_id=user_id, name=f"Plant {index:02d}")
+            plant = Plant(garden_id=personal_garden_id(user_id), name=f"Plant {index:02d}")
             db.session.add(plant)
             db.session.flush()
             opened = now - timedelta(minutes=60 - index)
-            db.session.add(Alert(user_id=user_id, plant_id=plant.id, problem="stale", state="open", opened_at=opened))
+            db.session.add(
+                Alert(
+                    garden_id=personal_garden_id(user_id),
+                    plant_id=plant.id,
+                    problem="stale",
+                    state="open",
+                    opened_at=opened,
+                )
+            )
         db.session.commit()
 
     first = client.get("/alerts").get_data(as_text=True)

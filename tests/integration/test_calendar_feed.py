@@ -10,6 +10,7 @@ import pytest
 from app.domain import calendar as feeds
 from app.extensions import db
 from app.models import CareEvent, Task, User
+from app.ownership import personal_garden_id
 
 from .care_helpers import add_plant, utc
 
@@ -27,10 +28,16 @@ def tasks(app, at_nine, user_id):
     plant_id = add_plant(app, user_id, name="Basil")
     with app.app_context():
         water = Task(
-            user_id=user_id, plant_id=plant_id, title="Water Basil", due_date=date(2026, 12, 10), care_kind="watered"
+            garden_id=personal_garden_id(user_id),
+            plant_id=plant_id,
+            title="Water Basil",
+            due_date=date(2026, 12, 10),
+            care_kind="watered",
         )
-        feed = Task(user_id=user_id, title="Feed", due_date=date(2026, 12, 14), recurrence_days=14)
-        undated = Task(user_id=user_id, title="Someday")
+        feed = Task(
+            garden_id=personal_garden_id(user_id), title="Feed", due_date=date(2026, 12, 14), recurrence_days=14
+        )
+        undated = Task(garden_id=personal_garden_id(user_id), title="Someday")
         db.session.add_all([water, feed, undated])
         db.session.commit()
         return {"water": water.id, "feed": feed.id}

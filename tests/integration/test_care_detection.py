@@ -9,6 +9,7 @@ import pytest
 from app.alerts.evaluation import periodic
 from app.extensions import db
 from app.models import Alert, CareEvent, PlantLightDay, Task
+from app.ownership import personal_garden_id
 
 from .care_helpers import add_plant, series
 
@@ -26,7 +27,15 @@ def test_a_rise_in_soil_moisture_logs_a_detected_watering_and_closes_its_task(ap
     user_id = make_user(app)
     plant_id = add_plant(app, user_id, soil_moisture_min=30.0, soil_moisture_max=70.0)
     with app.app_context():
-        db.session.add(Task(user_id=user_id, plant_id=plant_id, title="Water Fern", care_kind="watered", source="user"))
+        db.session.add(
+            Task(
+                garden_id=personal_garden_id(user_id),
+                plant_id=plant_id,
+                title="Water Fern",
+                care_kind="watered",
+                source="user",
+            )
+        )
         db.session.commit()
     rng = random.Random(3)
     dry = [35 - 0.05 * i + rng.gauss(0, 0.4) for i in range(24)]

@@ -8,6 +8,7 @@ from app.domain import tasks as service
 from app.domain.alerts import open_alert
 from app.extensions import db
 from app.models import CareEvent, Plant, Task, User
+from app.ownership import personal_garden_id
 
 from ..conftest import make_user
 
@@ -22,7 +23,7 @@ def gardener(app):
 
 
 def plant_of(user):
-    plant = Plant(user_id=user.id, name="Fern", soil_moisture_min=30.0, soil_moisture_max=70.0)
+    plant = Plant(garden_id=personal_garden_id(user.id), name="Fern", soil_moisture_min=30.0, soil_moisture_max=70.0)
     db.session.add(plant)
     db.session.flush()
     return plant

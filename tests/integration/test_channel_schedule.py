@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Alert, Notification, NotificationChannel, Plant, PlantMute, Task, User
 from app.notify.dispatch import mute_token, quiet_until
 from app.notify.worker import Notifier
+from app.ownership import personal_garden_id
 from app.settings.notification_channels import ChannelInput, create_channel
 
 from ..conftest import make_user
@@ -114,8 +115,12 @@ def test_quiet_hours_fold_into_the_morning_digest(app, user_id, ntfy, clock):
     store(app, pid, 25.0, 25.0)
     store(app, fern, 20.0, 20.0)
     with app.app_context():
-        db.session.add(Task(user_id=user_id, title="Repot the <fern>", due_date=berlin(8, day=3).date()))
-        db.session.add(Task(user_id=user_id, title="Feed Basil", due_date=berlin(8, day=3).date()))
+        db.session.add(
+            Task(garden_id=personal_garden_id(user_id), title="Repot the <fern>", due_date=berlin(8, day=3).date())
+        )
+        db.session.add(
+            Task(garden_id=personal_garden_id(user_id), title="Feed Basil", due_date=berlin(8, day=3).date())
+        )
         db.session.commit()
     assert [n.status for n in notifications(app)] == ["folded", "folded"]
 
@@ -232,7 +237,7 @@ def test_mute_from_the_plant_page(app, auth, client):
 def test_task_due_messages_once_a_day_at_the_digest_hour(app, user_id, ntfy):
     add_channel(app, user_id, ntfy_url(ntfy), events=["task_due"], digest_hour=9)
     with app.app_context():
-        db.session.add(Task(user_id=user_id, title="Water the ferns", due_date=berlin(9).date()))
+        db.session.add(Task(garden_id=personal_garden_id(user_id), title="Water the ferns", due_date=berlin(9).date()))
         db.session.commit()
     notifier = Notifier(app)
     assert notifier.run_schedule(berlin(8, 59)) == 0

@@ -9,6 +9,7 @@ from sqlalchemy import event, insert
 
 from app.extensions import db
 from app.models import Alert, Plant
+from app.ownership import personal_garden_id
 from app.plants import queries
 from app.plants.queries import CLOCK_BUCKET_SECONDS
 from tests.fixtures.readings import new_plant
@@ -220,7 +221,12 @@ def test_an_alert_opening_or_acknowledged_changes_the_version_so_the_nav_count_f
     plant_id = add_plant(app, user_id, name="Fern")
     version = version_of(htmx.get("/plants").get_data(as_text=True))
     with app.app_context():
-        alert = Alert(user_id=user_id, plant_id=plant_id, problem="soil_moisture_low", metric="soil_moisture")
+        alert = Alert(
+            garden_id=personal_garden_id(user_id),
+            plant_id=plant_id,
+            problem="soil_moisture_low",
+            metric="soil_moisture",
+        )
         db.session.add(alert)
         db.session.commit()
         alert_id = alert.id

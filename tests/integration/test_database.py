@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from app.database import read_only, without_statement_timeout
+from app.domain.gardens import create_personal_garden
 from app.extensions import db
 from app.models import Plant, User
 
@@ -51,7 +52,7 @@ def test_concurrent_read_then_write_transactions_never_hit_database_locked(app):
         user = User(email="a@example.com", password_hash="x")
         db.session.add(user)
         db.session.flush()
-        db.session.add(Plant(user_id=user.id, name="Fern", stale_after_minutes=0))
+        db.session.add(Plant(garden_id=create_personal_garden(db.session, user).id, name="Fern", stale_after_minutes=0))
         db.session.commit()
 
     errors = []

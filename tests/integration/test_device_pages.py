@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Device, DeviceRejection, Plant, PlantSensor, Reading
+from app.ownership import personal_garden_id
 
 from ..conftest import AuthActions, make_user
 
@@ -26,6 +27,7 @@ def add_device(app, owner_id, key, namespace=None, **fields):
             key=key,
             source=key.partition(":")[0] if ":" in key else "native",
             owner_id=owner_id,
+            garden_id=personal_garden_id(owner_id) if owner_id else None,
             metrics=fields.pop("metrics", []),
             last_seen_at=fields.pop("last_seen_at", now() - timedelta(minutes=2)),
             **fields,

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.integrations import homeassistant as publisher_module
 from app.integrations.homeassistant import HomeAssistantPublisher
 from app.models import Plant
+from app.ownership import personal_garden_id
 from app.workers import background_services
 from tests.conftest import AuthActions, make_user
 from tests.fixtures.services import free_port
@@ -145,7 +146,7 @@ def add_plant(app, name="Fern", email="gardener@example.com", **fields):
     }
     values.update(fields)
     with app.app_context():
-        plant = Plant(user_id=user_id, name=name, **values)
+        plant = Plant(garden_id=personal_garden_id(user_id), name=name, **values)
         db.session.add(plant)
         db.session.commit()
         return plant.id

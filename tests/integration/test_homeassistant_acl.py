@@ -19,6 +19,7 @@ from app.extensions import db
 from app.integrations import homeassistant as publisher_module
 from app.integrations.homeassistant import HomeAssistantPublisher
 from app.models import Plant
+from app.ownership import personal_garden_id
 from tests.conftest import make_user
 
 from .test_mosquitto_auth import ACCOUNTS, ADMIN_PASSWORD, serve_auth_broker
@@ -90,7 +91,9 @@ def start_publisher(make_app, tmp_path, port):
     )
     user_id = make_user(app)
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Fern", last_reading_at=utcnow() - timedelta(minutes=1))
+        plant = Plant(
+            garden_id=personal_garden_id(user_id), name="Fern", last_reading_at=utcnow() - timedelta(minutes=1)
+        )
         plant.latest_soil_moisture = 40.0
         db.session.add(plant)
         db.session.commit()

@@ -8,6 +8,7 @@ from app.domain.devices import bind_device, device_for_key, primary_device_key
 from app.domain.payload import MAX_PAYLOAD_BYTES
 from app.extensions import db
 from app.models import Device, DeviceRejection, Plant, Reading, User
+from app.ownership import personal_garden_id
 from app.workers import background_services
 from tests.conftest import make_user
 
@@ -115,7 +116,7 @@ def test_a_device_no_plant_uses_keeps_its_readings_and_binding_it_shows_them_at_
         assert stray.last_topic == "plantops/stray-7/telemetry"
         assert stray.metrics == ["temperature"]
         assert stray.first_seen_at <= stray.last_seen_at
-        plant = Plant(user_id=admin, name="Ivy")
+        plant = Plant(garden_id=personal_garden_id(admin), name="Ivy")
         db.session.add(plant)
         bind_device(db.session, plant, device_for_key(db.session, db.session.get(User, admin), "stray-7"))
         db.session.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import CareEvent, Task
+from app.ownership import personal_garden_id
 
 from .care_helpers import add_plant, utc
 
@@ -77,8 +78,15 @@ def test_a_poll_costs_the_same_queries_whatever_the_plant_holds(app, at_noon, cl
     small = counts()
     with app.app_context():
         for i in range(30):
-            db.session.add(Task(user_id=user_id, plant_id=plant_id, title=f"Task {i}"))
-            db.session.add(CareEvent(user_id=user_id, plant_id=plant_id, kind="watered", at=NOW - timedelta(hours=i)))
+            db.session.add(Task(garden_id=personal_garden_id(user_id), plant_id=plant_id, title=f"Task {i}"))
+            db.session.add(
+                CareEvent(
+                    garden_id=personal_garden_id(user_id),
+                    plant_id=plant_id,
+                    kind="watered",
+                    at=NOW - timedelta(hours=i),
+                )
+            )
         db.session.commit()
     assert counts() == small
     assert small[1] <= 5  # 304: the signed-in session and user, the plant, the fingerprint

@@ -9,6 +9,7 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import Alert, Reading, Task
+from app.ownership import personal_garden_id
 from tests.fixtures.readings import device_ref, new_plant
 
 from ..fixtures.readings import seed_readings
@@ -34,11 +35,23 @@ def test_plant_page_shows_latest_values_alerts_tasks_and_links(app, client, user
     seed_readings(app, plant_id, [{"ts": now(), "soil_moisture": 12.0, "temperature": 19.5, "battery": 90.0}])
     with app.app_context():
         db.session.add(
-            Alert(user_id=user_id, plant_id=plant_id, problem="soil_moisture_low", metric="soil_moisture", value=12.0)
+            Alert(
+                garden_id=personal_garden_id(user_id),
+                plant_id=plant_id,
+                problem="soil_moisture_low",
+                metric="soil_moisture",
+                value=12.0,
+            )
         )
-        db.session.add(Alert(user_id=user_id, plant_id=plant_id, problem="temperature_high", resolved_at=now()))
-        db.session.add(Task(user_id=user_id, plant_id=plant_id, title="Water the fern"))
-        db.session.add(Task(user_id=user_id, plant_id=plant_id, title="Old chore", completed=True))
+        db.session.add(
+            Alert(
+                garden_id=personal_garden_id(user_id), plant_id=plant_id, problem="temperature_high", resolved_at=now()
+            )
+        )
+        db.session.add(Task(garden_id=personal_garden_id(user_id), plant_id=plant_id, title="Water the fern"))
+        db.session.add(
+            Task(garden_id=personal_garden_id(user_id), plant_id=plant_id, title="Old chore", completed=True)
+        )
         db.session.commit()
 
     html = client.get(f"/plants/{plant_id}").get_data(as_text=True)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from app.domain import devices
 from app.extensions import db
 from app.models import Alert, Device, Plant, PlantSensor, Reading, Task, User
+from app.ownership import personal_garden_id
 
 from ..fixtures.readings import seed_readings
 
@@ -31,7 +32,7 @@ VALID = {
 def create_plant(app, user_id, device_id=None, **fields):
     """A plant, with the device of key `device_id` (made for its owner) bound for every metric."""
     with app.app_context():
-        plant = Plant(user_id=user_id, **{"name": "Fern", **fields})
+        plant = Plant(garden_id=personal_garden_id(user_id), **{"name": "Fern", **fields})
         db.session.add(plant)
         db.session.flush()
         if device_id is not None:
@@ -68,7 +69,7 @@ def test_create_plant_stores_it_and_redirects_to_its_page(app, client, user_id):
     assert response.status_code == 303
     with app.app_context():
         plant = db.session.scalar(select(Plant))
-        assert (plant.user_id, plant.name) == (user_id, "Monstera")
+        assert (plant.garden_id, plant.name) == (personal_garden_id(user_id), "Monstera")
         assert devices.primary_device_key(plant) == "esp32-monstera"
         assert (plant.soil_moisture_min, plant.soil_moisture_max, plant.temperature_min) == (30.0, 70.0, None)
         assert response.location.endswith(f"/plants/{plant.id}")
@@ -126,8 +127,8 @@ def test_delete_removes_plant_and_alerts_but_keeps_tasks_and_the_devices_reading
     plant_id = create_plant(app, user_id, device_id="dev-del")
     seed_readings(app, plant_id, [{"ts": now() - timedelta(minutes=i), "soil_moisture": 40.0} for i in range(5)])
     with app.app_context():
-        db.session.add(Alert(user_id=user_id, plant_id=plant_id, problem="soil_moisture_low"))
-        db.session.add(Task(user_id=user_id, plant_id=plant_id, title="Water"))
+        db.session.add(Alert(garden_id=personal_garden_id(user_id), plant_id=plant_id, problem="soil_moisture_low"))
+        db.session.add(Task(garden_id=personal_garden_id(user_id), plant_id=plant_id, title="Water"))
         db.session.commit()
 
     response = client.post(f"/plants/{plant_id}/delete")
@@ -268,8 +269,8 @@ def test_no_preset_keeps_typed_thresholds(htmx, user_id, preset):
 
 def test_new_plant_form_lists_unused_devices_and_use_fills_the_picker(app, client, user_id):
     with app.app_context():
-        new = Device(namespace="", key="esp-new", source="native", owner_id=user_id, metrics=["soil_moisture"])
-        used = Device(namespace="", key="esp-used", source="native", owner_id=user_id, metrics=[])
+        new = Device(namespace="", key="esp-new", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), metrics=["soil_moisture"])
+        used = Device(namespace="", key="esp-used", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), metrics=[])
         db.session.add_all([new, used])
         db.session.commit()
         new_id = new.id

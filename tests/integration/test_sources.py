@@ -22,6 +22,7 @@ from app.domain import metrics
 from app.domain.payload import MAX_FUTURE
 from app.extensions import db
 from app.models import BrokerAccount, Device, IngestSource, Plant, Reading
+from app.ownership import personal_garden_id
 from app.plants.queries import bucketed_readings
 from app.workers import background_services
 from tests.conftest import make_user
@@ -155,7 +156,7 @@ def test_documented_messages_reach_the_device_and_a_bound_plant(sources_app, sen
     token = make_token(app, gardener)
     for key, expected in fixture["expect"].items():
         with app.app_context():
-            plant = Plant(user_id=gardener, name=f"Plant of {key}")
+            plant = Plant(garden_id=personal_garden_id(gardener), name=f"Plant of {key}")
             attach_device(db.session, plant, key, namespace)
             db.session.commit()
             shown = {m: getattr(plant, f"latest_{m}") for m in expected}

@@ -8,6 +8,7 @@ from app.domain import tasks as service
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Plant, Task, User
+from app.ownership import personal_garden_id
 from app.tasks import queries
 
 from ..conftest import make_user
@@ -34,7 +35,7 @@ def neighbour(users):
 
 
 def plant_of(user, name="Fern"):
-    plant = Plant(user_id=user.id, name=name)
+    plant = Plant(garden_id=personal_garden_id(user.id), name=name)
     db.session.add(plant)
     db.session.flush()
     return plant

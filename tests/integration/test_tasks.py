@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Plant, Task, User
+from app.ownership import personal_garden_id
 
 from ..conftest import PASSWORD, make_user
 
@@ -25,7 +26,7 @@ ROUTES = [
 
 def add_plant(app, user_id, name="Fern"):
     with app.app_context():
-        plant = Plant(user_id=user_id, name=name)
+        plant = Plant(garden_id=personal_garden_id(user_id), name=name)
         db.session.add(plant)
         db.session.commit()
         return plant.id
@@ -33,7 +34,7 @@ def add_plant(app, user_id, name="Fern"):
 
 def add_task(app, user_id, title="Water the fern", **fields):
     with app.app_context():
-        task = Task(user_id=user_id, title=title, **fields)
+        task = Task(garden_id=personal_garden_id(user_id), title=title, **fields)
         db.session.add(task)
         db.session.commit()
         return task.id
@@ -157,7 +158,7 @@ def test_overdue_and_due_today_are_said_in_words_in_the_users_timezone(client, a
 
 def test_list_pages_hold_fifty_and_show_more_appends_the_next_rows(client, htmx, app, user_id):
     with app.app_context():
-        db.session.add_all(Task(user_id=user_id, title=f"task {n:03}") for n in range(120))
+        db.session.add_all(Task(garden_id=personal_garden_id(user_id), title=f"task {n:03}") for n in range(120))
         db.session.commit()
 
     first = text(client.get("/tasks"))

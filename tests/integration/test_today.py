@@ -6,6 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Alert, CareEvent, Plant, Task
+from app.ownership import personal_garden_id
 
 from ..conftest import make_user
 from .care_helpers import add_plant
@@ -39,18 +40,39 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
         db.session.get(Plant, moist).last_reading_at = NOW
         db.session.add_all(
             [
-                Task(user_id=berliner, title="Repot the cactus", due_date=datetime(2026, 12, 7).date()),
-                Task(user_id=berliner, title="Feed the basil", due_date=datetime(2026, 12, 11).date(), plant_id=dry),
-                Task(user_id=berliner, title="Tomorrow's chore", due_date=datetime(2026, 12, 12).date()),
                 Task(
-                    user_id=berliner,
+                    garden_id=personal_garden_id(berliner),
+                    title="Repot the cactus",
+                    due_date=datetime(2026, 12, 7).date(),
+                ),
+                Task(
+                    garden_id=personal_garden_id(berliner),
+                    title="Feed the basil",
+                    due_date=datetime(2026, 12, 11).date(),
+                    plant_id=dry,
+                ),
+                Task(
+                    garden_id=personal_garden_id(berliner),
+                    title="Tomorrow's chore",
+                    due_date=datetime(2026, 12, 12).date(),
+                ),
+                Task(
+                    garden_id=personal_garden_id(berliner),
                     title="Water Monstera",
                     due_date=datetime(2026, 12, 11).date(),
                     plant_id=moist,
                     care_kind="watered",
                 ),
-                Alert(user_id=berliner, plant_id=dry, problem="soil_moisture_low", metric="soil_moisture", value=12.0),
-                CareEvent(user_id=berliner, plant_id=dry, kind="watered", at=NOW - timedelta(days=3)),
+                Alert(
+                    garden_id=personal_garden_id(berliner),
+                    plant_id=dry,
+                    problem="soil_moisture_low",
+                    metric="soil_moisture",
+                    value=12.0,
+                ),
+                CareEvent(
+                    garden_id=personal_garden_id(berliner), plant_id=dry, kind="watered", at=NOW - timedelta(days=3)
+                ),
             ]
         )
         db.session.commit()
@@ -71,8 +93,12 @@ def test_today_lists_due_tasks_plants_that_need_care_and_open_alerts(app, client
 
 def test_done_and_snooze_work_as_plain_forms(app, client, berliner):
     with app.app_context():
-        done = Task(user_id=berliner, title="Mist the fern", due_date=datetime(2026, 12, 11).date())
-        later = Task(user_id=berliner, title="Dust the leaves", due_date=datetime(2026, 12, 11).date())
+        done = Task(
+            garden_id=personal_garden_id(berliner), title="Mist the fern", due_date=datetime(2026, 12, 11).date()
+        )
+        later = Task(
+            garden_id=personal_garden_id(berliner), title="Dust the leaves", due_date=datetime(2026, 12, 11).date()
+        )
         db.session.add_all([done, later])
         db.session.commit()
         done_id, later_id = done.id, later.id
@@ -90,7 +116,7 @@ def test_done_and_snooze_work_as_plain_forms(app, client, berliner):
 def test_watered_from_today_logs_it_and_others_tasks_are_404(app, berliner, client, other_client):
     plant_id = add_plant(app, berliner)
     with app.app_context():
-        task = Task(user_id=berliner, title="Feed", due_date=datetime(2026, 12, 11).date())
+        task = Task(garden_id=personal_garden_id(berliner), title="Feed", due_date=datetime(2026, 12, 11).date())
         db.session.add(task)
         db.session.commit()
         task_id = task.id

@@ -2,6 +2,7 @@
 
 import re
 
+from app.ownership import personal_garden_id
 from app.web import public_url
 
 
@@ -26,7 +27,7 @@ def test_the_delete_confirmation_is_a_block_of_its_page(app, client, htmx, user_
     from app.models import Plant
 
     with app.app_context():
-        plant = Plant(user_id=user_id, name="Fern")
+        plant = Plant(garden_id=personal_garden_id(user_id), name="Fern")
         db.session.add(plant)
         db.session.commit()
         plant_id = plant.id

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import devices, plants
 from app.domain.errors import NotFoundError, ValidationError
+from app.domain.gardens import create_personal_garden, personal_garden_id
 from app.models import BrokerAccount, Device, Plant, PlantSensor, Reading, User
 from app.orm import db
 
@@ -29,6 +30,7 @@ def person(session, email, admin=False):
     user = User(email=email, password_hash="x", timezone="UTC", is_admin=admin)
     session.add(user)
     session.flush()
+    create_personal_garden(session, user)
     return user
 
 
@@ -48,7 +50,10 @@ def admin(session):
 
 
 def discovered(session, key="zigbee2mqtt:Fern soil", namespace="", owner=None):
-    device = Device(namespace=namespace, key=key, source=devices.source_of(key), owner_id=owner, metrics=[])
+    garden = None if owner is None else personal_garden_id(session, owner)
+    device = Device(
+        namespace=namespace, key=key, source=devices.source_of(key), owner_id=owner, garden_id=garden, metrics=[]
+    )
     session.add(device)
     session.flush()
     return device

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.domain import devices, plants, tasks
 from app.domain.errors import ValidationError
 from app.domain.evaluate import AlertPolicy, check_stale, evaluate_plants
+from app.domain.gardens import create_personal_garden
 from app.models import Alert, Device, Plant, Reading, Task, User
 from app.orm import db
 
@@ -31,6 +32,7 @@ def gardener(session):
     user = User(email="g@example.com", password_hash="x", timezone="UTC")
     session.add(user)
     session.flush()
+    create_personal_garden(session, user)
     return user
 
 

@@ -2,7 +2,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Alert as AlertRow
-from ...ownership import owned
+from ...ownership import visible
 from . import bp
 from .document import operation
 from .schemas import Alert, AlertList, AlertQuery
@@ -14,7 +14,7 @@ from .validation import query
 def list_alerts() -> dict:
     """Your alerts, newest first"""
     args = query(AlertQuery)
-    selection = owned(AlertRow)
+    selection = visible(AlertRow)
     if args.state:
         selection = selection.where(AlertRow.state == args.state)
     total = db.session.scalar(select(func.count()).select_from(selection.subquery()))

@@ -13,7 +13,7 @@ from ...web import public_url
 from . import bp
 from .document import operation
 from .schemas import CalendarFeed, CareEvent, CareEventInput, CareEventList, CareEventQuery
-from .validation import json_body, owned_or_404, query
+from .validation import json_body, query, visible_or_404
 
 TAG = "care"
 
@@ -41,7 +41,7 @@ def emails_of(events: list[CareEventRow]) -> dict[int, str]:
 @operation("listCareEvents", TAG, (200, CareEventList, "Care events, newest first."), query=CareEventQuery, by_id=True)
 def list_care_events(plant_id: int) -> dict:
     """A plant's care log, newest first"""
-    plant = owned_or_404(PlantRow, plant_id)
+    plant = visible_or_404(PlantRow, plant_id)
     events = service.plant_events(db.session, plant.id, limit=query(CareEventQuery).limit)
     emails = emails_of(events)
     return {"items": [event_json(e, emails) for e in events]}
@@ -51,7 +51,7 @@ def list_care_events(plant_id: int) -> dict:
 @operation("createCareEvent", TAG, (201, CareEvent, "Logged."), body=CareEventInput, by_id=True)
 def create_care_event(plant_id: int) -> tuple[dict, int]:
     """Log care given to a plant (a watering completes its due watering tasks)"""
-    plant = owned_or_404(PlantRow, plant_id)
+    plant = visible_or_404(PlantRow, plant_id, "care")
     body = json_body(CareEventInput)
     now = utcnow()
     fields = service.clean_event(body.model_dump(), now)

@@ -12,7 +12,7 @@ from ...settings.notification_channels import ChannelInput as Fields
 from . import bp
 from .document import operation
 from .schemas import Channel, ChannelInput, ChannelList
-from .validation import json_body, owned_or_404
+from .validation import json_body, own_or_404
 
 TAG = "notification channels"
 
@@ -58,6 +58,6 @@ def create() -> tuple[dict, int]:
 @operation("deleteNotificationChannel", TAG, (204, None, "Deleted."), by_id=True)
 def delete(channel_id: int) -> tuple[str, int]:
     """Remove a notification channel (its queued messages go with it)"""
-    db.session.delete(owned_or_404(NotificationChannel, channel_id))
+    db.session.delete(own_or_404(NotificationChannel, channel_id))
     db.session.commit()
     return "", 204

@@ -43,7 +43,7 @@ def get_device(device_id: int) -> dict:
 @operation("patchDevice", TAG, (200, Device, "Updated."), body=DevicePatch, by_id=True)
 def patch_device(device_id: int) -> dict:
     """Rename a device, set its calibration or field map (JSON merge patch)"""
-    device = queries.device_or_404(current_user, device_id)
+    device = queries.device_or_404(current_user, device_id, "edit")
     fields = merge_patch(DeviceInput, DevicePatch, device_json(device))
     calibration = fields.calibration.model_dump() if fields.calibration else {}
     try:

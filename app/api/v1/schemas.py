@@ -205,7 +205,16 @@ class TaskInput(Input):
     title: str = Field(min_length=1, max_length=TITLE_MAX, pattern=NAME_PATTERN)
     description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=TEXT_PATTERN, description="null is empty.")
     due_date: DateOrNull = None
-    plant_id: WholeOrNull = Field(None, ge=1, le=MAX_ID, description="One of your own plants.")
+    plant_id: WholeOrNull = Field(
+        None, ge=1, le=MAX_ID, description="A plant of one of your gardens; the task is in the plant's garden."
+    )
+    garden_id: WholeOrNull = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="One of your gardens where your role lets you edit (GET /api/v1/gardens); null or left out: "
+        "your personal garden on create, unchanged on update (a task stays in its garden).",
+    )
     recurrence_days: WholeOrNull = Field(
         None,
         ge=RECURRENCE_MIN,
@@ -226,10 +235,15 @@ class TaskInput(Input):
 
 class Task(Output):
     id: int
+    garden_id: int
     title: str
     description: str
     completed: bool
     completed_at: TimeOrNull
+    completed_by_id: int | None = Field(
+        description="The member who completed it (null: not completed, or by a sensor)."
+    )
+    assignee_id: int | None = Field(description="The member it is assigned to; null: anyone in the garden.")
     due_date: date | None
     plant_id: int | None
     recurrence_days: int | None
@@ -328,6 +342,13 @@ class PlantInput(Input):
     )
     thresholds: ThresholdsInput | None = Field(None, description="null: no bounds at all.")
     stale_after_minutes: WholeNumber = Field(60, ge=STALE_MINUTES_MIN, le=STALE_MINUTES_MAX)
+    garden_id: WholeOrNull = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="One of your gardens where your role lets you edit (GET /api/v1/gardens); null or left out: "
+        "your personal garden on create, unchanged on update (a plant stays in its garden).",
+    )
 
     @field_validator("sensors")
     @classmethod
@@ -381,6 +402,7 @@ class Sensor(BaseModel):
 
 class Plant(Output):
     id: int
+    garden_id: int
     name: str
     species: str
     location: str
@@ -419,6 +441,7 @@ class Plant(Output):
             sensors = sensors_json((s.device_id, s.device.key, s.metric) for s in row.sensors)
         return {
             "id": row.id,
+            "garden_id": row.garden_id,
             "name": row.name,
             "species": row.species,
             "location": row.location,
@@ -560,11 +583,12 @@ class DeviceDiagnostics(BaseModel):
 
 class Device(BaseModel):
     id: int
+    garden_id: int | None = Field(description="Its garden; null for a discovered one (administrators only).")
     key: str = Field(description="`<source>:<id>`, or the plain id of a native device.")
     source: str
     name: str
     model: str
-    discovered: bool = Field(description="Seen on a shared topic and owned by nobody (administrators only).")
+    discovered: bool = Field(description="Seen on a shared topic and in no garden yet (administrators only).")
     last_seen: TimeOrNull = Field(description="The last message, stored or not.")
     battery: float | None
     linkquality: float | None
@@ -585,11 +609,12 @@ class Device(BaseModel):
             }
         return {
             "id": device.id,
+            "garden_id": device.garden_id,
             "key": device.key,
             "source": device.source,
             "name": device.name,
             "model": device.model,
-            "discovered": device.owner_id is None,
+            "discovered": device.garden_id is None,
             "last_seen": utc(device.last_seen_at),
             "battery": device.battery,
             "linkquality": device.linkquality,

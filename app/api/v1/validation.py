@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest
 
 from ...database import MAX_ID
 from ...errors import NotFoundError, ValidationError
-from ...ownership import get_owned_or_404
+from ...ownership import get_own_or_404, get_visible_or_404, require
 from .schemas import PATTERN_MESSAGES, Input
 
 MESSAGES = {
@@ -79,11 +79,15 @@ def query(model: type[ModelT]) -> ModelT:
         raise ValidationError(field_errors(error)) from None
 
 
-def owned_or_404(model: Any, object_id: int) -> Any:
-    """`get_owned_or_404`, after refusing ids no database column can hold (also 404)."""
+def visible_or_404(model: Any, object_id: int, action: str = "view") -> Any:
+    """`get_visible_or_404` (ids no database column can hold are 404 too), then the role's
+    check of `action` in its garden (403 when it does not allow it)."""
     if not 1 <= object_id <= MAX_ID:
         raise NotFoundError()
-    return get_owned_or_404(model, object_id)
+    obj = get_visible_or_404(model, object_id)
+    if action != "view":
+        require(obj, action)
+    return obj
 
 
 def field_errors(error: ModelError) -> list[dict[str, str]]:
@@ -172,3 +176,10 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def own_or_404(model: Any, object_id: int) -> Any:
+    """A row of the user's own (a notification channel), else 404."""
+    if not 1 <= object_id <= MAX_ID:
+        raise NotFoundError()
+    return get_own_or_404(model, object_id)

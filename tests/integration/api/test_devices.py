@@ -9,6 +9,7 @@ from app.api.v1.schemas import Device as DeviceModel
 from app.api.v1.schemas import Plant as PlantModel
 from app.extensions import db
 from app.models import Device, DeviceRejection, PlantSensor, Reading
+from app.ownership import personal_garden_id
 
 from ...conftest import make_user
 from .conftest import ApiClient, make_token
@@ -25,6 +26,7 @@ def add_device(app, owner_id, key, namespace=None, **fields):
             key=key,
             source=key.partition(":")[0] if ":" in key else "native",
             owner_id=owner_id,
+            garden_id=personal_garden_id(owner_id) if owner_id else None,
             metrics=fields.pop("metrics", []),
             last_seen_at=fields.pop("last_seen_at", now() - timedelta(minutes=2)),
             **fields,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Alert, Device, Reading
+from app.ownership import personal_garden_id
 
 
 @pytest.fixture
@@ -19,7 +20,9 @@ def theirs(app, other_api):
     with app.app_context():
         device_id = db.session.scalar(select(Device.id).where(Device.key == "rose-1"))
         db.session.add(Reading(device_id=device_id, ts=datetime.now(UTC), soil_moisture=10.0))
-        db.session.add(Alert(user_id=other_api.user_id, plant_id=plant["id"], problem="soil_moisture_low"))
+        db.session.add(
+            Alert(garden_id=personal_garden_id(other_api.user_id), plant_id=plant["id"], problem="soil_moisture_low")
+        )
         db.session.commit()
     return {"plant_id": plant["id"], "task_id": task["id"]}
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from app.domain.devices import DEVICE_KEY_MESSAGE
 from app.extensions import db
 from app.models import Alert, Device, Plant, PlantSensor, Reading
+from app.ownership import personal_garden_id
 
 PLANT_KEYS = {
     "id",
@@ -294,7 +295,7 @@ class TestReadings:
 def add_alert(app, user_id, plant_id, state, minutes_ago):
     with app.app_context():
         alert = Alert(
-            user_id=user_id,
+            garden_id=personal_garden_id(user_id),
             plant_id=plant_id,
             problem=f"soil_moisture_low_{state}_{minutes_ago}"[:40],
             metric="soil_moisture",
@@ -388,7 +389,7 @@ def test_one_device_feeds_two_plants_and_their_readings(app, api):
 
 def test_binding_a_device_shows_its_earlier_readings_at_once(app, api):
     with app.app_context():
-        device = Device(namespace="", key="stray-7", source="native", owner_id=api.user_id, message_count=3)
+        device = Device(namespace="", key="stray-7", source="native", owner_id=api.user_id, garden_id=personal_garden_id(api.user_id), message_count=3)
         db.session.add(device)
         db.session.flush()
         db.session.add(Reading(device_id=device.id, ts=datetime.now(UTC) - timedelta(hours=2), humidity=51.0))

@@ -21,6 +21,7 @@ from app.api.v1.schemas import RANGE_METRICS
 from app.domain.devices import bind_device
 from app.extensions import db
 from app.models import Device, Plant, Task
+from app.ownership import personal_garden_id
 
 from ... import conftest
 from .conftest import make_token
@@ -66,12 +67,12 @@ def refused_only_for_semantics(ctx, response, case):
 def seeded(app, gardener):
     """One plant with its device and one task, so operations on an id also reach real objects."""
     with app.app_context():
-        plant = Plant(user_id=gardener, name="Fern")
-        device = Device(namespace="", key="fern-1", source="native", owner_id=gardener, metrics=[])
+        plant = Plant(garden_id=personal_garden_id(gardener), name="Fern")
+        device = Device(namespace="", key="fern-1", source="native", owner_id=gardener, garden_id=personal_garden_id(gardener), metrics=[])
         db.session.add_all([plant, device])
         db.session.flush()
         bind_device(db.session, plant, device)
-        task = Task(user_id=gardener, title="Water", plant_id=plant.id, recurrence_days=3)
+        task = Task(garden_id=personal_garden_id(gardener), title="Water", plant_id=plant.id, recurrence_days=3)
         db.session.add(task)
         db.session.commit()
         return {"plant_id": plant.id, "task_id": task.id, "device_id": device.id}

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Plant, Task
+from app.ownership import personal_garden_id
 
 TASK_KEYS = {
     "id",
@@ -24,7 +25,7 @@ TASK_KEYS = {
 
 def add_plant(app, user_id, name="Fern"):
     with app.app_context():
-        plant = Plant(user_id=user_id, name=name)
+        plant = Plant(garden_id=personal_garden_id(user_id), name=name)
         db.session.add(plant)
         db.session.commit()
         return plant.id
