@@ -1,17 +1,17 @@
-"""A garden as the signed-in user sees it: 404 outside their gardens, 403 for an action
-their role does not allow (with the role table's sentence)."""
+"""A garden as the signed-in user sees it, through app.ownership's rule: 404 outside their
+gardens, 403 (with the role table's sentence) for an action their role does not allow."""
 
 from dataclasses import dataclass
 
-from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import MAX_ID
-from ..domain.gardens import FORBIDDEN_MESSAGES, allows, current_member
-from ..errors import ForbiddenError, NotFoundError
+from ..domain.gardens import allows
+from ..errors import NotFoundError
 from ..extensions import db
-from ..models import Garden, GardenMember, utcnow
+from ..models import Garden, GardenMember
+from ..ownership import require
 
 
 @dataclass
@@ -28,8 +28,7 @@ class Membership:
 
 
 def membership_or_404(garden_id, action: str = "view", user=None) -> Membership:
-    """The user's current membership of the garden; NotFoundError when there is none,
-    ForbiddenError when the role does not allow `action`."""
+    """The user's current membership of the garden, once `require(garden, action)` passed."""
     user = user or current_user
     try:
         garden_id = int(garden_id)
@@ -37,14 +36,10 @@ def membership_or_404(garden_id, action: str = "view", user=None) -> Membership:
         raise NotFoundError() from None
     if not 0 < garden_id <= MAX_ID:
         raise NotFoundError()
-    row = db.session.execute(
-        select(Garden, GardenMember)
-        .join(GardenMember, GardenMember.garden_id == Garden.id)
-        .where(Garden.id == garden_id, current_member(user.id, utcnow()))
-    ).first()
-    if row is None:
+    require(garden_id, action, user)
+    member = db.session.scalar(
+        select(GardenMember).where(GardenMember.garden_id == garden_id, GardenMember.user_id == user.id)
+    )
+    if member is None:  # ended between the two queries
         raise NotFoundError()
-    membership = Membership(*row)
-    if not membership.may(action):
-        raise ForbiddenError(gettext(FORBIDDEN_MESSAGES[action]))
-    return membership
+    return Membership(member.garden, member)

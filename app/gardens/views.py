@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..domain.gardens import ROLE_LABELS, gardens_of
+from ..domain.gardens import ROLE_LABELS
 from ..domain.invitations import (
     DEFAULT_EXPIRY,
     STATE_MESSAGES,
@@ -23,6 +23,7 @@ from ..filters import user_zone
 from ..i18n import N_
 from ..models import GARDEN_ROLES, GardenInvitation, User, utcnow
 from ..notify.channels import EVENTS, KINDS
+from ..ownership import my_gardens
 from ..web import render, see_other
 from . import bp, invitations, members
 from .access import membership_or_404
@@ -99,7 +100,7 @@ def list_gardens():
 
 
 def gardens_page(status=200, errors=None, name=""):
-    rows = gardens_of(db.session, current_user.id, utcnow())
+    rows = my_gardens()
     return render("gardens/list.html", gardens=rows, errors=errors or {}, name=name, status=status)
 
 

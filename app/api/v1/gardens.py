@@ -5,12 +5,12 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ...clock import utcnow
-from ...domain.gardens import gardens_of
 from ...domain.invitations import check_invitation, secret_from_url
 from ...errors import NotFoundError, ValidationError
 from ...extensions import db
 from ...gardens import invitations
 from ...gardens.access import membership_or_404
+from ...ownership import my_gardens
 from . import bp
 from .document import operation
 from .schemas import AcceptInput, GardenList, Invitation, InvitationInput, Membership
@@ -23,7 +23,7 @@ TAG = "gardens"
 @operation("listGardens", TAG, (200, GardenList, "The gardens you are a member of, your personal one first."))
 def list_gardens() -> dict:
     """Your gardens and your role in each"""
-    rows = gardens_of(db.session, current_user.id, utcnow())
+    rows = my_gardens()
     return {"items": [{"id": garden.id, "name": garden.name, "role": role} for garden, role in rows]}
 
 
