@@ -60,7 +60,7 @@ def member_or_404(garden: Garden, member_id, now: datetime) -> GardenMember:
     return member
 
 
-def _owners(garden: Garden, now: datetime) -> int:
+def owner_count(garden: Garden, now: datetime) -> int:
     return (
         db.session.scalar(
             select(func.count(GardenMember.id)).where(
@@ -79,7 +79,7 @@ def change_role(garden: Garden, member: GardenMember, role: str, until: datetime
     problems = check_until(role, until, now)
     if problems:
         raise ValidationError([{"field": "until", "message": gettext(p["message"])} for p in problems])
-    if member.role == "owner" and role != "owner" and _owners(garden, now) <= 1:
+    if member.role == "owner" and role != "owner" and owner_count(garden, now) <= 1:
         raise ValidationError(gettext(LAST_OWNER))
     member.role = role
     member.until = until if role == "sitter" else None
@@ -87,7 +87,7 @@ def change_role(garden: Garden, member: GardenMember, role: str, until: datetime
 
 def remove_member(garden: Garden, member: GardenMember, now: datetime) -> None:
     """Removing a member (or leaving): the last owner stays."""
-    if member.role == "owner" and _owners(garden, now) <= 1:
+    if member.role == "owner" and owner_count(garden, now) <= 1:
         raise ValidationError(gettext(LAST_OWNER))
     db.session.delete(member)
 

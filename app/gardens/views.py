@@ -135,6 +135,7 @@ def garden_page(membership, status=200, **context):
         me=membership.member,
         role=membership.role,
         manage=manage,
+        sole_owner=membership.role == "owner" and members.owner_count(garden, now) <= 1,
         members=members.members_of(garden, now),
         invitations=invitations.pending_invitations(garden, now) if manage else [],
         channels=[(c, members.chosen_events(membership.member, c)) for c in channels],

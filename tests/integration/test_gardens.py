@@ -188,6 +188,9 @@ def test_the_last_owner_can_neither_leave_nor_be_demoted(app, client, owner):
         assert response.status_code == 422
         assert "A garden needs an owner" in response.get_data(as_text=True)
     assert member_of(app, garden, owner).role == "owner"
+    page = client.get(f"/gardens/{garden}").get_data(as_text=True)
+    assert "only owner" in page
+    assert "Leave this garden" not in page
 
 
 def test_a_member_leaves_a_garden(app, client, owner):
