@@ -10,8 +10,9 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
+from app.auth import tokens
 from app.extensions import db
-from app.models import Garden, GardenMember, NotificationChannel, Plant, Task
+from app.models import Alert, Garden, GardenMember, NotificationChannel, Plant, Task, User
 from app.settings.notification_channels import ChannelInput, create_channel
 
 from ..conftest import AuthActions, make_user
@@ -504,3 +505,44 @@ def test_a_task_is_assigned_to_a_member_who_sees_it_first_on_today(app, client, 
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(Task, assigned_id).assignee_id is None
+
+
+# Who did what ---------------------------------------------------------------------------
+
+
+def test_members_see_who_watered_edited_acknowledged_and_completed(app, client, owner):
+    bea, bea_client = signed_in(app, "bea.k@example.com")
+    garden = make_garden(app, owner, "Plot", bea=(bea, "caretaker"))
+    plant = shared_plant(app, garden)
+    with app.app_context():
+        alert = Alert(garden_id=garden, plant_id=plant, problem="soil_moisture_low", state="open")
+        task = Task(garden_id=garden, plant_id=plant, title="Tie up the tomatoes", due_date=datetime.now(UTC).date())
+        db.session.add_all([alert, task])
+        db.session.commit()
+        alert_id, task_id = alert.id, task.id
+
+    assert bea_client.post(f"/plants/{plant}/care", data={"kind": "watered"}).status_code in (200, 303)
+    assert bea_client.post(f"/alerts/{alert_id}/acknowledge").status_code in (200, 303)
+    assert bea_client.post(f"/tasks/{task_id}/complete", data={"completed": "1"}).status_code in (200, 303)
+    response = bea_client.patch(
+        f"/api/v1/plants/{plant}",
+        json={"name": "Cherry tomatoes"},
+        headers={"Authorization": f"Bearer {token(app, bea)}"},
+    )
+    assert response.status_code == 200
+
+    page = client.get(f"/plants/{plant}").get_data(as_text=True)
+    assert "Watered by bea.k, just now." in page  # the email's local part, never the address
+    assert "by bea.k</span>" in page  # the care timeline
+    assert "Last edited by bea.k, just now." in page
+    assert "bea.k@example.com" not in page
+    assert "by you" in bea_client.get(f"/plants/{plant}").get_data(as_text=True)
+    assert "by bea.k" in client.get("/alerts?state=acknowledged").get_data(as_text=True)
+    assert "Done by bea.k" in client.get("/tasks?status=completed").get_data(as_text=True)
+
+
+def token(app, user_id):
+    with app.app_context():
+        _, raw = tokens.create_token(db.session.get(User, user_id), "test")
+        db.session.commit()
+        return raw
