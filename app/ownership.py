@@ -6,6 +6,7 @@ nothing; an action the role does not allow on something the user can see is a 40
 the role's message (`require`), and pages ask `can()` before they offer the action.
 """
 
+from flask import g
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam, select
@@ -98,6 +99,17 @@ def get_allowed_or_404(model, object_id, action, user=None):
     obj = get_visible_or_404(model, object_id, user)
     require(obj, action, user)
     return obj
+
+
+def may(target, action):
+    """For templates: whether the current user may do `action` with `target` (an object with a
+    garden_id, or a garden id); one role lookup per garden and request. A page offers only
+    what this allows; the route checks again with require()."""
+    garden_id = _garden_id(target)
+    roles = g.setdefault("garden_roles", {})
+    if garden_id not in roles:
+        roles[garden_id] = role_in(garden_id)
+    return gardens.allows(roles[garden_id], action)
 
 
 def permissions(target, user=None):

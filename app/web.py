@@ -64,4 +64,7 @@ def public_url(endpoint: str, **values) -> str:
 
 
 def register(app: Flask) -> None:
+    from .ownership import may
+
     app.add_template_global(is_htmx)
+    app.add_template_global(may)

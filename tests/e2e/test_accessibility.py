@@ -50,16 +50,17 @@ def seed(app):
     store(app, cactus, 35.0, now=utcnow() - timedelta(hours=2))  # silent sensor
     now = utcnow()
     with app.app_context():
+        home = personal_garden_id(user_id)
         db.session.add_all(
             [
-                Alert(garden_id=personal_garden_id(user_id), plant_id=fern, problem="temperature_high", metric="temperature", value=33.0,
+                Alert(garden_id=home, plant_id=fern, problem="temperature_high", metric="temperature", value=33.0,
                       threshold=30.0, state="acknowledged", opened_at=now - timedelta(hours=3),
                       acknowledged_at=now - timedelta(hours=2)),
-                Alert(garden_id=personal_garden_id(user_id), plant_id=fern, problem="soil_moisture_low", metric="soil_moisture", value=20.0,
+                Alert(garden_id=home, plant_id=fern, problem="soil_moisture_low", metric="soil_moisture", value=20.0,
                       threshold=30.0, state="resolved", opened_at=now - timedelta(days=2),
                       resolved_at=now - timedelta(days=1)),
-                Task(garden_id=personal_garden_id(user_id), title="Repot the fern", plant_id=fern, due_date=date.today() - timedelta(days=2)),
-                Task(garden_id=personal_garden_id(user_id), title="Mist the orchid", due_date=date.today(), recurrence_days=3),
+                Task(garden_id=home, title="Repot the fern", plant_id=fern, due_date=date.today() - timedelta(days=2)),
+                Task(garden_id=home, title="Mist the orchid", due_date=date.today(), recurrence_days=3),
                 Task(garden_id=personal_garden_id(user_id), title="Buy compost", completed=True, completed_at=now),
             ]
         )  # fmt: skip

@@ -41,7 +41,14 @@ def test_create_plant_see_card_update_live_and_open_chart(app, live_server, page
     sign_in(page, live_server, then="/plants")
 
     with app.app_context():
-        device = Device(namespace="", key="esp32-monstera", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), metrics=[])
+        device = Device(
+            namespace="",
+            key="esp32-monstera",
+            source="native",
+            owner_id=user_id,
+            garden_id=personal_garden_id(user_id),
+            metrics=[],
+        )
         db.session.add(device)
         db.session.commit()
         device_id = device.id

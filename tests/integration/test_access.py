@@ -138,7 +138,12 @@ def seed_objects(app, user_id):
     with app.app_context():
         plant = Plant(garden_id=personal_garden_id(user_id), name="Owner's fern")
         device = Device(
-            namespace="", key=f"dev-{user_id}", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), name="Owner's soil sensor"
+            namespace="",
+            key=f"dev-{user_id}",
+            source="native",
+            owner_id=user_id,
+            garden_id=personal_garden_id(user_id),
+            name="Owner's soil sensor",
         )
         db.session.add_all([plant, device])
         db.session.flush()
@@ -239,14 +244,14 @@ def app_with_canaries(make_app):
     """An app with one route that scopes by owner and one that forgets to."""
     from flask_login import login_required
 
-    from app.ownership import get_owned_or_404
+    from app.ownership import get_visible_or_404
 
     app = make_app()
 
     @app.post("/canary/<int:plant_id>/rename")
     @login_required
     def rename_owned(plant_id):
-        get_owned_or_404(Plant, plant_id).name = "renamed"
+        get_visible_or_404(Plant, plant_id).name = "renamed"
         db.session.commit()
         return "", 204
 

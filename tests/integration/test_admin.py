@@ -116,7 +116,14 @@ def test_operator_view_shows_rejections_unclaimed_devices_and_worker_state(app, 
                 IngestRejection(reason="invalid_json", count=12, last_at=now),
                 IngestRejection(reason="out_of_range", count=3456, last_at=now),
                 Device(namespace="", key="esp32-garage", source="native", last_seen_at=now, message_count=7),
-                Device(namespace="", key="owned-dev", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), message_count=1),
+                Device(
+                    namespace="",
+                    key="owned-dev",
+                    source="native",
+                    owner_id=user_id,
+                    garden_id=personal_garden_id(user_id),
+                    message_count=1,
+                ),
             ]
         )
         db.session.commit()

@@ -38,6 +38,7 @@ def plant_id(app, user_id):
 def add_plant(app, user_id, readings=True):
     now = datetime.now(UTC)
     with app.app_context():
+        garden = personal_garden_id(user_id)
         plant = new_plant(
             db.session,
             user_id,
@@ -61,7 +62,7 @@ def add_plant(app, user_id, readings=True):
                 )
             db.session.add(Reading(device_id=device, ts=now - timedelta(days=3), light=9))
         db.session.add(
-            Alert(garden_id=personal_garden_id(user_id), plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture", value=22.0,
+            Alert(garden_id=garden, plant_id=plant.id, problem="soil_moisture_low", metric="soil_moisture", value=22.0,
                   threshold=30.0)
         )  # fmt: skip
         db.session.add(

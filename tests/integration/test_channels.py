@@ -115,7 +115,7 @@ def dry_plant(app, name="Basil <b>@everyone</b>"):
         plant = db.session.get(Plant, plants["basil-1"])
         plant.name = name
         db.session.commit()
-        return plant.id, plant.user_id
+        return plant.id, plant.garden.personal_of_id
 
 
 def publish_dry(publisher):

@@ -250,11 +250,12 @@ def seed_many_plants(app, user_id, first, stop, readings_each=3):
     """Plants number `first` to `stop - 1`, with a few readings each, in bulk."""
     stamp = now()
     with app.app_context():
+        garden_id = personal_garden_id(user_id)
         db.session.execute(
             insert(Plant),
             [
                 {
-                    "user_id": user_id,
+                    "garden_id": garden_id,
                     "name": f"Plant {i:03d}",
                     "device_id": f"dev-{i}",
                     "location": "Kitchen" if i % 2 else "Balcony",

@@ -269,8 +269,22 @@ def test_no_preset_keeps_typed_thresholds(htmx, user_id, preset):
 
 def test_new_plant_form_lists_unused_devices_and_use_fills_the_picker(app, client, user_id):
     with app.app_context():
-        new = Device(namespace="", key="esp-new", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), metrics=["soil_moisture"])
-        used = Device(namespace="", key="esp-used", source="native", owner_id=user_id, garden_id=personal_garden_id(user_id), metrics=[])
+        new = Device(
+            namespace="",
+            key="esp-new",
+            source="native",
+            owner_id=user_id,
+            garden_id=personal_garden_id(user_id),
+            metrics=["soil_moisture"],
+        )
+        used = Device(
+            namespace="",
+            key="esp-used",
+            source="native",
+            owner_id=user_id,
+            garden_id=personal_garden_id(user_id),
+            metrics=[],
+        )
         db.session.add_all([new, used])
         db.session.commit()
         new_id = new.id

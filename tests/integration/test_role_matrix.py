@@ -51,7 +51,8 @@ def read_matrix(text):
         if not found:
             continue
         cells = [c.strip() for c in found.group(3).split("|")]
-        assert len(cells) == len(ROLES) and set(cells) <= OUTCOMES, line
+        assert len(cells) == len(ROLES), line
+        assert set(cells) <= OUTCOMES, line
         key = (found.group(1), found.group(2))
         assert key not in matrix, f"twice in the matrix: {key}"
         matrix[key] = dict(zip(ROLES, cells, strict=True))
@@ -199,3 +200,28 @@ def test_a_sitter_whose_time_is_up_sees_nothing_of_the_garden(garden, clock):
     assert garden.request("sitter", "GET", "/api/v1/plants/<int:plant_id>", ids).status_code == 404
     listed = garden.request("sitter", "GET", "/api/v1/plants", ids).get_json()["items"]
     assert listed == []
+
+
+def test_pages_offer_only_what_the_role_allows(garden):
+    ids = garden.fresh()
+    plant_url = fill("/plants/<int:plant_id>", ids)
+    edit_link = fill("/plants/<int:plant_id>/edit", ids)
+    care_form = f'action="{fill("/plants/<int:plant_id>/care", ids)}"'
+    pages = {
+        role: garden.clients[role].get(plant_url).get_data(as_text=True) for role in ("caretaker", "sitter", "viewer")
+    }
+    assert edit_link in pages["caretaker"]
+    assert care_form in pages["caretaker"]
+    assert edit_link not in pages["sitter"]
+    assert care_form in pages["sitter"]
+    assert edit_link not in pages["viewer"]
+    assert care_form not in pages["viewer"]
+    assert "Water the fern" in pages["viewer"]  # the task is shown, without its checkbox form
+    complete = fill("/tasks/<int:task_id>/complete", ids)
+    assert complete in pages["sitter"]
+    assert complete not in pages["viewer"]
+    alerts = garden.clients["viewer"].get("/alerts").get_data(as_text=True)
+    assert "Shared fern" in alerts
+    assert fill("/alerts/<int:alert_id>/acknowledge", ids) not in alerts
+    owners = garden.clients["owner"].get("/alerts").get_data(as_text=True)
+    assert fill("/alerts/<int:alert_id>/acknowledge", ids) in owners

@@ -79,7 +79,15 @@ def test_a_silent_second_device_makes_the_plant_stale(app, api):
 
 def test_readings_from_before_any_plant_show_as_soon_as_a_plant_binds_the_device(app, api):
     with app.app_context():
-        db.session.add(Device(namespace="", key="early-1", source="native", owner_id=api.user_id, garden_id=personal_garden_id(api.user_id)))
+        db.session.add(
+            Device(
+                namespace="",
+                key="early-1",
+                source="native",
+                owner_id=api.user_id,
+                garden_id=personal_garden_id(api.user_id),
+            )
+        )
         db.session.commit()
     ingest(app, {"early-1": [{"ts": NOW - timedelta(hours=h), "light": 100.0 * h} for h in (1, 2, 3)]})
 

@@ -389,7 +389,14 @@ def test_one_device_feeds_two_plants_and_their_readings(app, api):
 
 def test_binding_a_device_shows_its_earlier_readings_at_once(app, api):
     with app.app_context():
-        device = Device(namespace="", key="stray-7", source="native", owner_id=api.user_id, garden_id=personal_garden_id(api.user_id), message_count=3)
+        device = Device(
+            namespace="",
+            key="stray-7",
+            source="native",
+            owner_id=api.user_id,
+            garden_id=personal_garden_id(api.user_id),
+            message_count=3,
+        )
         db.session.add(device)
         db.session.flush()
         db.session.add(Reading(device_id=device.id, ts=datetime.now(UTC) - timedelta(hours=2), humidity=51.0))

@@ -68,7 +68,14 @@ def seeded(app, gardener):
     """One plant with its device and one task, so operations on an id also reach real objects."""
     with app.app_context():
         plant = Plant(garden_id=personal_garden_id(gardener), name="Fern")
-        device = Device(namespace="", key="fern-1", source="native", owner_id=gardener, garden_id=personal_garden_id(gardener), metrics=[])
+        device = Device(
+            namespace="",
+            key="fern-1",
+            source="native",
+            owner_id=gardener,
+            garden_id=personal_garden_id(gardener),
+            metrics=[],
+        )
         db.session.add_all([plant, device])
         db.session.flush()
         bind_device(db.session, plant, device)
