@@ -34,7 +34,7 @@ def list_gardens() -> dict:
     (201, Invitation, "Created: the link, shown only now."),
     body=InvitationInput,
     by_id=True,
-    also=((403, "Your role in this garden is not owner."),),
+    forbidden=True,
 )
 def create_invitation(garden_id: int) -> tuple[dict, int]:
     """Invite someone to a garden"""

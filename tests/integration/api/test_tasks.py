@@ -9,6 +9,9 @@ from app.ownership import personal_garden_id
 
 TASK_KEYS = {
     "id",
+    "garden_id",
+    "completed_by_id",
+    "assignee_id",
     "repeat_from",
     "care_kind",
     "title",
