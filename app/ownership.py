@@ -101,20 +101,24 @@ def get_allowed_or_404(model, object_id, action, user=None):
     return obj
 
 
-def may(target, action):
-    """For templates: whether the current user may do `action` with `target` (an object with a
-    garden_id, or a garden id); one role lookup per garden and request. A page offers only
-    what this allows; the route checks again with require()."""
-    garden_id = _garden_id(target)
+def _current_role(garden_id):
+    """The current user's role in the garden, looked up once per garden and request."""
     roles = g.setdefault("garden_roles", {})
     if garden_id not in roles:
         roles[garden_id] = role_in(garden_id)
-    return gardens.allows(roles[garden_id], action)
+    return roles[garden_id]
 
 
-def permissions(target, user=None):
-    """`can(action)` for a template: what the user's role lets them do with `target`."""
-    role = role_in(target, user)
+def may(target, action):
+    """For templates: whether the current user may do `action` with `target` (an object with a
+    garden_id, or a garden id). A page offers only what this allows; the route checks again
+    with require()."""
+    return gardens.allows(_current_role(_garden_id(target)), action)
+
+
+def permissions(target):
+    """`can(action)` for a template: what the current user's role lets them do with `target`."""
+    role = _current_role(_garden_id(target))
     return lambda action: gardens.allows(role, action)
 
 

@@ -88,7 +88,8 @@ def run_retention(session, retention_days, now=None, batch_size=None, pause=None
         batch_size = SQLITE_BATCH_SIZE if on_sqlite else BATCH_SIZE
     now = now or utcnow()
     report = RetentionReport(cutoff=now - timedelta(days=retention_days))
-    devices = session.execute(select(Device.id, Device.owner_id).order_by(Device.id)).all()
+    # A device in no garden (discovered on the shared topics) keeps less.
+    devices = session.execute(select(Device.id, Device.garden_id).order_by(Device.id)).all()
     session.rollback()
     report.devices = len(devices)
 

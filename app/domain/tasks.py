@@ -211,6 +211,8 @@ def update_task(
 ) -> Task:
     """Apply the fields present in `data` (a partial update; send all fields to replace), as
     `user` (default: the garden's owner). A task keeps its garden: its plant is one of it."""
+    if task.plant_id is not None and str(data.get("plant_id", "")).strip() == str(task.plant_id):
+        data = {name: value for name, value in data.items() if name != "plant_id"}  # unchanged: no re-check
     fields = validate_fields(session, data, user or owner(session, task), partial=True)
     if fields.get("plant_id") is not None and (
         session.scalar(select(Plant.garden_id).where(Plant.id == fields["plant_id"])) != task.garden_id

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.ingest.cli import DEMO_EMAIL, ensure_demo_garden
 from app.models import CareEvent, Plant, Reading, Task, User
+from app.ownership import personal_garden_id
 
 
 def test_the_demo_starts_with_a_week_of_history_once(app, client):
@@ -12,7 +13,7 @@ def test_the_demo_starts_with_a_week_of_history_once(app, client):
         ensure_demo_garden(2)
         ensure_demo_garden(2)  # run again: nothing twice
         user = db.session.scalar(select(User).where(User.email == DEMO_EMAIL))
-        plants = db.session.scalars(select(Plant).where(Plant.user_id == user.id)).all()
+        plants = db.session.scalars(select(Plant).where(Plant.garden_id == personal_garden_id(user.id))).all()
         assert len(plants) == 2
         readings = db.session.scalar(select(func.count(Reading.id)))
         assert 2 * 7 * 24 * 6 - 10 <= readings <= 2 * 7 * 24 * 6

@@ -10,6 +10,7 @@ from app.ownership import personal_garden_id
 
 PLANT_KEYS = {
     "id",
+    "garden_id",
     "name",
     "species",
     "location",

@@ -32,19 +32,12 @@ SEED = 20261201
 # one device per metric, a calibration's dry and wet values apart, one source field per metric,
 # a channel URL of its kind, a care event's time not in the future, and a note event's text.
 # An invitation's `expires_at` and `until` are checked against now and its role, its `email` by
-# email-validator, a `garden_id` must be one of the token user's gardens: no schema says that.
-SEMANTIC_FIELDS = {
-    "plant_id",
-    "device_id",
-    "sensors",
-    "url",
-    "at",
-    "note",
-    "expires_at",
-    "until",
-    "email",
-    "garden_id",
-} | {f"thresholds.{m.key}" for m in RANGE_METRICS}
+# email-validator.
+SEMANTIC_FIELDS = (
+    {"plant_id", "garden_id", "device_id", "sensors", "url", "at", "note"}
+    | {f"thresholds.{m.key}" for m in RANGE_METRICS}
+    | {"expires_at", "until", "email"}
+)
 SEMANTIC_PREFIXES = ("sensors.", "calibration.", "field_map.")
 
 
