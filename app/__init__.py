@@ -114,11 +114,12 @@ def register_blueprints(app):
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
+    from .gardens import bp as gardens_bp
     from .plants import bp as plants_bp
     from .settings import bp as settings_bp
     from .tasks import bp as tasks_bp
 
-    for bp in (auth_bp, plants_bp, devices_bp, tasks_bp, alerts_bp, settings_bp, api_bp, admin_bp, care.bp):
+    for bp in (auth_bp, plants_bp, devices_bp, tasks_bp, alerts_bp, settings_bp, api_bp, admin_bp, care.bp, gardens_bp):
         app.register_blueprint(bp)
     care.init_app(app)
 

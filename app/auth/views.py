@@ -138,13 +138,13 @@ def register():
             throttling.record_sign_in(email)
             start_session(user)
             flash(gettext("Welcome to PlantOps. Add your first plant to get started."), "success")
-            return redirect(url_for("plants.list_plants"), code=303)
+            return redirect(safe_next(request.args.get("next")) or url_for("plants.list_plants"), code=303)
         user = authenticate(email, password)
         if user is not None:
             throttling.record_sign_in(email)
             start_session(user)
             flash(gettext("You already had an account, so we signed you in."), "info")
-            return redirect(url_for("plants.list_plants"), code=303)
+            return redirect(safe_next(request.args.get("next")) or url_for("plants.list_plants"), code=303)
         form.email.errors.append(REGISTER_FAILED)
     status = 422 if form.errors else 200
     return render_template("auth/register.html", form=form), status

@@ -6,6 +6,8 @@
   is still well above its minimum is "not needed yet" (app.domain.watering) and listed
   apart, still doable;
 - open alerts (not yet seen).
+
+Tasks assigned to the user come first, in their own list ("Assigned to me").
 """
 
 from dataclasses import dataclass, field
@@ -42,13 +44,14 @@ class PlantNeed:
 class Today:
     day: object
     plants: list[PlantNeed] = field(default_factory=list)
+    assigned: list[TodayTask] = field(default_factory=list)  # to me: shown first
     tasks: list[TodayTask] = field(default_factory=list)
     waiting: list[TodayTask] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.plants or self.tasks or self.alerts)
+        return not (self.plants or self.assigned or self.tasks or self.alerts)
 
 
 def today_for(user: User, now: datetime) -> Today:
@@ -80,7 +83,10 @@ def today_for(user: User, now: datetime) -> Today:
             and not_needed_yet(plant.latest_soil_moisture, plant.soil_moisture_min, plant.soil_moisture_max)
         )
         item = TodayTask(task, plant, task.due_date is not None and task.due_date < day, waits)
-        (result.waiting if waits else result.tasks).append(item)
+        if task.assignee_id == user.id:
+            result.assigned.append(item)
+        else:
+            (result.waiting if waits else result.tasks).append(item)
     watered = care.last_watered(db.session, list(plants))
     for plant in sorted(plants.values(), key=lambda p: (p.name.lower(), p.id)):
         problems = list(plant_status(plant, now).problems)

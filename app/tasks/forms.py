@@ -5,6 +5,7 @@ input, or the X-CSRFToken header htmx sends), so the form does not add its own,
 and edit forms can take a per-task prefix without renaming the token field.
 """
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
@@ -33,6 +34,18 @@ class TaskForm(FlaskForm):
         validate_choice=False,
     )
 
+    assignee_id = SelectField(_l("Assigned to"), validate_choice=False)
+
+    def set_helpers(self, helpers, garden_names=None):
+        """The members a task may be assigned to: app.domain.members.helpers_of's (garden id,
+        user id, name); with several gardens each name says its garden."""
+        several = len({garden_id for garden_id, _, _ in helpers}) > 1
+        self.assignee_id.choices = [("", gettext("Nobody in particular"))] + [
+            (str(user_id), f"{name} ({(garden_names or {}).get(garden_id, '')})" if several else name)
+            for garden_id, user_id, name in helpers
+        ]
+        return self
+
     def set_plants(self, plants):
         self.plant_id.choices = [("", _l("No plant"))] + [(str(plant.id), plant.name) for plant in plants]
         return self
@@ -58,6 +71,7 @@ def form_for_task(task, plants, formdata=None):
         "plant_id": str(task.plant_id or ""),
         "recurrence_days": str(task.recurrence_days or ""),
         "repeat_from": task.repeat_from,
+        "assignee_id": str(task.assignee_id or ""),
     }
     form = TaskForm(formdata=formdata, prefix=f"task-{task.id}", data=values)
     return form.set_plants(plants)

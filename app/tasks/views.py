@@ -16,11 +16,12 @@ from werkzeug.datastructures import MultiDict
 
 from ..database import MAX_ID
 from ..domain import tasks as service
+from ..domain.members import check_assignee, helpers_of
 from ..errors import ValidationError
 from ..extensions import db
 from ..filters import user_zone
 from ..models import Plant, Task, utcnow
-from ..ownership import choose_garden, garden_roles, get_allowed_or_404, get_visible_or_404
+from ..ownership import choose_garden, garden_roles, get_allowed_or_404, get_visible_or_404, my_gardens
 from ..urls import MAX_PAGE, query_int
 from ..web import is_htmx, render, see_other
 from . import bp, queries
@@ -103,10 +104,19 @@ def list_context(filters, form=None, created=None, with_form=True):
         "filters": filters,
         "counts": counts,
         "tasks": tasks,
-        "form": form and form.set_plants(queries.user_plants(current_user, "edit")),
+        "form": form and form.set_plants(queries.user_plants(current_user, "edit")).set_helpers(*assignable()),
         "created": created,
         **list_row_context(filters.url()),
     }
+
+
+def assignable(garden_ids=None):
+    """The assignee choices of a task form: the members who may do care in the gardens where
+    the user may edit tasks (or in `garden_ids`), and those gardens' names."""
+    now = utcnow()
+    names = {garden.id: garden.name for garden, _ in my_gardens("edit")}
+    ids = [garden_id for garden_id in (garden_ids or names) if garden_id in names]
+    return helpers_of(db.session, ids, now), names
 
 
 def list_row_context(next_url):
@@ -158,6 +168,7 @@ def create_task():
     try:
         garden_id = choose_garden(request.form.get("garden_id"))
         task = service.create_task(db.session, current_user, form.raw(), garden_id=garden_id)
+        task.assignee_id = check_assignee(db.session, task.garden_id, form.assignee_id.data, utcnow())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)
@@ -181,7 +192,7 @@ def show_task(task_id):
 @login_required
 def edit_task(task_id):
     task = get_allowed_or_404(Task, task_id, "edit")
-    form = form_for_task(task, queries.user_plants(current_user, "edit"))
+    form = form_for_task(task, queries.user_plants(current_user, "edit")).set_helpers(*assignable([task.garden_id]))
     return render("tasks/edit.html", block="edit_row", **row_context(task, form=form))
 
 
@@ -190,8 +201,11 @@ def edit_task(task_id):
 def update_task(task_id):
     task = get_allowed_or_404(Task, task_id, "edit")
     form = form_for_task(task, queries.user_plants(current_user, "edit"), formdata=request.form)
+    form.set_helpers(*assignable([task.garden_id]))
     try:
         service.update_task(db.session, task, form.raw(), user=current_user)
+        if form.assignee_id.name in request.form:
+            task.assignee_id = check_assignee(db.session, task.garden_id, form.assignee_id.data, utcnow())
     except ValidationError as error:
         db.session.rollback()
         form.add_errors(error.detail)

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import utcnow
+from app.domain.invitations import hash_secret, new_secret
 from app.extensions import db
-from app.models import Alert, PlantSensor, Task
+from app.models import Alert, Garden, GardenInvitation, GardenMember, PlantSensor, Task
 from app.ownership import personal_garden_id
 from tests.fixtures.browser import sign_in
 
@@ -65,7 +66,33 @@ def seed(app):
         )  # fmt: skip
         db.session.commit()
         device = db.session.scalar(select(PlantSensor.device_id).where(PlantSensor.plant_id == fern).limit(1))
-    return {"basil": basil, "fern": fern, "device": device}
+    garden, invitation = shared_garden(app, user_id)
+    return {"basil": basil, "fern": fern, "device": device, "garden": garden, "invitation": invitation}
+
+
+def shared_garden(app, user_id):
+    """A garden shared with a plant-sitter, a pending invitation, a task assigned to the gardener
+    and one the sitter did; the garden's id and the invitation's path."""
+    sitter = make_user(app, email="bea@example.com")
+    secret = new_secret()
+    now = utcnow()
+    with app.app_context():
+        garden = Garden(name="Allotment 7")
+        garden.members.append(GardenMember(user_id=user_id, role="owner"))
+        garden.members.append(GardenMember(user_id=sitter, role="sitter", until=now + timedelta(days=10)))
+        db.session.add(garden)
+        db.session.flush()
+        db.session.add_all(
+            [
+                GardenInvitation(garden_id=garden.id, role="viewer", email="cem@example.com",
+                                 token_hash=hash_secret(secret), expires_at=now + timedelta(days=7)),
+                Task(garden_id=garden.id, title="Tie up the tomatoes", due_date=date.today(), assignee_id=user_id),
+                Task(garden_id=garden.id, title="Weed the bed", completed=True, completed_at=now,
+                     completed_by_id=sitter),
+            ]
+        )  # fmt: skip
+        db.session.commit()
+        return garden.id, f"/invitations/{secret}"
 
 
 def pages(plants):
@@ -79,6 +106,10 @@ def pages(plants):
         f"/plants/{fern}?range=7d",
         f"/plants/{fern}/edit",
         f"/plants/{fern}/delete",
+        "/gardens",
+        f"/gardens/{plants['garden']}",
+        f"/gardens/{plants['garden']}/delete",
+        plants["invitation"],
         "/devices",
         f"/devices/{plants['device']}",
         "/tasks",
@@ -122,7 +153,7 @@ def test_every_page_has_no_axe_violations(app, live_server, browser, tmp_path, v
     page = context.new_page()
     found = {}
     try:
-        for path in ANONYMOUS_PAGES:
+        for path in [*ANONYMOUS_PAGES, plants["invitation"]]:
             page.goto(live_server + path)
             found[f"anonymous {path}"] = violations(page)
         sign_in(page, live_server)

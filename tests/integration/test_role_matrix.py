@@ -12,12 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.auth import tokens
 from app.clock import utcnow
 from app.domain.devices import bind_device
+from app.domain.invitations import hash_secret, new_secret
 from app.extensions import db
-from app.models import Alert, CareEvent, Device, GardenMember, Plant, Task, User
+from app.models import Alert, CareEvent, Device, GardenInvitation, GardenMember, Plant, Task, User
 from app.ownership import personal_garden_id
 
 from ..conftest import PASSWORD, AuthActions, make_user
@@ -34,7 +36,10 @@ DESTRUCTIVE = {
     ("DELETE", "/api/v1/tasks/<int:task_id>"),
     ("DELETE", "/tasks/<int:task_id>"),
     ("POST", "/tasks/<int:task_id>/delete"),
+    ("POST", "/gardens/<int:garden_id>/leave"),
 }
+# Leaving ends the member's access to everything after it: each role's very last request.
+LAST = ("POST", "/gardens/<int:garden_id>/leave")
 
 
 def read_matrix(text):
@@ -123,9 +128,28 @@ class Garden:
             alert = Alert(garden_id=self.garden_id, plant_id=plant.id, problem="soil_moisture_low", state="open")
             task = Task(garden_id=self.garden_id, plant_id=plant.id, title="Water the fern", due_date=utcnow().date())
             care = CareEvent(garden_id=self.garden_id, plant_id=plant.id, kind="watered", at=utcnow())
-            db.session.add_all([alert, task, care])
+            invitation = GardenInvitation(
+                garden_id=self.garden_id,
+                role="viewer",
+                token_hash=hash_secret(new_secret()),
+                expires_at=utcnow() + timedelta(days=7),
+            )
+            db.session.add_all([alert, task, care, invitation])
             db.session.commit()
-            return {"plant_id": plant.id, "device_id": device.id, "task_id": task.id, "alert_id": alert.id}
+            owner = db.session.scalar(
+                select(GardenMember.id).where(
+                    GardenMember.garden_id == self.garden_id, GardenMember.user_id == self.users["owner"]
+                )
+            )
+            return {
+                "plant_id": plant.id,
+                "device_id": device.id,
+                "task_id": task.id,
+                "alert_id": alert.id,
+                "garden_id": self.garden_id,
+                "member_id": owner,  # the only owner: removing or demoting them is refused (422)
+                "invitation_id": invitation.id,
+            }
 
     def request(self, role, method, rule, ids):
         url = fill(rule, ids)
@@ -145,7 +169,7 @@ def test_every_role_gets_what_the_matrix_says_on_every_garden_route(garden):
     for role in ROLES:
         ids = garden.fresh()
         # the removing requests last, each on rows of its own
-        for method, rule in sorted(WALKED, key=lambda key: key in DESTRUCTIVE):
+        for method, rule in sorted(WALKED, key=lambda key: (key in DESTRUCTIVE, key == LAST)):
             expected = MATRIX[method, rule][role]
             if expected == "—":
                 continue

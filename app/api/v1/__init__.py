@@ -73,4 +73,4 @@ def _unauthorized(detail, error=None):
     return Unauthorized(detail, www_authenticate=WWWAuthenticate("bearer", values))
 
 
-from . import alerts, care, channels, devices, docs, plants, tasks  # noqa: E402,F401  (routes register on bp)
+from . import alerts, care, channels, devices, docs, gardens, plants, tasks  # noqa: E402,F401  (routes register on bp)

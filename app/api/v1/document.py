@@ -27,6 +27,7 @@ DESCRIPTION = (
 ERRORS = {
     400: "The body is not a JSON object.",
     401: "No token, or a malformed, unknown or revoked one.",
+    403: "Your role in this garden does not allow this (`detail` says what it allows).",
     404: "No such object, or it belongs to someone else.",
     413: "The body is larger than 1 MiB.",
     422: "Validation failed; `detail` lists `{field, message}`.",
@@ -77,6 +78,7 @@ def operation(
     body: type[BaseModel] | None = None,
     by_id: bool = False,
     public: bool = False,
+    forbidden: bool = False,
     also: tuple[tuple[int, str], ...] = (),
 ) -> Any:
     """Describe a view: the statuses it answers and the models of its query, body and answer."""
@@ -84,6 +86,8 @@ def operation(
     codes = {429, 500} if public else {401, 429, 500}
     if by_id:
         codes.add(404)
+    if forbidden:
+        codes.add(403)
     if query:
         codes.add(422)
     if body:

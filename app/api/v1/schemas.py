@@ -28,6 +28,7 @@ from ...domain import device_settings
 from ...domain.care import AMOUNT_MAX, KINDS, NOTE_MAX
 from ...domain.describe import problem_label, status_label
 from ...domain.devices import DEVICE_KEY_MESSAGE, DEVICE_KEY_PATTERN, KEY_MAX
+from ...domain.invitations import EMAIL_MAX
 from ...domain.metrics import KEYS, METRICS, THRESHOLD_METRICS
 from ...domain.plants import STALE_MINUTES_RANGE
 from ...domain.status import plant_status
@@ -727,6 +728,48 @@ class CareEventQuery(Query):
 
 class CalendarFeed(BaseModel):
     url: str = Field(description="The new secret iCal feed URL; the previous one stops working.")
+
+
+# Gardens ----------------------------------------------------------------------------
+
+
+class Garden(Output):
+    id: int
+    name: str
+    role: Literal["owner", "caretaker", "sitter", "viewer"] = Field(description="Your role in this garden.")
+
+
+class GardenList(BaseModel):
+    items: list[Garden]
+
+
+class InvitationInput(Input):
+    """An invitation to the garden; only its owners may invite."""
+
+    role: Literal["owner", "caretaker", "sitter", "viewer"]
+    expires_at: Moment = Field(None, description="When the link stops working (default: in 7 days; at most 90).")
+    until: Moment = Field(None, description="A plant-sitter's end of access (required for `sitter`, else absent).")
+    email: str | None = Field(
+        None,
+        max_length=EMAIL_MAX,
+        description="Sent there through your email channel when you have one (the answer says whether).",
+    )
+
+
+class Invitation(BaseModel):
+    url: str = Field(description="`<PUBLIC_URL>/invitations/<secret>`: works once; shown only in this answer.")
+    emailed: bool = Field(description="Whether the invitation was emailed to `email`.")
+
+
+class AcceptInput(Input):
+    url: str = Field(min_length=1, max_length=2000, description="The invitation URL (or its path).")
+
+
+class Membership(BaseModel):
+    garden_id: int
+    name: str
+    role: Literal["owner", "caretaker", "sitter", "viewer"]
+    until: TimeOrNull = Field(description="A plant-sitter's end of access.")
 
 
 def patch_of(model: type[Input]) -> type[Input]:

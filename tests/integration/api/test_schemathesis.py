@@ -31,9 +31,13 @@ SEED = 20261201
 # What the document cannot say: your own plant, a device key free in your namespace, min <= max,
 # one device per metric, a calibration's dry and wet values apart, one source field per metric,
 # a channel URL of its kind, a care event's time not in the future, and a note event's text.
-SEMANTIC_FIELDS = {"plant_id", "garden_id", "device_id", "sensors", "url", "at", "note"} | {
-    f"thresholds.{m.key}" for m in RANGE_METRICS
-}
+# An invitation's `expires_at` and `until` are checked against now and its role, its `email` by
+# email-validator.
+SEMANTIC_FIELDS = (
+    {"plant_id", "garden_id", "device_id", "sensors", "url", "at", "note"}
+    | {f"thresholds.{m.key}" for m in RANGE_METRICS}
+    | {"expires_at", "until", "email"}
+)
 SEMANTIC_PREFIXES = ("sensors.", "calibration.", "field_map.")
 
 
