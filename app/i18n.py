@@ -168,7 +168,7 @@ def translate_for(user, text, values):
 
 def js_strings() -> dict[str, str]:
     """What static/*.js writes, in the page's language: base.html and offline.html render it as
-    <script type="application/json" id="i18n">; the scripts read it (English if absent)."""
+    <body data-i18n='{...}'> (no inline script: the CSP); the scripts read it (English if absent)."""
     from flask_babel import gettext
 
     return {

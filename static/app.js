@@ -1,10 +1,10 @@
 // PlantOps' script besides htmx and focus.js: error area, dismiss buttons, copy buttons, chart read-outs, the service worker.
 (function () {
   "use strict";
-  // The page's words for what this script writes (app/i18n.py js_strings); English without them.
+  // The page's words for what this script writes (<body data-i18n>, app/i18n.py js_strings); English without them.
   var words = {};
   try {
-    words = JSON.parse(document.getElementById("i18n").textContent);
+    words = JSON.parse(document.body.dataset.i18n);
   } catch (error) { /* no catalog: English */ }
   function say(key, english) {
     return words[key] || english;

@@ -3,10 +3,10 @@
   "use strict";
   var status = document.getElementById("offline-age");
   var target = document.getElementById("offline-dashboard");
-  // The page's words (app/i18n.py js_strings, rendered into offline.html); English without them.
+  // The page's words (<body data-i18n>, app/i18n.py js_strings); English without them.
   var words = {};
   try {
-    words = JSON.parse(document.getElementById("i18n").textContent);
+    words = JSON.parse(document.body.dataset.i18n);
   } catch (error) { /* no catalog: English */ }
   function say(key, english, num) {
     return (words[key] || english).replace("{num}", num);

@@ -3,6 +3,7 @@ every page a gardener uses, a form error, a notification and an API error read i
 
 import json
 import re
+from html import unescape as html_unescape
 
 import pytest
 
@@ -166,7 +167,7 @@ def test_an_api_error_for_a_german_gardener_is_german_and_keeps_its_codes(app, c
 
 def test_the_scripts_get_their_words_in_the_pages_language(client, german_garden):
     html = client.get("/plants").get_data(as_text=True)
-    words = json.loads(re.search(r'<script type="application/json" id="i18n">(.*?)</script>', html, re.S).group(1))
+    words = json.loads(html_unescape(re.search(r"data-i18n='([^']*)'", html).group(1)))
     assert words["copied"] == "Kopiert"
     assert words["minutes_ago"] == "vor {num} Minuten"
     assert "{age}" in words["offline_status"]
