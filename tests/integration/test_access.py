@@ -49,6 +49,9 @@ PUBLIC_ENDPOINTS = {
     # single-purpose, expiring token, is the credential (a bad one is 404).
     "care.calendar_feed",
     "care.calendar_action",
+    # A garden invitation's page: the secret in the URL is the credential (a bad one is 404);
+    # it only shows the invitation, and accepting it (a POST) needs an account.
+    "gardens.show_invitation",
     # The installable app (app/pwa.py): the same for everyone, no personal data.
     "pwa.manifest",
     "pwa.service_worker",

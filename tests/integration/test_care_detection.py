@@ -85,7 +85,11 @@ def test_a_watering_logged_by_hand_within_the_rise_window_is_not_logged_again(
     rise_at = START + timedelta(hours=3) + 23 * timedelta(minutes=5)
     with app.app_context():
         at = rise_at - watered_before_rise
-        db.session.add(CareEvent(user_id=user_id, plant_id=plant_id, kind="watered", at=at, by_user_id=user_id))
+        db.session.add(
+            CareEvent(
+                garden_id=personal_garden_id(user_id), plant_id=plant_id, kind="watered", at=at, by_user_id=user_id
+            )
+        )
         db.session.commit()
     rng = random.Random(7)
     dry = [35 - 0.05 * i + rng.gauss(0, 0.4) for i in range(24)]
