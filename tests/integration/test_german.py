@@ -36,6 +36,10 @@ ENGLISH = [
     "Sign out",
     "Acknowledge",
     "threshold",
+    "My gardens",
+    "Members",
+    "Invite someone",
+    "Pending invitations",
     "Save",
 ]
 
@@ -75,13 +79,17 @@ PAGES = {
     ],
     "/today": ["Heute", "Pflanzen, die Pflege brauchen", "Gegossen", "Fällige Aufgaben", "Offene Warnungen"],
     "/devices": ["Geräte", "Meine Geräte", "Zuletzt gesehen", "Batterie"],
+    "/gardens": ["Meine Gärten", "Ihre Rolle im jeweiligen Garten", "Neuer Garten", "Besitzer", "persönlich"],
+    "/gardens/{garden}": ["Mitglieder", "(Sie)", "Jemanden einladen", "Betreuer", "Pflanzensitter", "Betrachter"],
 }
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_each_page_is_german_for_a_gardener_who_chose_german(client, german_garden, path):
-    _, plant_id = german_garden
-    response = client.get(path.format(plant=plant_id))
+    user_id, plant_id = german_garden
+    with client.application.app_context():
+        garden_id = personal_garden_id(user_id)
+    response = client.get(path.format(plant=plant_id, garden=garden_id))
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<html lang="de"' in html
