@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, Integer, Numeric, Text, bindparam, cast, event, func
+from sqlalchemy import ARRAY, JSON, Integer, Numeric, Text, bindparam, cast, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import ColumnElement
@@ -234,9 +234,12 @@ def json_object_without_nulls(dialect: str, *pairs) -> ColumnElement:
 def equals_any(column, name: str, values: list, item_type, session: DbSession) -> ColumnElement:
     """`column IN values`. On PostgreSQL one array parameter `name`: psycopg re-parses a
     query with hundreds of placeholders every time (integers go as one array literal, see
-    pg_array_text)."""
+    pg_array_text). The literal is unnested in a subquery, parsed once per statement:
+    `= ANY(CAST(:p AS integer[]))` in a scan's filter parses it again for every row scanned
+    (array_in is not immutable), 130 ms for 3,000 rows against 500 ids."""
     if is_postgresql(session):
         if item_type is Integer:
-            return column == func.any(cast(bindparam(name, pg_array_text(list(values)), type_=Text), ARRAY(Integer)))
+            ids = cast(bindparam(name, pg_array_text(list(values)), type_=Text), ARRAY(Integer))
+            return column.in_(select(func.unnest(ids)))
         return column == func.any(bindparam(name, values, type_=ARRAY(item_type)))
     return column.in_(values)

@@ -411,11 +411,11 @@ def health_line(label, prober):
 # select) is idle, py-spy's own idle detection misses some under load.
 COMMIT_MARKS = ("commit (sqlalchemy/", "commit (psycopg/", "Session.commit")
 PROFILE_PARTS = (
+    ("routing and adapters", ("app/domain/sources/", "app/domain/payload")),
     ("writer SQL (SQLAlchemy, driver, server)", ("sqlalchemy/", "psycopg/", "sqlite3")),
     ("writer Python (store_batch, evaluation, detection)", ("app/ingest/writer.py", "app/alerts/", "app/care/",
                                                             "app/domain/")),
     ("JSON", ("json/",)),
-    ("routing and adapters", ("app/domain/sources/", "app/domain/payload")),
     ("consumer callback (Delivery, queue, state)", ("app/ingest/consumer.py", "app/ingest/state.py")),
     ("MQTT client (paho: socket, packets, acks)", ("paho/",)),
     ("locks and queues (threading, queue)", ("threading.py", "queue.py")),
