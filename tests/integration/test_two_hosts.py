@@ -29,7 +29,7 @@ from bench.load import flask_cli, scratch_database, sign_in
 from .. import conftest
 from ..fixtures.netns import Host, free_port_on
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.database, pytest.mark.timeout(300)]  # reads DATABASE_URL itself
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
