@@ -94,6 +94,20 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "database_uri" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database)
+        elif reads_database_url(item) and item.get_closest_marker("database") is None:
+            raise pytest.UsageError(f"{item.nodeid} reads DATABASE_URL itself: mark it `database`")
+
+
+def reads_database_url(item):
+    """Whether the test's module reads DATABASE_URL (outside this file, which hands it out)."""
+    path = getattr(getattr(item, "module", None), "__file__", None)
+    return path is not None and path != __file__ and module_reads_database_url(path)
+
+
+@functools.cache
+def module_reads_database_url(path):
+    with open(path, encoding="utf-8") as source:
+        return 'environ.get("DATABASE_URL"' in source.read()
 
 
 @pytest.fixture(scope="session")
