@@ -4,17 +4,15 @@ it to a local stand-in of each service, which records what it received."""
 
 import json
 import time
-from contextlib import contextmanager
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from app.extensions import db
 from app.models import NotificationChannel, Plant
 from app.settings.notification_channels import ChannelInput, create_channel
 from app.workers import background_services
 
-from ..fixtures.services import Reply, free_port, running_recorder
+from ..fixtures.services import Reply, running_recorder, smtp_server
 from .alerting import alerts, notifications
 from .ingest_helpers import Publisher, claim, start_ingest, wait_until
 
@@ -26,29 +24,6 @@ FAST = {
     "NOTIFY_SCHEDULE_SECONDS": 3600,
 }
 PUBLIC = "https://plants.example"
-
-
-class Inbox:
-    """An SMTP server (aiosmtpd) that keeps every message it is given."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@contextmanager
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        inbox.port = controller.port
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def host_of(server):

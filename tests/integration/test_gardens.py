@@ -3,12 +3,10 @@ garden's members and roles, invitations by link and by email, and who may do wha
 
 import hashlib
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from app.auth import tokens
 from app.extensions import db
@@ -16,7 +14,7 @@ from app.models import Alert, Garden, GardenMember, NotificationChannel, Plant, 
 from app.settings.notification_channels import ChannelInput, create_channel
 
 from ..conftest import AuthActions, make_user
-from ..fixtures.services import free_port
+from ..fixtures.services import smtp_server
 from .garden_helpers import add_member, invitations_of, make_garden, member_of, secret_of
 
 PUBLIC = "https://plants.example"
@@ -382,27 +380,6 @@ def test_a_bad_invitation_is_refused_where_it_was_typed(app, client, owner, fiel
 
 
 # Invitations by email ------------------------------------------------------------------
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@contextmanager
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        inbox.port = controller.port
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def test_an_email_invitation_goes_through_my_email_channel(app, client, owner):
