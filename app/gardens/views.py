@@ -211,6 +211,14 @@ def leave_garden(garden_id):
 # Members ------------------------------------------------------------------------------------
 
 
+def member_refused(garden_id, member_id, error):
+    """The garden page again with what refused a change to a member under that member's row;
+    nothing of the change is kept."""
+    db.session.rollback()
+    message = "; ".join(field_errors(error).values())
+    return garden_page(membership_or_404(garden_id), 422, errors={f"member-{member_id}": message})
+
+
 @bp.post("/gardens/<int:garden_id>/members/<int:member_id>/role")
 @login_required
 def change_role(garden_id, member_id):
@@ -224,9 +232,7 @@ def change_role(garden_id, member_id):
     try:
         members.change_role(membership.garden, member, request.form.get("role", ""), until, now)
     except ValidationError as error:
-        db.session.rollback()
-        message = "; ".join(field_errors(error).values())
-        return garden_page(membership_or_404(garden_id), 422, errors={f"member-{member_id}": message})
+        return member_refused(garden_id, member_id, error)
     db.session.commit()
     flash(_("Changed the role."), "success")
     return see_other(url_for("gardens.show_garden", garden_id=garden_id))
@@ -241,9 +247,7 @@ def remove_member(garden_id, member_id):
     try:
         members.remove_member(membership.garden, member, now)
     except ValidationError as error:
-        db.session.rollback()
-        message = "; ".join(field_errors(error).values())
-        return garden_page(membership_or_404(garden_id), 422, errors={f"member-{member_id}": message})
+        return member_refused(garden_id, member_id, error)
     db.session.commit()
     flash(_("Removed the member."), "success")
     if member.user_id == current_user.id:
