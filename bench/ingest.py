@@ -365,12 +365,14 @@ HEALTH_BASELINE_SECONDS = 5.0
 
 
 @contextmanager
-def served_web(env):
-    """gunicorn with the shipped configuration on the bench's database, MQTT off; yields its port."""
+def served_web(env, workers=2):
+    """gunicorn with the shipped configuration on `env`'s database, MQTT off, probed on
+    /api/health: yields (the prober of HEALTH_BASELINE_SECONDS alone, the prober running while
+    the caller works). bench.readiness serves its web the same way."""
     from .fault_proof import HealthProber
 
     port = free_port()
-    web_env = {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4",
+    web_env = {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": "4",
                "MQTT_ENABLED": "false", "LOG_LEVEL": "WARNING"}  # fmt: skip
     with open(Path(env["PLANTOPS_INSTANCE_PATH"]) / "gunicorn.log", "w") as log:
         web = subprocess.Popen(

@@ -12,17 +12,14 @@ report. Goal: p99 under 50 ms while ingesting.
 """
 
 import argparse
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-from .fault_proof import Figures, HealthProber
-from .load import BIN, ROOT, bench_env, flask_cli, free_port, scratch_database, wait_until_up
-
-BASELINE_SECONDS = 5.0
+from .fault_proof import Figures
+from .ingest import HEALTH_BASELINE_SECONDS, served_web
+from .load import ROOT, bench_env, flask_cli, scratch_database
 
 
 def probe_figures(prober):
@@ -44,39 +41,19 @@ def main():
         ingest_args += ["--database-url", args.database_url]
 
     with scratch_database(args.database_url) as database_url:
-        port = free_port()
-        env = bench_env(database_url, tempfile.mkdtemp(prefix="plantops-ready-"), BIND=f"127.0.0.1:{port}")
-        env.update(WEB_CONCURRENCY=str(args.workers), GUNICORN_THREADS="4", LOG_LEVEL="WARNING")
+        env = bench_env(database_url, tempfile.mkdtemp(prefix="plantops-ready-"))
         flask_cli(env, "db", "upgrade")
-        with open(Path(env["PLANTOPS_INSTANCE_PATH"]) / "gunicorn.log", "w") as log:
-            web = subprocess.Popen(
-                [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=log
+        with served_web(env, workers=args.workers) as (alone, loaded):
+            started = time.monotonic()
+            ingest = subprocess.run(
+                [sys.executable, "-m", "bench.ingest", *ingest_args], cwd=ROOT, capture_output=True, text=True
             )
-            try:
-                wait_until_up(f"http://127.0.0.1:{port}/api/health")
-                alone = HealthProber(port)
-                alone.start()
-                time.sleep(BASELINE_SECONDS)
-                alone.stop.set()
-                alone.join()
-
-                loaded = HealthProber(port)
-                loaded.start()
-                started = time.monotonic()
-                ingest = subprocess.run(
-                    [sys.executable, "-m", "bench.ingest", *ingest_args], cwd=ROOT, capture_output=True, text=True
-                )
-                elapsed = time.monotonic() - started
-                loaded.stop.set()
-                loaded.join()
-            finally:
-                web.send_signal(signal.SIGTERM)
-                web.wait(timeout=60)
+            elapsed = time.monotonic() - started
 
     print(ingest.stdout.strip())
     if ingest.returncode:
         print(ingest.stderr.strip()[-2000:])
-    print(f"/api/health alone ({BASELINE_SECONDS:.0f} s): {probe_figures(alone)}")
+    print(f"/api/health alone ({HEALTH_BASELINE_SECONDS:.0f} s): {probe_figures(alone)}")
     print(f"/api/health while bench.ingest ran ({elapsed:.0f} s): {probe_figures(loaded)}")
     return ingest.returncode
 
